@@ -1,0 +1,156 @@
+"""The `nnlint` command: arguments, configuration, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from nnlint import __version__
+from nnlint.catalog import page_text
+from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
+from nnlint.diagnostics import Finding
+from nnlint.engine import FileResult, default_workers, lint_bytes, lint_paths
+from nnlint.files import discover
+from nnlint.report import FORMATTERS
+from nnlint.report.text import statistics
+from nnlint.rules import all_rules, rule_by_code
+from nnlint.selection import RuleSelection
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, like every usage error
+        self.exit(EXIT_USAGE, f"nnlint: error: {message}\n")
+
+
+def _codes(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nnlint",
+        description="Find the bugs that make neural networks train quietly wrong.",
+        epilog="Exit status: 0 clean, 1 findings, 2 usage or configuration error. "
+               "`nnlint trace SCRIPT` runs a script under the runtime tracer.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to lint (default: .); - reads stdin")
+    parser.add_argument("--select", type=_codes, metavar="CODES", help="only these codes or prefixes (NN2 = NN2xx)")
+    parser.add_argument("--extend-select", type=_codes, metavar="CODES", help="add codes or prefixes to the selection")
+    parser.add_argument("--ignore", type=_codes, metavar="CODES", help="skip these codes or prefixes")
+    parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
+    parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for source read from stdin")
+    parser.add_argument("--statistics", action="store_true", help="print a count of each code after the findings")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
+    parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
+    parser.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
+    parser.add_argument("--list-rules", action="store_true", help="list every rule: code, name, default on/off")
+    parser.add_argument("--version", action="version", version=f"nnlint {__version__}")
+    return parser
+
+
+def _explain(code: str) -> int:
+    rule = rule_by_code(code)
+    text = page_text(code)
+    if rule is None or text is None:
+        print(f"nnlint: error: unknown rule code '{code}' (see nnlint --list-rules)", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_CLEAN
+
+
+def _list_rules() -> int:
+    for rule in all_rules():
+        state = "on" if rule.default_enabled else "off"
+        print(f"{rule.code}  {rule.name:<40} {rule.severity.value:<8} {state:<4} {rule.summary}")
+    return EXIT_CLEAN
+
+
+def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
+    origin = str(config.path) if config.path else "options"
+    return RuleSelection(
+        list(all_rules()),
+        select=args.select if args.select is not None else config.select,
+        extend_select=(config.extend_select or []) + (args.extend_select or []),
+        ignore=(config.ignore or []) + (args.ignore or []),
+        per_file_ignores=config.per_file_ignores,
+        root=config.root,
+        origin=origin,
+    )
+
+
+def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> list[FileResult]:
+    path = args.stdin_filename or "-"
+    return [lint_bytes(path, sys.stdin.buffer.read(), selection.enabled, selection.ignored_in(path))]
+
+
+def run(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.explain:
+        return _explain(args.explain)
+    if args.list_rules:
+        return _list_rules()
+    paths = args.paths or ["."]
+    try:
+        config = discover_config(paths if "-" not in paths else [args.stdin_filename or "."], args.config)
+        selection = _selection(args, config)
+    except ConfigError as err:
+        print(f"nnlint: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    missing = [p for p in paths if p != "-" and not Path(p).exists()]
+    if missing:
+        print(f"nnlint: error: no such file or directory: {missing[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.jobs is not None and args.jobs < 1:
+        print("nnlint: error: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    output_format = args.output_format or config.output_format or "text"
+
+    if paths == ["-"]:
+        results = _lint_stdin(args, selection)
+    else:
+        excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
+        codes = selection.codes
+        files = list(discover(paths, excludes))
+        jobs = [(path, codes, selection.ignored_in(path)) for path in files]
+        results = lint_paths(jobs, args.jobs or default_workers())
+
+    findings: list[Finding] = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
+    rules = list(all_rules())
+    sys.stdout.write(FORMATTERS[output_format](findings, rules))
+    if args.statistics and output_format == "text":
+        sys.stdout.write(statistics(findings))
+    if not args.quiet and output_format == "text":
+        _summary(findings, len(results))
+    if findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _summary(findings: list[Finding], checked: int) -> None:
+    files = len({f.path for f in findings})
+    if findings:
+        print(f"nnlint: {len(findings)} finding{'s' * (len(findings) != 1)} in {files} of {checked} "
+              f"file{'s' * (checked != 1)}", file=sys.stderr)
+    else:
+        print(f"nnlint: {checked} file{'s' * (checked != 1)} checked, no findings", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["trace"]:
+        from nnlint.trace.cli import main as trace_main
+
+        return trace_main(argv[1:])
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print("nnlint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN

@@ -1,0 +1,32 @@
+"""The finding a rule reports, and the severities it can carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem, positioned 1-based (line and column) as flake8 does."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    rule_name: str
+    severity: Severity
+    end_line: int = 0
+    end_column: int = 0
+    cell: int | None = None
+    fingerprint: str = field(default="", compare=False)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.cell or 0, self.line, self.column, self.code)

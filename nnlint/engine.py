@@ -1,0 +1,154 @@
+"""The per-file pass: read, parse once, build facts on demand, run rules, position findings."""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from nnlint.diagnostics import Finding
+from nnlint.facts import FileFacts
+from nnlint.files import SourceFile, UnreadableSource, decode_source
+from nnlint.noqa import is_suppressed
+from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule, all_rules
+
+# Real code nests deeper than CPython's default limit allows a recursive walker to follow.
+RECURSION_LIMIT = 8_000
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    lines: int = 0
+
+
+def _finding(rule: Rule, path: str, line: int, column: int, message: str,
+             end: tuple[int, int] | None = None) -> Finding:
+    end_line, end_column = end if end else (line, column)
+    return Finding(path, line, column, rule.code, message, rule.name, rule.severity, end_line, end_column)
+
+
+def _syntax_error(path: str, text: str) -> Finding | None:
+    """Python's own verdict on the text, which is clearer than any parser's."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text, filename=path)
+    except SyntaxError as err:
+        line = err.lineno or 1
+        column = err.offset or 1
+        return _finding(PARSE_ERROR, path, line, max(column, 1), f"cannot parse: {err.msg}")
+    except (RecursionError, MemoryError):
+        return _finding(PARSE_ERROR, path, 1, 1, "cannot parse: expressions nested too deeply")
+    except ValueError as err:
+        return _finding(UNREADABLE, path, 1, 1, f"cannot read file: {err}")
+    return None
+
+
+def _applicable(rules: Sequence[Rule], text: str) -> list[Rule]:
+    return [rule for rule in rules if rule.check and (not rule.triggers or any(t in text for t in rule.triggers))]
+
+
+def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> list[Finding]:
+    """All findings for one file's text, noqa and per-file ignores applied."""
+    path, text = source.path, source.text
+    selected = {rule.code for rule in rules}
+    error = _syntax_error(path, text)
+    if error is not None:
+        return [error] if error.code in selected and not error.code.startswith(ignored) else []
+    runnable = _applicable([r for r in rules if not r.code.startswith(ignored)], text)
+    if not runnable:
+        return []
+    try:
+        module = cst.parse_module(text)
+    except Exception as err:  # libcst rejects a little that CPython accepts
+        if PARSE_ERROR.code not in selected:
+            return []
+        return [_finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {str(err).splitlines()[0] if str(err) else type(err).__name__}")]
+    facts = FileFacts(path, text, module)
+    reports: list[tuple[Rule, Report]] = []
+    failures: list[Finding] = []
+    for rule in runnable:
+        try:
+            reports.extend((rule, report) for report in rule.check(facts))
+        except Exception as err:  # one broken rule must not stop the others
+            summary = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+            failures.append(_finding(INTERNAL_ERROR, path, 1, 1, f"internal error in {rule.code}: {summary}"))
+    return _position(path, text, module, reports) + failures
+
+
+def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
+    if not reports:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    lines = text.splitlines()
+    findings: dict[tuple[int, int, str], Finding] = {}
+    for rule, report in reports:
+        where = positions.get(report.node)
+        if where is None:
+            continue
+        line, column = where.start.line, where.start.column + 1
+        physical = lines[line - 1] if 0 < line <= len(lines) else ""
+        if is_suppressed(rule.code, physical):
+            continue
+        key = (line, column, rule.code)
+        if key not in findings:
+            findings[key] = _finding(rule, path, line, column, report.message,
+                                     (where.end.line, where.end.column + 1))
+    return list(findings.values())
+
+
+def lint_bytes(path: str, data: bytes, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> FileResult:
+    """Lint one file's raw bytes (from disk or stdin)."""
+    try:
+        source = SourceFile(path, decode_source(data))
+    except UnreadableSource as err:
+        return FileResult(path, _unreadable(path, str(err), rules))
+    return FileResult(path, lint_source(source, rules, ignored), source.text.count("\n") + 1)
+
+
+def _unreadable(path: str, reason: str, rules: Sequence[Rule]) -> list[Finding]:
+    return [_finding(UNREADABLE, path, 1, 1, reason)] if any(r.code == UNREADABLE.code for r in rules) else []
+
+
+def lint_file(path: str, codes: frozenset[str], ignored: tuple[str, ...] = ()) -> FileResult:
+    """Lint one file on disk; every failure becomes a finding, never an exception."""
+    rules = [rule for rule in all_rules() if rule.code in codes]
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        return FileResult(path, _unreadable(path, f"cannot read file: {err.strerror or err}", rules))
+    return lint_bytes(path, data, rules, ignored)
+
+
+def _lint_job(job: tuple[str, frozenset[str], tuple[str, ...]]) -> FileResult:
+    return lint_file(*job)
+
+
+def _worker_init() -> None:
+    sys.setrecursionlimit(RECURSION_LIMIT)
+
+
+def lint_paths(jobs: Iterable[tuple[str, frozenset[str], tuple[str, ...]]], workers: int) -> list[FileResult]:
+    """Lint files, in parallel when asked; results come back in the order of `jobs`."""
+    job_list = list(jobs)
+    if workers <= 1 or len(job_list) < 2:
+        _worker_init()
+        return [_lint_job(job) for job in job_list]
+    workers = min(workers, len(job_list))
+    chunk = max(1, min(16, len(job_list) // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+        return list(pool.map(_lint_job, job_list, chunksize=chunk))
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,0 +1,30 @@
+"""Facts about one file, computed once and shared by every rule; each is built on first use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import libcst as cst
+
+from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.names import ImportTable
+from nnlint.facts.training import TrainingFacts
+
+
+class FileFacts:
+    def __init__(self, path: str, text: str, module: cst.Module) -> None:
+        self.path = path
+        self.text = text
+        self.module = module
+
+    @cached_property
+    def names(self) -> ImportTable:
+        return ImportTable(self.module)
+
+    @cached_property
+    def dataflow(self) -> Dataflow:
+        return Dataflow(self.module, self.names)
+
+    @cached_property
+    def training(self) -> TrainingFacts:
+        return TrainingFacts(self.dataflow)

@@ -1,0 +1,720 @@
+"""A small abstract interpreter: what kind of value each name holds, and every call made.
+
+It walks each function once, in statement order, tracking `Value`s through assignments,
+tuple unpacking, containers, attributes of `self`, same-file function calls (re-analysed
+with the caller's argument values) and same-file classes (a model's `forward` decides what
+calling it returns). Where paths disagree (if/else, loops) a name becomes UNKNOWN: rules
+built on these facts only see what holds on every path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import libcst as cst
+
+from nnlint.facts import torch_api
+from nnlint.facts.names import ImportTable
+from nnlint.facts.syntax import block_statements, dotted_name, string_value
+from nnlint.facts.values import TENSOR_KINDS, UNKNOWN, Kind, Value, join
+
+MAX_CALL_DEPTH = 4
+NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
+SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    """A function or method of the file, or the module body itself (node None)."""
+
+    node: cst.FunctionDef | None
+    name: str
+    class_name: str | None = None
+    params: tuple[str, ...] = ()
+    decorators: tuple[str, ...] = ()
+
+    @property
+    def is_method(self) -> bool:
+        return self.class_name is not None
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    node: cst.ClassDef
+    name: str
+    bases: tuple[str, ...]
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    attrs: dict[str, Value] = field(default_factory=dict)
+    is_module: bool = False
+    init_analysed: bool = False
+
+
+@dataclass(eq=False)
+class Event:
+    """Something the code does, in the order the interpreter met it."""
+
+    node: cst.CSTNode
+    function: FunctionInfo
+    loops: tuple[cst.CSTNode, ...]
+    no_grad: bool
+    specialized: bool
+
+
+@dataclass(eq=False)
+class CallEvent(Event):
+    qualname: str | None = None
+    method: str | None = None
+    receiver: Value | None = None
+    receiver_name: str | None = None
+    callee: Value = UNKNOWN
+    args: tuple[Value, ...] = ()
+    kwargs: dict[str, Value] = field(default_factory=dict)
+    result: Value = UNKNOWN
+
+    @property
+    def loss_family(self) -> str | None:
+        """The loss this very call computes (cross_entropy, nll, ...), None for other calls."""
+        if self.result.kind is Kind.LOSS and self.result.origin is self.node:
+            return self.result.detail
+        return None
+
+    def arg(self, index: int, keyword: str | None = None) -> Value:
+        if keyword is not None and keyword in self.kwargs:
+            return self.kwargs[keyword]
+        return self.args[index] if index < len(self.args) else UNKNOWN
+
+
+@dataclass(eq=False)
+class GradResetEvent(Event):
+    """`param.grad = None`: a hand-written zero_grad."""
+
+
+@dataclass
+class _Frame:
+    function: FunctionInfo
+    env: dict[str, Value]
+    specialized: bool
+    depth: int
+    loops: list[cst.CSTNode] = field(default_factory=list)
+    no_grad: int = 0
+    returns: list[Value] = field(default_factory=list)
+
+
+class Dataflow:
+    """Runs the interpreter over a module; read `events`, `classes` and `functions`."""
+
+    def __init__(self, module: cst.Module, names: ImportTable) -> None:
+        self.names = names
+        self.events: list[Event] = []
+        self.classes: dict[str, ClassInfo] = {}
+        self.functions: dict[cst.FunctionDef, FunctionInfo] = {}
+        self.function_events: dict[cst.FunctionDef | None, list[Event]] = {}
+        self.globals: dict[str, Value] = {}
+        self._summaries: dict[tuple, Value] = {}
+        self._active: set[tuple] = set()
+        self._forward_outputs: dict[str, Value] = {}
+        self._declare(module.body)
+        module_info = FunctionInfo(None, "<module>")
+        self.module_info = module_info
+        frame = _Frame(module_info, self.globals, specialized=False, depth=0)
+        self._run_block(module.body, frame)
+        for info in self.classes.values():
+            self._analyse_class(info)
+        for node, function in list(self.functions.items()):
+            if function.class_name is None and node not in self.function_events:
+                self._analyse(function, (), specialized=False, depth=0)
+
+    # ----------------------------------------------------------------- declarations
+    def _declare(self, body: Sequence[cst.BaseStatement]) -> None:
+        for statement in body:
+            if isinstance(statement, cst.FunctionDef):
+                info = self._function_info(statement, None)
+                self.globals[statement.name.value] = Value(Kind.FUNCTION, statement.name.value, statement)
+            elif isinstance(statement, cst.ClassDef):
+                self._declare_class(statement)
+
+    def _function_info(self, node: cst.FunctionDef, class_name: str | None) -> FunctionInfo:
+        info = self.functions.get(node)
+        if info is None:
+            params = node.params
+            names = tuple(p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params))
+            decorators = tuple(filter(None, (self._decorator_name(d) for d in node.decorators)))
+            info = FunctionInfo(node, node.name.value, class_name, names, decorators)
+            self.functions[node] = info
+        return info
+
+    def _decorator_name(self, decorator: cst.Decorator) -> str | None:
+        expr = decorator.decorator
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        return self.names.qualname(expr) or dotted_name(expr)
+
+    def _declare_class(self, node: cst.ClassDef) -> None:
+        bases = tuple(
+            self.names.qualname(arg.value) or dotted_name(arg.value) or "" for arg in node.bases if arg.keyword is None
+        )
+        info = ClassInfo(node, node.name.value, bases)
+        for statement in block_statements(node.body):
+            if isinstance(statement, cst.FunctionDef):
+                info.methods[statement.name.value] = statement
+                self._function_info(statement, info.name)
+        info.is_module = any(self._is_module_base(base) for base in bases)
+        self.classes[info.name] = info
+        self.globals[info.name] = Value(Kind.CLASS, info.name, node, class_name=info.name)
+
+    def _is_module_base(self, base: str) -> bool:
+        if base in torch_api.MODULE_BASES or torch_api.is_torch_module_class(base):
+            return True
+        local = self.classes.get(base)
+        return local is not None and local.is_module
+
+    def class_of(self, name: str) -> ClassInfo | None:
+        return self.classes.get(name)
+
+    def method(self, class_name: str, method: str) -> cst.FunctionDef | None:
+        seen: set[str] = set()
+        queue = [class_name]
+        while queue:
+            current = queue.pop(0)
+            if current in seen or current not in self.classes:
+                continue
+            seen.add(current)
+            info = self.classes[current]
+            if method in info.methods:
+                return info.methods[method]
+            queue.extend(info.bases)
+        return None
+
+    def class_attr(self, class_name: str, attr: str) -> Value:
+        seen: set[str] = set()
+        queue = [class_name]
+        while queue:
+            current = queue.pop(0)
+            if current in seen or current not in self.classes:
+                continue
+            seen.add(current)
+            info = self.classes[current]
+            self._ensure_attrs(info)
+            if attr in info.attrs:
+                return info.attrs[attr]
+            queue.extend(info.bases)
+        method = self.method(class_name, attr)
+        if method is not None:
+            return Value(Kind.FUNCTION, attr, method, class_name=class_name)
+        return UNKNOWN
+
+    # ----------------------------------------------------------------- functions
+    def _instance(self, class_name: str) -> Value:
+        info = self.classes.get(class_name)
+        kind = Kind.MODULE if info is not None and info.is_module else Kind.UNKNOWN
+        return Value(kind, class_name, info.node if info else None, class_name=class_name)
+
+    def _ensure_attrs(self, info: ClassInfo) -> None:
+        """Learn `self.x` attributes from `__init__` before anything reads them."""
+        if info.init_analysed:
+            return
+        info.init_analysed = True
+        for base in info.bases:
+            if base in self.classes:
+                self._ensure_attrs(self.classes[base])
+        init = info.methods.get("__init__")
+        if init is not None:
+            self._analyse(self.functions[init], (self._instance(info.name),), specialized=False, depth=0)
+
+    def _analyse_class(self, info: ClassInfo) -> None:
+        self._ensure_attrs(info)
+        self_value = self._instance(info.name)
+        init = info.methods.get("__init__")
+        for method in info.methods.values():
+            if method is not init:
+                self._analyse(self.functions[method], (self_value,), specialized=False, depth=0)
+
+    def _analyse(self, function: FunctionInfo, args: tuple[Value, ...], specialized: bool, depth: int) -> Value:
+        """Interpret `function` with these argument values; memoized; returns its result."""
+        key = (function.node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in args))
+        if key in self._summaries:
+            return self._summaries[key]
+        if key in self._active or depth > MAX_CALL_DEPTH or function.node is None:
+            return UNKNOWN
+        self._active.add(key)
+        env = dict(self.globals)
+        for name, value in zip(function.params, args):
+            env[name] = value
+        frame = _Frame(function, env, specialized, depth)
+        if any(d in NO_GRAD_CONTEXTS for d in function.decorators):
+            frame.no_grad = 1
+        if not specialized:
+            self.function_events.setdefault(function.node, [])
+        self._run_block(block_statements(function.node.body), frame)
+        result = UNKNOWN
+        if frame.returns:
+            result = frame.returns[0]
+            for other in frame.returns[1:]:
+                result = join(result, other)
+        self._active.discard(key)
+        self._summaries[key] = result
+        return result
+
+    def _call_function(self, callee: Value, args: list[Value], frame: _Frame, bound_self: Value | None) -> Value:
+        node = callee.origin
+        if not isinstance(node, cst.FunctionDef):
+            return UNKNOWN
+        function = self.functions.get(node)
+        if function is None:
+            return UNKNOWN
+        full_args = tuple(([bound_self] if bound_self is not None else []) + args)
+        interesting = any(a.kind is not Kind.UNKNOWN for a in full_args[1 if bound_self is not None else 0:])
+        standalone = node in self.function_events
+        if not interesting and standalone:
+            key = (node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in full_args))
+            if key in self._summaries:
+                return self._summaries[key]
+        specialized = interesting or standalone
+        return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1)
+
+    def forward_output(self, class_name: str, args: list[Value], depth: int) -> Value:
+        forward = self.method(class_name, "forward") or self.method(class_name, "__call__")
+        if forward is None:
+            return UNKNOWN
+        function = self.functions[forward]
+        if not any(a.kind is not Kind.UNKNOWN for a in args) and class_name in self._forward_outputs:
+            return self._forward_outputs[class_name]
+        result = self._analyse(function, (self._instance(class_name), *args), specialized=True, depth=depth + 1)
+        if not any(a.kind is not Kind.UNKNOWN for a in args):
+            self._forward_outputs[class_name] = result
+        return result
+
+    # ----------------------------------------------------------------- statements
+    def _record(self, event: Event) -> None:
+        self.events.append(event)
+        if not event.specialized:
+            self.function_events.setdefault(event.function.node, []).append(event)
+
+    def _run_block(self, body: Sequence[cst.BaseStatement], frame: _Frame) -> None:
+        for statement in body:
+            self._run_statement(statement, frame)
+
+    def _run_branch(self, body: Sequence[cst.BaseStatement], frame: _Frame) -> dict[str, Value]:
+        saved = frame.env
+        frame.env = dict(saved)
+        self._run_block(body, frame)
+        branch_env = frame.env
+        frame.env = saved
+        return branch_env
+
+    @staticmethod
+    def _merge(frame: _Frame, *branches: dict[str, Value]) -> None:
+        keys = set().union(*branches)
+        for key in keys:
+            values = [branch.get(key, UNKNOWN) for branch in branches]
+            merged = values[0]
+            for value in values[1:]:
+                merged = join(merged, value)
+            frame.env[key] = merged
+
+    def _run_statement(self, statement: cst.BaseStatement, frame: _Frame) -> None:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                self._run_small(small, frame)
+        elif isinstance(statement, cst.If):
+            self.eval(statement.test, frame)
+            taken = self._run_branch(block_statements(statement.body), frame)
+            orelse = statement.orelse
+            if orelse is None:
+                other = dict(frame.env)
+            elif isinstance(orelse, cst.If):
+                other = self._run_branch([orelse], frame)
+            else:
+                other = self._run_branch(block_statements(orelse.body), frame)
+            self._merge(frame, taken, other)
+        elif isinstance(statement, (cst.For, cst.While)):
+            self._run_loop(statement, frame)
+        elif isinstance(statement, cst.With):
+            self._run_with(statement, frame)
+        elif isinstance(statement, (cst.Try, cst.TryStar)):
+            self._run_block(block_statements(statement.body), frame)
+            for handler in statement.handlers:
+                self._merge(frame, dict(frame.env), self._run_branch(block_statements(handler.body), frame))
+            if statement.orelse is not None:
+                self._run_block(block_statements(statement.orelse.body), frame)
+            if statement.finalbody is not None:
+                self._run_block(block_statements(statement.finalbody.body), frame)
+        elif isinstance(statement, cst.FunctionDef):
+            self._define_function(statement, frame)
+        elif isinstance(statement, cst.ClassDef):
+            if statement.name.value not in self.classes:
+                self._declare_class(statement)
+            frame.env[statement.name.value] = Value(Kind.CLASS, statement.name.value, statement,
+                                                    class_name=statement.name.value)
+        elif isinstance(statement, cst.Match):
+            self.eval(statement.subject, frame)
+            branches = [self._run_branch(block_statements(case.body), frame) for case in statement.cases]
+            self._merge(frame, dict(frame.env), *branches)
+
+    def _define_function(self, node: cst.FunctionDef, frame: _Frame) -> None:
+        function = self._function_info(node, None)
+        value = Value(Kind.FUNCTION, node.name.value, node)
+        frame.env[node.name.value] = value
+        if frame.function.node is not None and node not in self.function_events:
+            # A closure: analyse it now, seeing the enclosing function's names.
+            saved_globals = self.globals
+            self.globals = dict(frame.env)
+            self._analyse(function, (), specialized=False, depth=frame.depth + 1)
+            self.globals = saved_globals
+
+    def _run_loop(self, loop: cst.For | cst.While, frame: _Frame) -> None:
+        if isinstance(loop, cst.For):
+            self.eval(loop.iter, frame)
+        else:
+            self.eval(loop.test, frame)
+        before = dict(frame.env)
+        frame.loops.append(loop)
+        if isinstance(loop, cst.For):
+            self._assign(loop.target, UNKNOWN, frame)
+        self._run_block(block_statements(loop.body), frame)
+        frame.loops.pop()
+        self._merge(frame, before, dict(frame.env))
+        if loop.orelse is not None:
+            self._run_block(block_statements(loop.orelse.body), frame)
+
+    def _run_with(self, statement: cst.With, frame: _Frame) -> None:
+        disables_grad = False
+        for item in statement.items:
+            self.eval(item.item, frame)
+            disables_grad |= self._disables_grad(item.item)
+            if item.asname is not None:
+                self._assign(item.asname.name, UNKNOWN, frame)
+        frame.no_grad += disables_grad
+        self._run_block(block_statements(statement.body), frame)
+        frame.no_grad -= disables_grad
+
+    def _disables_grad(self, expr: cst.BaseExpression) -> bool:
+        if not isinstance(expr, cst.Call):
+            return self.names.qualname(expr) in NO_GRAD_CONTEXTS
+        name = self.names.qualname(expr.func)
+        if name in NO_GRAD_CONTEXTS:
+            mode = expr.args[0].value if expr.args else None
+            return not (isinstance(mode, cst.Name) and mode.value == "False")
+        if name in SET_GRAD_ENABLED and expr.args:
+            mode = expr.args[0].value
+            return isinstance(mode, cst.Name) and mode.value == "False"
+        return False
+
+    def _run_small(self, small: cst.BaseSmallStatement, frame: _Frame) -> None:
+        if isinstance(small, cst.Assign):
+            value = self.eval(small.value, frame)
+            for target in small.targets:
+                self._assign(target.target, value, frame)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self._assign(small.target, self.eval(small.value, frame), frame)
+        elif isinstance(small, cst.AugAssign):
+            self.eval(small.value, frame)
+            self._assign(small.target, UNKNOWN, frame)
+        elif isinstance(small, cst.Expr):
+            self.eval(small.value, frame)
+        elif isinstance(small, cst.Return):
+            frame.returns.append(self.eval(small.value, frame) if small.value is not None else UNKNOWN)
+        elif isinstance(small, (cst.Assert, cst.Raise, cst.Del)):
+            for child in small.children:
+                if isinstance(child, cst.BaseExpression):
+                    self.eval(child, frame)
+
+    def _assign(self, target: cst.BaseExpression, value: Value, frame: _Frame) -> None:
+        if isinstance(target, cst.Name):
+            frame.env[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for index, element in enumerate(target.elements):
+                inner = element.value
+                if isinstance(element, cst.StarredElement):
+                    self._assign(inner, UNKNOWN, frame)
+                else:
+                    self._assign(inner, value.item(index), frame)
+        elif isinstance(target, cst.Attribute):
+            self.eval(target.value, frame)
+            name = dotted_name(target)
+            if name is not None:
+                frame.env[name] = value
+                if target.attr.value == "grad":
+                    self._record(GradResetEvent(target, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                                frame.specialized))
+                self._store_self_attr(name, value, frame)
+        elif isinstance(target, cst.Subscript):
+            self.eval(target.value, frame)
+            container = dotted_name(target.value)
+            key = _constant_index(target)
+            if container is not None and isinstance(key, str):
+                current = frame.env.get(container, UNKNOWN)
+                if current.kind is Kind.MAPPING or current is UNKNOWN:
+                    keys = tuple(k for k in current.keys if k != key) + (key,)
+                    items = tuple(current.item(k) for k in keys[:-1]) + (value,)
+                    frame.env[container] = Value(Kind.MAPPING, items=items, keys=keys)
+
+    def _store_self_attr(self, name: str, value: Value, frame: _Frame) -> None:
+        function = frame.function
+        if function.class_name is None or not name.startswith("self.") or name.count(".") != 1:
+            return
+        info = self.classes.get(function.class_name)
+        if info is None or frame.specialized:
+            return
+        attr = name[5:]
+        if function.name == "__init__":
+            info.attrs[attr] = join(info.attrs[attr], value) if attr in info.attrs else value
+        elif attr not in info.attrs and value.kind is not Kind.UNKNOWN:
+            info.attrs[attr] = value
+
+    # ----------------------------------------------------------------- expressions
+    def eval(self, expr: cst.BaseExpression | None, frame: _Frame) -> Value:
+        if expr is None:
+            return UNKNOWN
+        if isinstance(expr, cst.Name):
+            return frame.env.get(expr.value, UNKNOWN)
+        if isinstance(expr, cst.Call):
+            return self._eval_call(expr, frame)
+        if isinstance(expr, cst.Attribute):
+            return self._eval_attribute(expr, frame)
+        if isinstance(expr, cst.Subscript):
+            return self._eval_subscript(expr, frame)
+        if isinstance(expr, (cst.Tuple, cst.List)):
+            items = tuple(self.eval(e.value, frame) if not isinstance(e, cst.StarredElement) else self.eval(e.value, frame)
+                          for e in expr.elements)
+            if any(isinstance(e, cst.StarredElement) for e in expr.elements):
+                return UNKNOWN
+            return Value(Kind.SEQUENCE, items=items)
+        if isinstance(expr, cst.Dict):
+            keys, items = [], []
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement):
+                    key = string_value(element.key)
+                    value = self.eval(element.value, frame)
+                    self.eval(element.key, frame)
+                    if key is not None:
+                        keys.append(key)
+                        items.append(value)
+                else:
+                    self.eval(element.value, frame)
+            return Value(Kind.MAPPING, items=tuple(items), keys=tuple(keys))
+        if isinstance(expr, cst.IfExp):
+            self.eval(expr.test, frame)
+            return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
+        if isinstance(expr, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
+            return UNKNOWN
+        if isinstance(expr, cst.Lambda):
+            return UNKNOWN
+        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            self._eval_comprehension(expr, frame)
+            return UNKNOWN
+        for child in _expressions_in(expr):
+            self.eval(child, frame)
+        return UNKNOWN
+
+    def _eval_comprehension(self, expr: cst.BaseComp, frame: _Frame) -> None:
+        saved = frame.env
+        frame.env = dict(saved)
+        clause = expr.for_in
+        while clause is not None:
+            self.eval(clause.iter, frame)
+            self._assign(clause.target, UNKNOWN, frame)
+            for condition in clause.ifs:
+                self.eval(condition.test, frame)
+            clause = clause.inner_for_in
+        if isinstance(expr, cst.DictComp):
+            self.eval(expr.key, frame)
+            self.eval(expr.value, frame)
+        else:
+            self.eval(expr.elt, frame)
+        frame.env = saved
+
+    def _eval_attribute(self, expr: cst.Attribute, frame: _Frame) -> Value:
+        name = dotted_name(expr)
+        if name is not None and name in frame.env:
+            return frame.env[name]
+        base = self.eval(expr.value, frame)
+        if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
+            return self.class_attr(base.class_name, expr.attr.value)
+        return UNKNOWN
+
+    def _eval_subscript(self, expr: cst.Subscript, frame: _Frame) -> Value:
+        base = self.eval(expr.value, frame)
+        for element in expr.slice:
+            for child in _expressions_in(element):
+                self.eval(child, frame)
+        index = _constant_index(expr)
+        if index is not None:
+            item = base.item(index)
+            if item is not UNKNOWN:
+                return item
+        if base.kind in TENSOR_KINDS:
+            return base
+        return UNKNOWN
+
+    def _eval_call(self, call: cst.Call, frame: _Frame) -> Value:
+        func = call.func
+        root = func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        shadowed = isinstance(root, cst.Name) and root.value in frame.env
+        qualname = None if shadowed else self.names.qualname(func)
+        method = func.attr.value if isinstance(func, cst.Attribute) else None
+        receiver = receiver_name = None
+        if qualname is not None:
+            callee = UNKNOWN
+        elif isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value, frame)
+            receiver_name = dotted_name(func.value)
+            name = dotted_name(func)
+            if name is not None and name in frame.env:
+                callee = frame.env[name]
+            elif receiver.class_name and receiver.kind in (Kind.MODULE, Kind.UNKNOWN):
+                callee = self.class_attr(receiver.class_name, func.attr.value)
+            else:
+                callee = UNKNOWN
+        else:
+            callee = self.eval(func, frame)
+        args: list[Value] = []
+        kwargs: dict[str, Value] = {}
+        for arg in call.args:
+            value = self.eval(arg.value, frame)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            elif arg.star:
+                value = UNKNOWN
+            else:
+                args.append(value)
+        result = self._call_result(call, qualname, method, receiver, callee, args, kwargs, frame)
+        self._record(CallEvent(
+            call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized,
+            qualname=qualname, method=method, receiver=receiver, receiver_name=receiver_name,
+            callee=callee, args=tuple(args), kwargs=kwargs, result=result,
+        ))
+        return result
+
+    def _call_result(
+        self,
+        call: cst.Call,
+        qualname: str | None,
+        method: str | None,
+        receiver: Value | None,
+        callee: Value,
+        args: list[Value],
+        kwargs: dict[str, Value],
+        frame: _Frame,
+    ) -> Value:
+        if qualname is not None:
+            return self._library_call(call, qualname, args, kwargs, frame)
+        if callee.kind is Kind.FUNCTION:
+            bound = receiver if callee.class_name and receiver is not None else None
+            return self._call_function(callee, args, frame, bound)
+        if callee.kind is Kind.CLASS:
+            info = self.classes.get(callee.class_name)
+            if info is not None and _is_loss_class(info):
+                return Value(Kind.LOSS_FN, info.name, call, detail=self._wrapped_loss(info))
+            return self._instance(callee.class_name)
+        if callee.kind is Kind.MODULE:
+            if callee.output is not None:
+                return callee.output
+            if callee.class_name:
+                return self.forward_output(callee.class_name, args, frame.depth)
+            return UNKNOWN
+        if callee.kind is Kind.LOSS_FN:
+            return Value(Kind.LOSS, callee.producer, call, detail=callee.detail)
+        if method is not None and receiver is not None:
+            return self._method_result(call, method, receiver)
+        return UNKNOWN
+
+    def _method_result(self, call: cst.Call, method: str, receiver: Value) -> Value:
+        if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
+            return UNKNOWN
+        if method in torch_api.METHOD_RESULTS:
+            return Value(torch_api.METHOD_RESULTS[method], f".{method}()", call)
+        if method == "log" and receiver.kind is Kind.PROBS:
+            return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
+        if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
+            return receiver
+        return UNKNOWN
+
+    def _library_call(
+        self, call: cst.Call, qualname: str, args: list[Value], kwargs: dict[str, Value], frame: _Frame
+    ) -> Value:
+        short = qualname.rsplit(".", 1)[-1]
+        if qualname in torch_api.FUNCTION_RESULTS:
+            return Value(torch_api.FUNCTION_RESULTS[qualname], short, call)
+        first = args[0] if args else kwargs.get("input", UNKNOWN)
+        if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
+            return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
+        if qualname in torch_api.KIND_PRESERVING_FUNCTIONS:
+            if first.kind is Kind.SEQUENCE and first.items:
+                merged = first.items[0]
+                for item in first.items[1:]:
+                    merged = join(merged, item)
+                return merged if merged.kind in TENSOR_KINDS else UNKNOWN
+            return first if first.kind in TENSOR_KINDS else UNKNOWN
+        loss = torch_api.loss_kind(qualname)
+        if loss is not None:
+            if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
+                return Value(Kind.LOSS, short, call, detail=loss)
+            return Value(Kind.LOSS_FN, short, call, detail=loss)
+        if qualname in torch_api.MODULE_OUTPUTS:
+            return Value(Kind.MODULE, short, call, output=Value(torch_api.MODULE_OUTPUTS[qualname], short, call))
+        if qualname in torch_api.SEQUENTIAL_CLASSES:
+            last = args[-1] if args else UNKNOWN
+            output = self._module_output(last, frame)
+            return Value(Kind.MODULE, short, call, output=output)
+        if torch_api.is_torch_module_class(qualname):
+            return Value(Kind.MODULE, short, call, output=UNKNOWN)
+        if torch_api.is_optimizer_class(qualname):
+            return Value(Kind.OPTIMIZER, short, call)
+        if torch_api.is_scheduler_factory(qualname):
+            return Value(Kind.SCHEDULER, short, call)
+        return UNKNOWN
+
+    def _module_output(self, module: Value, frame: _Frame) -> Value:
+        if module.kind is not Kind.MODULE:
+            return UNKNOWN
+        if module.output is not None:
+            return module.output
+        if module.class_name:
+            return self.forward_output(module.class_name, [], frame.depth)
+        return UNKNOWN
+
+    def _wrapped_loss(self, info: ClassInfo) -> str:
+        """The loss family a user loss class computes, when its forward returns a known loss."""
+        forward = self.method(info.name, "forward")
+        if forward is None:
+            return "other"
+        result = self._analyse(self.functions[forward], (self._instance(info.name),), specialized=True, depth=1)
+        return result.detail if result.kind is Kind.LOSS and result.detail else "other"
+
+    # ----------------------------------------------------------------- queries
+    def calls(self) -> Iterator[CallEvent]:
+        return (e for e in self.events if isinstance(e, CallEvent))
+
+
+def _is_loss_class(info: ClassInfo) -> bool:
+    return info.is_module and info.name.endswith("Loss")
+
+
+def _constant_index(expr: cst.Subscript) -> int | str | None:
+    if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+        return None
+    index = expr.slice[0].slice.value
+    text = string_value(index)
+    if text is not None:
+        return text
+    if isinstance(index, cst.Integer):
+        return int(index.value, 0)
+    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus) and isinstance(
+        index.expression, cst.Integer
+    ):
+        return -int(index.expression.value, 0)
+    return None
+
+
+def _expressions_in(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """The expressions directly below `node`, looking through wrappers such as Arg."""
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            yield child
+        elif not isinstance(child, (cst.BaseParenthesizableWhitespace, cst.BaseStatement, cst.Comma)):
+            yield from _expressions_in(child)

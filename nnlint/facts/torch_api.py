@@ -1,0 +1,110 @@
+"""What nnlint knows of the torch API, keyed by qualified name."""
+
+from __future__ import annotations
+
+import re
+
+from nnlint.facts.values import Kind
+
+F = "torch.nn.functional"
+
+# Functions (and the matching Tensor methods) whose result is of a known kind.
+FUNCTION_RESULTS: dict[str, Kind] = {
+    f"{F}.softmax": Kind.PROBS,
+    "torch.softmax": Kind.PROBS,
+    "torch.special.softmax": Kind.PROBS,
+    f"{F}.log_softmax": Kind.LOG_PROBS,
+    "torch.log_softmax": Kind.LOG_PROBS,
+    "torch.special.log_softmax": Kind.LOG_PROBS,
+    f"{F}.sigmoid": Kind.SIGMOID_PROBS,
+    "torch.sigmoid": Kind.SIGMOID_PROBS,
+    "torch.special.expit": Kind.SIGMOID_PROBS,
+    f"{F}.linear": Kind.LOGITS,
+}
+METHOD_RESULTS: dict[str, Kind] = {
+    "softmax": Kind.PROBS,
+    "log_softmax": Kind.LOG_PROBS,
+    "sigmoid": Kind.SIGMOID_PROBS,
+}
+LOG_FUNCTIONS = frozenset({"torch.log"})
+
+# Tensor methods that keep what a tensor holds (probabilities stay probabilities).
+KIND_PRESERVING_METHODS = frozenset({
+    "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "detach", "clone", "contiguous",
+    "view", "reshape", "view_as", "reshape_as", "squeeze", "unsqueeze", "permute", "transpose",
+    "flatten", "type", "type_as", "expand", "expand_as", "repeat", "requires_grad_",
+})
+KIND_PRESERVING_FUNCTIONS = frozenset({
+    "torch.cat", "torch.concat", "torch.concatenate", "torch.stack", "torch.squeeze", "torch.unsqueeze",
+    "torch.flatten", "torch.reshape", "torch.permute", "torch.transpose",
+})
+
+# Layers whose output is of a known kind.
+MODULE_OUTPUTS: dict[str, Kind] = {
+    "torch.nn.Softmax": Kind.PROBS,
+    "torch.nn.LogSoftmax": Kind.LOG_PROBS,
+    "torch.nn.Sigmoid": Kind.SIGMOID_PROBS,
+    "torch.nn.Linear": Kind.LOGITS,
+    "torch.nn.LazyLinear": Kind.LOGITS,
+}
+SEQUENTIAL_CLASSES = frozenset({"torch.nn.Sequential"})
+MODULE_BASES = frozenset({
+    "torch.nn.Module", "torch.nn.modules.module.Module",
+    "pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
+    "lightning.pytorch.core.LightningModule", "pytorch_lightning.core.LightningModule",
+})
+
+# Loss classes and functional losses, by the loss they compute.
+CROSS_ENTROPY = "cross_entropy"
+NLL = "nll"
+BCE_WITH_LOGITS = "bce_with_logits"
+BCE = "bce"
+LOSS_CLASSES: dict[str, str] = {
+    "torch.nn.CrossEntropyLoss": CROSS_ENTROPY,
+    "torch.nn.NLLLoss": NLL,
+    "torch.nn.BCEWithLogitsLoss": BCE_WITH_LOGITS,
+    "torch.nn.BCELoss": BCE,
+}
+LOSS_FUNCTIONS: dict[str, str] = {
+    f"{F}.cross_entropy": CROSS_ENTROPY,
+    f"{F}.nll_loss": NLL,
+    f"{F}.binary_cross_entropy_with_logits": BCE_WITH_LOGITS,
+    f"{F}.binary_cross_entropy": BCE,
+}
+LOSS_NAMES = {
+    CROSS_ENTROPY: "CrossEntropyLoss",
+    NLL: "NLLLoss",
+    BCE_WITH_LOGITS: "BCEWithLogitsLoss",
+    BCE: "BCELoss",
+}
+_OTHER_LOSS = re.compile(r"^torch\.nn\.(functional\.\w+_loss|\w+Loss)$")
+
+OPTIMIZER_PREFIX = "torch.optim."
+SCHEDULER_PREFIXES = ("torch.optim.lr_scheduler.", "transformers.optimization.get_", "transformers.get_")
+
+
+def loss_kind(qualname: str) -> str | None:
+    """The loss family of a loss class or function, 'other' for any other torch loss."""
+    if qualname in LOSS_CLASSES:
+        return LOSS_CLASSES[qualname]
+    if qualname in LOSS_FUNCTIONS:
+        return LOSS_FUNCTIONS[qualname]
+    return "other" if _OTHER_LOSS.match(qualname) else None
+
+
+def is_optimizer_class(qualname: str) -> bool:
+    return qualname.startswith(OPTIMIZER_PREFIX) and not qualname.startswith(SCHEDULER_PREFIXES) and qualname[
+        len(OPTIMIZER_PREFIX):
+    ][:1].isupper()
+
+
+def is_scheduler_factory(qualname: str) -> bool:
+    return qualname.startswith(SCHEDULER_PREFIXES)
+
+
+def is_torch_module_class(qualname: str) -> bool:
+    """A layer class from torch.nn (Conv2d, Dropout, ...), not a function of it."""
+    if not qualname.startswith("torch.nn."):
+        return False
+    last = qualname.rsplit(".", 1)[-1]
+    return last[:1].isupper() and not qualname.startswith("torch.nn.functional.")

@@ -1,0 +1,71 @@
+"""The kinds of value the dataflow layer tracks, and how two paths' values join."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import libcst as cst
+
+
+class Kind(Enum):
+    UNKNOWN = "unknown"
+    PROBS = "probabilities"              # softmax output
+    LOG_PROBS = "log-probabilities"      # log_softmax output (or log of softmax)
+    SIGMOID_PROBS = "sigmoid output"
+    LOGITS = "logits"                    # a Linear layer's raw output
+    LOSS = "loss tensor"                 # the result of a loss function
+    MODULE = "module"                    # a layer or model instance
+    CLASS = "class"                      # a class defined in the file
+    FUNCTION = "function"                # a function defined in the file
+    OPTIMIZER = "optimizer"
+    SCHEDULER = "scheduler"
+    LOSS_FN = "loss function"
+    SEQUENCE = "sequence"                # a tuple or list literal with known items
+    MAPPING = "mapping"                  # a dict literal with string keys
+
+
+@dataclass(frozen=True, eq=False)
+class Value:
+    """An abstract value. `producer` says what made it (for messages), `origin` where.
+
+    MODULE values carry `output` (what calling them returns) or `class_name` (a class of
+    this file whose `forward` decides); LOSS_FN values carry the loss family in `detail`;
+    SEQUENCE/MAPPING values carry their items.
+    """
+
+    kind: Kind
+    producer: str = ""
+    origin: cst.CSTNode | None = None
+    detail: str = ""
+    output: "Value | None" = None
+    class_name: str = ""
+    items: tuple["Value", ...] = ()
+    keys: tuple[str, ...] = ()
+
+    def same_as(self, other: "Value") -> bool:
+        return (
+            self.kind is other.kind
+            and self.detail == other.detail
+            and self.class_name == other.class_name
+            and (self.kind is not Kind.FUNCTION or self.origin is other.origin)
+        )
+
+    def item(self, index: int | str) -> "Value":
+        if self.kind is Kind.SEQUENCE and isinstance(index, int) and -len(self.items) <= index < len(self.items):
+            return self.items[index]
+        if self.kind is Kind.MAPPING and isinstance(index, str) and index in self.keys:
+            return self.items[self.keys.index(index)]
+        return UNKNOWN
+
+
+UNKNOWN = Value(Kind.UNKNOWN)
+
+TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.LOSS})
+
+
+def join(first: Value, second: Value) -> Value:
+    """The value a name holds where two paths meet: known only if both paths agree."""
+    if first is second or first.same_as(second):
+        return first
+    return UNKNOWN

@@ -1,0 +1,69 @@
+"""SARIF 2.1.0, as GitHub code scanning reads it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from nnlint import __version__
+from nnlint.catalog import page_text
+from nnlint.diagnostics import Finding, Severity
+from nnlint.rules import Rule
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
+
+
+def _rule_descriptor(rule: Rule) -> dict:
+    help_text = page_text(rule.code) or rule.summary
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.summary},
+        "help": {"text": help_text, "markdown": help_text},
+        "defaultConfiguration": {"level": _LEVELS[rule.severity], "enabled": rule.default_enabled},
+        "properties": {"tags": ["nnlint", "correctness"]},
+    }
+
+
+def _uri(path: str) -> str:
+    candidate = Path(path)
+    return candidate.as_posix() if not candidate.is_absolute() else candidate.as_uri()
+
+
+def _result(finding: Finding, index: dict[str, int]) -> dict:
+    region = {"startLine": finding.line, "startColumn": finding.column}
+    if finding.end_line:
+        region.update(endLine=finding.end_line, endColumn=finding.end_column)
+    result = {
+        "ruleId": finding.code,
+        "ruleIndex": index[finding.code],
+        "level": _LEVELS[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(finding.path)}, "region": region}}],
+    }
+    if finding.fingerprint:
+        result["partialFingerprints"] = {"nnlint/v1": finding.fingerprint}
+    if finding.cell is not None:
+        result["properties"] = {"cell": finding.cell}
+    return result
+
+
+def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+    index = {rule.code: position for position, rule in enumerate(rules)}
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "nnlint",
+                "version": __version__,
+                "informationUri": "https://pypi.org/project/nnlint/",
+                "rules": [_rule_descriptor(rule) for rule in rules],
+            }},
+            "results": [_result(f, index) for f in findings],
+        }],
+    }
+    return json.dumps(log, indent=2) + "\n"

@@ -1,0 +1,28 @@
+"""flake8's `path:line:col: CODE message`; notebooks as `path:cell N:line:col`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+from nnlint.diagnostics import Finding
+from nnlint.rules import Rule
+
+
+def location(finding: Finding) -> str:
+    if finding.cell is not None:
+        return f"{finding.path}:cell {finding.cell}:{finding.line}:{finding.column}"
+    return f"{finding.path}:{finding.line}:{finding.column}"
+
+
+def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+    return "".join(f"{location(f)}: {f.code} {f.message}\n" for f in findings)
+
+
+def statistics(findings: Sequence[Finding]) -> str:
+    """flake8's --statistics: count, code and the first message of each code."""
+    counts = Counter(f.code for f in findings)
+    first = {}
+    for finding in findings:
+        first.setdefault(finding.code, finding.message)
+    return "".join(f"{counts[code]:<5} {code} {first[code]}\n" for code in sorted(counts))
