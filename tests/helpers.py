@@ -1,0 +1,50 @@
+"""Shared test helpers: run the real command, read fixture expectations."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+RULE_PAGES = REPO / "rules"
+
+EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>NN\d{3}(?:\s*,\s*NN\d{3})*)")
+FIXTURE_OPTIONS = re.compile(r"#\s*nnlint-fixture:\s*(?P<options>.*)$", re.MULTILINE)
+FINDING_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) (?P<message>.*)$")
+
+
+def run_nnlint(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "nnlint", *args],
+        cwd=cwd or REPO, input=stdin, capture_output=True, env=env, timeout=300,
+    )
+
+
+def expected_findings(text: str) -> set[tuple[int, str]]:
+    """(line, code) for every `# expect: NNxxx[, NNyyy]` comment."""
+    found = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = EXPECT.search(line)
+        if match:
+            found.update((number, code.strip()) for code in match.group("codes").split(","))
+    return found
+
+
+def fixture_options(text: str) -> list[str]:
+    """Extra command-line options a fixture asks for (`# nnlint-fixture: --extend-select NN702`)."""
+    match = FIXTURE_OPTIONS.search(text)
+    return match.group("options").split() if match else []
+
+
+def parse_text_output(stdout: str) -> list[dict]:
+    results = []
+    for line in stdout.splitlines():
+        match = FINDING_LINE.match(line)
+        assert match, f"not a finding line: {line!r}"
+        results.append(dict(match.groupdict(), line=int(match["line"]), col=int(match["col"])))
+    return results
