@@ -7,6 +7,7 @@ from functools import cached_property
 import libcst as cst
 
 from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.guards import Guards
 from nnlint.facts.names import ImportTable
 from nnlint.facts.training import TrainingFacts
 
@@ -28,3 +29,7 @@ class FileFacts:
     @cached_property
     def training(self) -> TrainingFacts:
         return TrainingFacts(self.dataflow)
+
+    @cached_property
+    def guards(self) -> Guards:
+        return Guards(self.module)

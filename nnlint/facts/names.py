@@ -25,6 +25,8 @@ class ImportTable:
 
     def __init__(self, module: cst.Module) -> None:
         self.aliases: dict[str, str] = {}
+        # The first import statement of each top-level package (`torch` for `from torch import nn`).
+        self.first_import: dict[str, cst.Import | cst.ImportFrom] = {}
         for statement in walk_statements(module.body):
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
@@ -36,6 +38,7 @@ class ImportTable:
     def _add_import(self, node: cst.Import) -> None:
         for alias in node.names:
             full = _module_name(alias.name)
+            self.first_import.setdefault(full.split(".")[0], node)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 self.aliases[alias.asname.name.value] = full
             else:
@@ -44,6 +47,8 @@ class ImportTable:
 
     def _add_import_from(self, node: cst.ImportFrom) -> None:
         base = "." * len(node.relative) + _module_name(node.module)
+        if not node.relative:
+            self.first_import.setdefault(base.split(".")[0], node)
         if isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:

@@ -73,3 +73,17 @@ def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
 
 def positional_args(call: cst.Call) -> list[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def main_guard(module: cst.Module) -> cst.If | None:
+    """The top-level `if __name__ == "__main__":` block, if the file has one."""
+    for statement in module.body:
+        if not isinstance(statement, cst.If) or not isinstance(statement.test, cst.Comparison):
+            continue
+        test = statement.test
+        operands = [test.left, *(target.comparator for target in test.comparisons)]
+        names = {operand.value for operand in operands if isinstance(operand, cst.Name)}
+        strings = {string_value(operand) for operand in operands}
+        if "__name__" in names and "__main__" in strings:
+            return statement
+    return None
