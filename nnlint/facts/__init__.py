@@ -8,6 +8,8 @@ import libcst as cst
 
 from nnlint.facts.dataflow import Dataflow
 from nnlint.facts.guards import Guards
+from nnlint.facts.layout import LayoutFacts
+from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.training import TrainingFacts
 
@@ -33,3 +35,11 @@ class FileFacts:
     @cached_property
     def guards(self) -> Guards:
         return Guards(self.module)
+
+    @cached_property
+    def layout(self) -> LayoutFacts:
+        return LayoutFacts(self.module, self.names)
+
+    @cached_property
+    def modes(self) -> ModeFacts:
+        return ModeFacts(self.module, self.dataflow, self.training)

@@ -10,11 +10,14 @@ EVALUATION_WORDS = frozenset({
     "eval", "evaluate", "evaluation", "evaluating", "validate", "validation", "validating", "val", "valid",
     "test", "testing", "predict", "prediction", "predictions", "infer", "inference",
 })
+TRAINING_WORDS = frozenset({"train", "training", "fit"})
 # Data that is only ever evaluated on: `val_loader`, `testloader`, `eval_dataloader`, `dev_iter`.
 _EVALUATION_DATA = re.compile(r"^(val|valid|validation|test|eval|evaluation|dev)_?(loader|dataloader|data|set|dataset|"
                               r"dl|iter|batches|ds|samples|queue)s?$")
 _EVALUATION_PREFIX = re.compile(r"^(val|valid|validation|test|eval|evaluation|dev)_")
 # Sampling with dropout switched on on purpose: Monte-Carlo dropout, uncertainty estimates.
+_FROZEN_WORDS = frozenset({"teacher", "ema", "target", "frozen", "ref", "reference", "momentum", "averaged",
+                           "swa", "pretrained", "old"})
 _STOCHASTIC_INFERENCE = re.compile(r"(^|_)mc($|_)|monte|carlo|uncertain|bayes|stochastic", re.IGNORECASE)
 _MODEL_WORDS = frozenset({
     "model", "models", "net", "network", "classifier", "encoder", "decoder", "backbone", "generator",
@@ -33,6 +36,8 @@ def is_evaluation_function(name: str, in_test_file: bool = False) -> bool:
     parts = words(name)
     if parts and parts[0] == "test" and (in_test_file or name.startswith("test_")):
         parts = parts[1:]
+    if TRAINING_WORDS & set(parts):
+        return False  # train_and_evaluate, fit_eval: training code too
     return any(part in EVALUATION_WORDS for part in parts)
 
 
@@ -43,6 +48,11 @@ def is_evaluation_data(name: str) -> bool:
 
 def is_stochastic_inference(name: str) -> bool:
     return bool(_STOCHASTIC_INFERENCE.search(name))
+
+
+def is_frozen_model_name(name: str) -> bool:
+    """Networks that are never trained by the loop that calls them: teachers, EMA and target copies."""
+    return bool(_FROZEN_WORDS & set(words(name.rsplit(".", 1)[-1])))
 
 
 def is_model_name(name: str) -> bool:

@@ -89,6 +89,14 @@ def check(facts: FileFacts) -> Iterator[Report]:
         message = _forced_dropout(call, facts)
         if message is not None:
             yield Report(call.node, message)
+    if "=True" not in facts.text:
+        return
+    for forced in facts.modes.forced_training_flags.values():
+        yield Report(
+            forced.call,
+            f"{forced.flag}=True is passed {forced.context}: the model runs its training behaviour "
+            f"(dropout, batch statistics) while being evaluated; pass {forced.flag}=False",
+        )
 
 
 RULE = Rule(
