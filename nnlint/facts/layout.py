@@ -18,6 +18,7 @@ import libcst as cst
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import block_statements, positional_args
 
+FROM_END = 1_000  # where axis -1 of a tensor of unknown rank is placed, for ordering only
 RESHAPE_METHODS = frozenset({"view", "reshape"})
 RESHAPE_FUNCTIONS = frozenset({"torch.reshape"})
 # Methods that return a tensor with the same axes, in the same order.
@@ -46,8 +47,9 @@ class Tensor:
         """Where `axis` sits in this tensor, counted from 0."""
         if self.axes is not None:
             return self.axes.index(axis) if axis in self.axes else None
-        if axis.tensor == self.number and axis.index >= 0:
-            return axis.index
+        if axis.tensor == self.number:
+            # rank unknown: axes counted from the end come after those counted from the start
+            return axis.index if axis.index >= 0 else FROM_END + axis.index
         return None
 
 
@@ -354,10 +356,11 @@ class LayoutFacts:
 
     def _judge(self, call: cst.Call, scope: _Scope) -> None:
         args = list(call.args)
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in RESHAPE_METHODS:
-            receiver = call.func.value
-        elif self.names.qualname(call.func) in RESHAPE_FUNCTIONS and len(args) == 2:
+        qualname = self.names.qualname(call.func)
+        if qualname in RESHAPE_FUNCTIONS and len(args) == 2:
             receiver, args = args[0].value, args[1:]
+        elif qualname is None and isinstance(call.func, cst.Attribute) and call.func.attr.value in RESHAPE_METHODS:
+            receiver = call.func.value
         else:
             return
         if any(arg.keyword is not None or arg.star for arg in args) or not args:
