@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import libcst as cst
 
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, positional_args
+from nnlint.facts.syntax import block_statements, bound_names, child_nodes, positional_args
 
 FROM_END = 1_000  # where axis -1 of a tensor of unknown rank is placed, for ordering only
 RESHAPE_METHODS = frozenset({"view", "reshape"})
@@ -183,7 +183,7 @@ class LayoutFacts:
             self._scan(small.value, scope)
             self._mutated(small.value, scope)
         else:
-            for child in small.children:
+            for child in child_nodes(small):
                 if isinstance(child, cst.BaseExpression):
                     self._scan(child, scope)
 
@@ -349,7 +349,7 @@ class LayoutFacts:
         """Judge every view/reshape call inside `node`, innermost first."""
         if node is None or isinstance(node, (cst.Lambda, cst.BaseComp)):
             return
-        for child in node.children:
+        for child in child_nodes(node):
             self._scan(child, scope)
         if isinstance(node, cst.Call):
             self._judge(node, scope)
@@ -484,41 +484,6 @@ def _integer(expr: cst.BaseExpression | None) -> int | None:
     return None
 
 
-def _assigned_names(node: cst.CSTNode) -> set[str]:
-    """Every plain name bound anywhere inside `node` (loops rebind them on later iterations)."""
-    found: set[str] = set()
-
-    class _Collector(cst.CSTVisitor):
-        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
-            found.update(_target_names(target.target))
-
-        def visit_AugAssign(self, aug: cst.AugAssign) -> None:
-            found.update(_target_names(aug.target))
-
-        def visit_AnnAssign(self, ann: cst.AnnAssign) -> None:
-            found.update(_target_names(ann.target))
-
-        def visit_For(self, loop: cst.For) -> None:
-            found.update(_target_names(loop.target))
-
-        def visit_AsName(self, alias: cst.AsName) -> None:
-            found.update(_target_names(alias.name))
-
-        def visit_NamedExpr(self, named: cst.NamedExpr) -> None:
-            found.update(_target_names(named.target))
-
-        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
-            return False
-
-    node.visit(_Collector())
-    return found
-
-
-def _target_names(target: cst.CSTNode) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
+def _assigned_names(statement: cst.BaseStatement) -> set[str]:
+    """Every plain name bound anywhere inside `statement` (loops rebind them on later iterations)."""
+    return set(bound_names([statement]))

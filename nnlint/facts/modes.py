@@ -25,7 +25,8 @@ import libcst as cst
 from nnlint.facts import torch_api
 from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent, Dataflow, Event
 from nnlint.facts.evaluation import is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name, words
-from nnlint.facts.syntax import block_statements, dotted_name, keyword_arg, positional_args
+from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, child_nodes, dotted_name, keyword_arg,
+                                 positional_args, target_names)
 from nnlint.facts.training import Effect, TrainingFacts, classify
 from nnlint.facts.values import Kind
 
@@ -58,6 +59,8 @@ MODULE_API = frozenset({
     "gradient_checkpointing_enable", "gradient_checkpointing_disable", "save_pretrained", "push_to_hub",
 })
 NON_FORWARD_PREFIXES = ("get_", "set_", "register_", "named_", "load_", "save_", "num_", "add_", "remove_", "_")
+# Calls that make a function worth analysing: they switch modes or mark evaluation.
+MODE_EVENTS = frozenset({"eval", "train", "load_state_dict"})
 TRAINING_FLAGS = frozenset({"training", "is_training", "train", "is_train", "train_mode"})
 
 
@@ -151,6 +154,9 @@ class _Frame:
     depth: int = 0
     active: tuple[cst.FunctionDef | None, ...] = ()
     record: bool = True
+    # Inside a method of a model inlined from `model.predict(x)`: the call to report, the name the
+    # caller uses for the model, and the method's own name for it.
+    anchor: tuple[cst.Call, str, str] | None = None
     returns: list[tuple[_Path, int | None]] = field(default_factory=list)
     loop_jumps: list[tuple[list[_Path], list[_Path]]] = field(default_factory=list)
 
@@ -176,6 +182,7 @@ class ModeFacts:
         self._root_trains: dict[cst.FunctionDef | None, bool] = {}
         self._mode_free_classes: dict[str, bool] = {}
         self._locals: dict[cst.FunctionDef | None, frozenset[str]] = {}
+        self._relevance: dict[cst.FunctionDef | None, bool] = {}
         self._parents = _enclosing_functions(module)
         self._budget = 0
         self._analyse_root(None, module.body)
@@ -184,6 +191,8 @@ class ModeFacts:
 
     # ----------------------------------------------------------------- roots
     def _analyse_root(self, node: cst.FunctionDef | None, body: Sequence[cst.BaseStatement]) -> None:
+        if not self._relevant(node):
+            return
         info = self.dataflow.functions.get(node) if node is not None else None
         env: dict[str, int] = {}
         path = _Path({}, env)
@@ -201,6 +210,28 @@ class ModeFacts:
             self._run_block(body, path, frame)
         except _OutOfBudget:
             pass
+
+    def _relevant(self, function: cst.FunctionDef | None) -> bool:
+        """The function, or a helper it calls, evaluates or switches modes: worth running."""
+        if function in self._relevance:
+            return self._relevance[function]
+        self._relevance[function] = False  # recursion guard
+        info = self.dataflow.functions.get(function) if function is not None else None
+        relevant = info is not None and (is_evaluation_function(info.name) or any(
+            d in NO_GRAD_CONTEXTS for d in info.decorators))
+        callees = []
+        for event in self.dataflow.function_events.get(function, []):
+            if relevant:
+                break
+            if isinstance(event, CallEvent):
+                relevant = event.method in MODE_EVENTS or event.qualname in NO_GRAD_CONTEXTS | SET_GRAD_ENABLED
+                callees.extend(v.origin for v in (event.callee, *event.args)
+                               if v.kind is Kind.FUNCTION and isinstance(v.origin, cst.FunctionDef))
+            relevant = relevant or any(isinstance(loop, cst.For) and self._iterates_evaluation_data(loop.iter)
+                                       for loop in event.loops)
+        relevant = relevant or any(self._relevant(callee) for callee in callees)
+        self._relevance[function] = relevant
+        return relevant
 
     def _local_names(self, node: cst.FunctionDef | None) -> frozenset[str]:
         if node not in self._locals:
@@ -254,9 +285,11 @@ class ModeFacts:
         if "." in name:
             parent_name, attribute = name.rsplit(".", 1)
             parent = self._lookup(parent_name, path, frame, create=False)
-            if parent is not None:
-                is_model = (self._models[parent].is_model and _may_run_forward(attribute)) or is_model_name(name)
-                number = self._new_model(("part", parent, name), name, is_model, UNKNOWN_SETTING, path)
+            is_model = parent is not None and (
+                (self._models[parent].is_model and _may_run_forward(attribute)) or is_model_name(name))
+            if parent is not None and (is_model or create):
+                number = self._new_model(("part", parent, name), name, is_model, UNKNOWN_SETTING, path,
+                                         mode_free=self._models[parent].mode_free)
                 path.settings[number] = path.settings.get(parent, frozenset({UNKNOWN_SETTING}))
                 scope[name] = number
                 return number
@@ -289,10 +322,15 @@ class ModeFacts:
             return _Path({}, dict(paths[0].env) if paths else {}, dead=True)
         if len(live) == 1:
             return live[0].copy()
-        settings: dict[int, frozenset[Setting]] = {}
-        for path in live:
+        settings = dict(live[0].settings)
+        for path in live[1:]:
+            if path.settings == settings:
+                continue
             for number, values in path.settings.items():
-                settings[number] = settings.get(number, frozenset()) | values
+                current = settings.get(number)
+                settings[number] = values if current is None else current | values
+        if all(p.env == live[0].env for p in live[1:]):
+            return _Path(settings, dict(live[0].env))
         env: dict[str, int] = {}
         for name in set().union(*(p.env for p in live)):
             numbers = {p.env[name] for p in live if name in p.env}
@@ -449,7 +487,7 @@ class ModeFacts:
             frame.evaluation = f"in the loop over {_code_name(loop.iter)}"
         if isinstance(loop, cst.For):
             whole = iterated if iterated is not None and self._models[iterated].whole is not None else None
-            for name in _target_names(loop.target):
+            for name in target_names(loop.target):
                 self._bind(path, name, whole)
         frame.loop_jumps.append(([], []))
         end = self._run_block(block_statements(loop.body), path, frame)
@@ -475,7 +513,7 @@ class ModeFacts:
                 restore.setdefault(number, path.settings.get(number, frozenset({UNKNOWN_SETTING})))
                 path.settings[number] = frozenset({Setting(Mode.EVAL, item.item, frame.loops)})
             if item.asname is not None:
-                for name in _target_names(item.asname.name):
+                for name in target_names(item.asname.name):
                     self._bind(path, name, None)
         path = self._run_block(block_statements(statement.body), path, frame)
         frame.no_grad = saved_no_grad
@@ -652,10 +690,13 @@ class ModeFacts:
         env: dict[str, int] = {}
         params = list(info.params)
         receiver_name = dotted_name(call.func.value) if isinstance(call.func, cst.Attribute) else None
+        anchor = frame.anchor
         if info.class_name is not None and isinstance(call.func, cst.Attribute) and params:
             self_name = params.pop(0)
             if receiver is not None:
                 env[self_name] = receiver
+                if anchor is None and self._models[receiver].is_model:
+                    anchor = (call, _code(call.func.value), self_name)
             if receiver_name is not None:
                 _map_attributes(path.env, receiver_name, env, self_name)
         for param, arg in zip(params, positional_args(call)):
@@ -668,7 +709,7 @@ class ModeFacts:
             helper, frame.root, path.env if nested else frame.outer, self._local_names(helper),
             loops=frame.loops, no_grad=frame.no_grad or self._no_grad_decorator(helper),
             evaluation=frame.evaluation or self._evaluation_name(info.name), depth=frame.depth + 1,
-            active=frame.active + (helper,), record=frame.record,
+            active=frame.active + (helper,), record=frame.record, anchor=anchor,
         )
         end = self._run_block(block_statements(helper.body), _Path(path.settings, env), callee)
         exits = [end, *(p for p, _ in callee.returns)]
@@ -697,6 +738,8 @@ class ModeFacts:
         if not frame.record:
             return
         owned = frame.owner_module and frame.depth == 0 and (name == "self" or name.startswith("self."))
+        if frame.anchor is not None and (name == frame.anchor[2] or name.startswith(frame.anchor[2] + ".")):
+            call, name = frame.anchor[0], frame.anchor[1]  # report where the caller runs its model
         settings = path.settings.get(number, frozenset({UNKNOWN_SETTING}))
         training_step = self._in_training_step(frame)
         context = None if training_step else self._evaluation_context(model, frame)
@@ -880,56 +923,26 @@ def _enclosing_functions(module: cst.Module) -> dict[cst.FunctionDef, cst.Functi
     """The function each function is defined in (None at module or class level)."""
     parents: dict[cst.FunctionDef, cst.FunctionDef | None] = {}
 
-    class _Visitor(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.FunctionDef | None] = [None]
+    def walk(body: Sequence[cst.BaseStatement], enclosing: cst.FunctionDef | None) -> None:
+        for statement in body:
+            if isinstance(statement, cst.FunctionDef):
+                parents[statement] = enclosing
+                walk(block_statements(statement.body), statement)
+            elif isinstance(statement, cst.ClassDef):
+                walk(block_statements(statement.body), None)
+            elif isinstance(statement, cst.BaseCompoundStatement):
+                for block in child_blocks(statement):
+                    walk(block_statements(block), enclosing)
 
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            parents[node] = self.stack[-1]
-            self.stack.append(node)
-
-        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-            self.stack.pop()
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.stack.append(None)
-
-        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-            self.stack.pop()
-
-    module.visit(_Visitor())
+    walk(module.body, None)
     return parents
 
 
 def _assigned_names(node: cst.FunctionDef) -> set[str]:
     """Names the function binds itself (its locals, in Python's scoping)."""
-    found = {p.name.value for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)}
-
-    class _Visitor(cst.CSTVisitor):
-        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
-            found.update(_target_names(target.target))
-
-        def visit_For(self, loop: cst.For) -> None:
-            found.update(_target_names(loop.target))
-
-        def visit_AsName(self, alias: cst.AsName) -> None:
-            found.update(_target_names(alias.name))
-
-        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
-            return function is node
-
-    node.visit(_Visitor())
-    return found
-
-
-def _target_names(target: cst.CSTNode) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_names(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
+    params = node.params
+    found = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    return found | set(bound_names(block_statements(node.body)))
 
 
 def _torch_name(qualname: str) -> str:
@@ -948,7 +961,7 @@ def _code_name(expr: cst.BaseExpression) -> str:
 
 def _expressions_in(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     """The expressions directly below `node`, looking through wrappers such as Arg."""
-    for child in node.children:
+    for child in child_nodes(node):
         if isinstance(child, cst.BaseExpression):
             yield child
         elif not isinstance(child, (cst.BaseParenthesizableWhitespace, cst.BaseStatement, cst.Comma)):
