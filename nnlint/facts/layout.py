@@ -85,18 +85,22 @@ class _Scope:
     def __init__(self) -> None:
         self.tensors: dict[str, Tensor] = {}
         self.sizes: dict[str, Size] = {}
+        self.shapes: dict[str, tuple[str | None, Tensor]] = {}  # `s = x.shape`: the name and tensor it describes
 
     def copy(self) -> "_Scope":
         other = _Scope()
         other.tensors = dict(self.tensors)
         other.sizes = dict(self.sizes)
+        other.shapes = dict(self.shapes)
         return other
 
 
 class LayoutFacts:
     def __init__(self, module: cst.Module, names: ImportTable) -> None:
         self.names = names
-        self.reordering_views: list[ReorderingView] = []
+        self._views: dict[cst.Call, ReorderingView] = {}
+        # Tensors holding the result of a reordering view: the view, and whether it was sliced since.
+        self._results: dict[int, tuple[cst.Call, bool]] = {}
         self._numbers = itertools.count()
         self._code = module.code_for_node
         self._run_block(module.body, _Scope())
@@ -151,7 +155,7 @@ class LayoutFacts:
 
     def _merge(self, scope: _Scope, *branches: _Scope) -> None:
         """A name keeps what it holds only where every branch agrees."""
-        for table in ("tensors", "sizes"):
+        for table in ("tensors", "sizes", "shapes"):
             merged = {}
             keys = set().union(*(getattr(branch, table) for branch in branches))
             for key in keys:
@@ -165,6 +169,7 @@ class LayoutFacts:
     def _forget(self, names: set[str], scope: _Scope) -> None:
         for name in names:
             scope.sizes.pop(name, None)
+            scope.shapes.pop(name, None)
             scope.tensors[name] = self._fresh()
 
     def _run_small(self, small: cst.BaseSmallStatement, scope: _Scope) -> None:
@@ -202,7 +207,13 @@ class LayoutFacts:
         if isinstance(target, (cst.Tuple, cst.List)):
             self._assign_many(target, value, scope)
         elif isinstance(target, cst.Name):
+            origin = self._view_origin(value, scope) if value is not None else None
+            shape = self._shape_of(value, scope) if value is not None else None
             self._bind(target.value, *self._value(value, scope), scope)
+            if origin is not None:
+                self._results[scope.tensors[target.value].number] = origin
+            if shape is not None and shape[1] is not None:
+                scope.shapes[target.value] = (shape[0], shape[1])
 
     def _value(self, value: cst.BaseExpression | None, scope: _Scope) -> tuple[Size, Tensor | None]:
         """What a value is as a size, or else as a tensor."""
@@ -213,6 +224,7 @@ class LayoutFacts:
 
     def _bind(self, name: str, size: Size, tensor: Tensor | None, scope: _Scope) -> None:
         scope.sizes.pop(name, None)
+        scope.shapes.pop(name, None)
         scope.tensors[name] = tensor or self._fresh()
         if not size.other:
             scope.sizes[name] = size
@@ -248,10 +260,7 @@ class LayoutFacts:
             if start is None or (part.upper is not None and stop is None):
                 return None
             value = value.value
-        owner = _shape_owner(value)
-        if owner is None:
-            return None
-        tensor = self._tensor(owner, scope, create=True)
+        owner, tensor = self._shape_of(value, scope) or (None, None)
         if tensor is None:
             return None
         count = len(elements)
@@ -269,9 +278,10 @@ class LayoutFacts:
             if stop is not None and stop - start != count:
                 return None
             indices = [start + i for i in range(count)]
-            if start == 0 and stop is None and tensor.axes is None and isinstance(owner, cst.Name):
+            if start == 0 and stop is None and tensor.axes is None and owner is not None \
+                    and scope.tensors.get(owner) == tensor:
                 tensor = Tensor(tensor.number, tuple(Axis(tensor.number, i) for i in range(count)))
-                scope.tensors[owner.value] = tensor
+                scope.tensors[owner] = tensor
         return [self._axis(tensor, index) if index is not None else None for index in indices]
 
     @staticmethod
@@ -337,12 +347,35 @@ class LayoutFacts:
             if len(args) == 1 and len(expr.args) == 1:
                 owner, index = expr.func.value, _integer(args[0].value)
         elif isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
-            owner = _shape_owner(expr.value)
             index = _integer(expr.slice[0].slice.value)
+            shape = self._shape_of(expr.value, scope)
+            if shape is not None and shape[1] is not None and index is not None:
+                return self._axis(shape[1], index)
+            return None
         if owner is None or index is None:
             return None
         tensor = self._tensor(owner, scope, create=True)
         return self._axis(tensor, index) if tensor is not None else None
+
+    def _shape_of(self, expr: cst.BaseExpression, scope: _Scope) -> tuple[str | None, Tensor | None] | None:
+        """For `x.shape`, `x.size()` or a name holding one: the tensor's name and the tensor."""
+        if isinstance(expr, cst.Name) and expr.value in scope.shapes:
+            return scope.shapes[expr.value]
+        owner = _shape_owner(expr)
+        if owner is None:
+            return None
+        return (owner.value if isinstance(owner, cst.Name) else None), self._tensor(owner, scope, create=True)
+
+    def _view_origin(self, expr: cst.BaseExpression, scope: _Scope) -> tuple[cst.Call, bool] | None:
+        """The reordering view a value comes from, and whether it was sliced on the way."""
+        if isinstance(expr, cst.Call) and expr in self._views:
+            return expr, False
+        if isinstance(expr, cst.Name) and expr.value in scope.tensors:
+            return self._results.get(scope.tensors[expr.value].number)
+        if isinstance(expr, cst.Subscript):
+            origin = self._view_origin(expr.value, scope)
+            return (origin[0], True) if origin is not None else None
+        return None
 
     # ----------------------------------------------------------------- views
     def _scan(self, node: cst.CSTNode | None, scope: _Scope) -> None:
@@ -369,13 +402,21 @@ class LayoutFacts:
         if len(size_exprs) == 1 and isinstance(size_exprs[0], (cst.Tuple, cst.List)):
             size_exprs = [element.value for element in size_exprs[0].elements
                           if not isinstance(element, cst.StarredElement)]
+        origin = self._view_origin(receiver, scope)
+        if origin is not None and origin[1]:
+            # reinterpret, slice, reinterpret back: the relative-shift trick of Transformer-XL and its heirs
+            self._views.pop(origin[0], None)
         tensor = self._tensor(receiver, scope, create=True)
         if tensor is None:
             return
         order = _memory_order(tensor, [self._size(expr, scope) for expr in size_exprs])
         if order is not None:
-            self.reordering_views.append(ReorderingView(
-                call, self._code(receiver), tuple(self._code(e) for e in size_exprs), order))
+            self._views[call] = ReorderingView(call, self._code(receiver), tuple(self._code(e) for e in size_exprs),
+                                               order)
+
+    @property
+    def reordering_views(self) -> list[ReorderingView]:
+        return list(self._views.values())
 
 
 def _memory_order(tensor: Tensor, sizes: list[Size]) -> tuple[int, ...] | None:

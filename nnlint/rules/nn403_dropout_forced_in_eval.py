@@ -105,5 +105,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     summary="Dropout forced on at evaluation: training=True hard-coded, or an is_training flag fixed to True.",
     check=check,
-    triggers=("dropout", "training=True", "train=True"),
+    triggers=("dropout", "=True"),
 )
