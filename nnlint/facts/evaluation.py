@@ -20,7 +20,7 @@ _FROZEN_WORDS = frozenset({"teacher", "ema", "target", "frozen", "ref", "referen
                            "swa", "pretrained", "old"})
 _STOCHASTIC_INFERENCE = re.compile(r"(^|_)mc($|_)|monte|carlo|uncertain|bayes|stochastic", re.IGNORECASE)
 _MODEL_WORDS = frozenset({
-    "model", "models", "net", "network", "classifier", "encoder", "decoder", "backbone", "generator",
+    "model", "net", "network", "classifier", "encoder", "decoder", "backbone", "generator",
     "discriminator", "teacher", "student", "policy", "critic", "actor", "detector", "regressor", "segmenter",
     "autoencoder", "cnn", "rnn", "lstm", "gru", "mlp", "vae", "gan", "ema",
 })
@@ -56,5 +56,7 @@ def is_frozen_model_name(name: str) -> bool:
 
 
 def is_model_name(name: str) -> bool:
-    """`model`, `self.net`, `ema_model`, `netG`, `text_encoder`, `resnet`: names people give networks."""
-    return any(word in _MODEL_WORDS or word.endswith(("net", "model")) for word in words(name.rsplit(".", 1)[-1]))
+    """`model`, `self.net`, `ema_model`, `netG`, `text_encoder`, `resnet`: names people give networks,
+    judged by their last word (`attach_model_callbacks` is not one)."""
+    parts = [word for word in words(name.rsplit(".", 1)[-1]) if len(word) > 1 and not word.isdigit()]
+    return bool(parts) and (parts[-1] in _MODEL_WORDS or parts[-1].endswith(("net", "model")))

@@ -57,8 +57,14 @@ MODULE_API = frozenset({
     "requires_grad_", "share_memory", "type", "apply", "modules", "children", "training", "config", "device",
     "dtype", "update", "item", "numel", "print_trainable_parameters", "tie_weights", "resize_token_embeddings",
     "gradient_checkpointing_enable", "gradient_checkpointing_disable", "save_pretrained", "push_to_hub",
+    # what containers and tensors do
+    "append", "extend", "insert", "pop", "items", "keys", "values", "get", "copy", "clear", "add", "tolist",
+    "numpy", "detach", "clone", "size", "dim", "format", "split", "join", "strip",
+    # tensors a module holds
+    "weight", "bias", "data", "grad", "running_mean", "running_var", "num_batches_tracked", "shape", "T",
 })
-NON_FORWARD_PREFIXES = ("get_", "set_", "register_", "named_", "load_", "save_", "num_", "add_", "remove_", "_")
+NON_FORWARD_PREFIXES = ("get_", "set_", "register_", "named_", "load_", "save_", "num_", "add_", "remove_", "is_",
+                        "has_", "_")
 # Calls that make a function worth analysing: they switch modes or mark evaluation.
 MODE_EVENTS = frozenset({"eval", "train", "load_state_dict"})
 TRAINING_FLAGS = frozenset({"training", "is_training", "train", "is_train", "train_mode"})
@@ -874,7 +880,8 @@ class ModeFacts:
 def _may_run_forward(attribute: str) -> bool:
     """`model.encoder`, `model.generate`: a sub-module or a method that runs the network;
     not `model.state_dict`, `model.get_input_embeddings` and the rest of the Module API."""
-    return attribute not in MODULE_API and not attribute.startswith(NON_FORWARD_PREFIXES)
+    return attribute not in MODULE_API and not attribute.startswith(NON_FORWARD_PREFIXES) \
+        and not attribute.endswith("_")  # in-place tensor methods: copy_, zero_
 
 
 def _train_argument(call: cst.Call) -> Mode:
