@@ -17,7 +17,8 @@ def block_statements(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
 
 def child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
     """Every block nested directly in a compound statement, in source order."""
-    yield statement.body
+    if not isinstance(statement, cst.Match):  # a match statement has only its cases' blocks
+        yield statement.body
     if isinstance(statement, cst.Try | cst.TryStar):
         for handler in statement.handlers:
             yield handler.body
