@@ -12,6 +12,7 @@ from nnlint.facts.layout import LayoutFacts
 from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.training import TrainingFacts
+from nnlint.facts.training_steps import TrainingSteps
 
 
 class FileFacts:
@@ -42,4 +43,4 @@ class FileFacts:
 
     @cached_property
     def modes(self) -> ModeFacts:
-        return ModeFacts(self.module, self.dataflow, self.training)
+        return ModeFacts(self.module, self.dataflow, TrainingSteps(self.dataflow, self.training))

@@ -23,11 +23,13 @@ from typing import Iterator, Sequence
 import libcst as cst
 
 from nnlint.facts import torch_api
-from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent, Dataflow, Event
-from nnlint.facts.evaluation import is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name, words
+from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent, Dataflow
+from nnlint.facts.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
+                                     words)
+from nnlint.facts.mode_free import ModeFreeModels
 from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, child_nodes, dotted_name, keyword_arg,
                                  positional_args, target_names)
-from nnlint.facts.training import Effect, TrainingFacts, classify
+from nnlint.facts.training_steps import TrainingSteps
 from nnlint.facts.values import Kind
 
 MAX_INLINE_DEPTH = 3
@@ -49,9 +51,6 @@ PRETRAINED_LOADERS = frozenset({"from_pretrained"})  # transformers returns mode
 # A method or helper with one of these words in its name may switch a model's mode.
 MODE_WORDS = frozenset({"eval", "train", "mode", "freeze", "unfreeze", "bn", "norm", "fit", "evaluate", "validate",
                         "test", "predict", "inference"})
-# torch.nn layers that behave differently in train and eval mode.
-MODE_DEPENDENT_LAYER_WORDS = ("Dropout", "BatchNorm", "InstanceNorm", "Transformer")
-RECURRENT_LAYERS = frozenset({"RNN", "LSTM", "GRU", "MultiheadAttention"})
 MODULE_API = frozenset({
     "state_dict", "parameters", "buffers", "zero_grad", "extra_repr", "half", "float", "cpu", "cuda", "to",
     "requires_grad_", "share_memory", "type", "apply", "modules", "children", "training", "config", "device",
@@ -172,10 +171,11 @@ class _OutOfBudget(Exception):
 
 
 class ModeFacts:
-    def __init__(self, module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -> None:
+    def __init__(self, module: cst.Module, dataflow: Dataflow, steps: TrainingSteps) -> None:
         self.dataflow = dataflow
         self.names = dataflow.names
-        self.training = training
+        self.steps = steps
+        self.mode_free = ModeFreeModels(dataflow)
         self.evaluation_calls: dict[cst.Call, list[EvaluationCall]] = {}
         self.eval_left_on: dict[cst.CSTNode, EvalLeftOn] = {}
         self.forced_training_flags: dict[cst.Call, ForcedTrainingFlag] = {}
@@ -183,10 +183,6 @@ class ModeFacts:
         self._models: dict[int, Model] = {}
         self._numbers: dict[tuple, int] = {}
         self._counter = itertools.count()
-        self._direct_effects: dict[cst.CSTNode, set[Effect]] | None = None
-        self._helper_effects: dict[cst.FunctionDef, set[Effect]] = {}
-        self._root_trains: dict[cst.FunctionDef | None, bool] = {}
-        self._mode_free_classes: dict[str, bool] = {}
         self._locals: dict[cst.FunctionDef | None, frozenset[str]] = {}
         self._relevance: dict[cst.FunctionDef | None, bool] = {}
         self._parents = _enclosing_functions(module)
@@ -310,16 +306,18 @@ class ModeFacts:
         model = self._models[number]
         path.settings[number] = frozenset({setting})
         model.is_model = True
-        for key, other in path.env.items():
-            if key.startswith(model.name + ".") and other != number:
-                path.settings[other] = frozenset({setting})
         if model.whole is not None:
             path.settings[model.whole] = frozenset({UNKNOWN_SETTING})
-        if "." in model.name:
-            parent_name, attribute = model.name.rsplit(".", 1)
-            parent = path.env.get(parent_name)
-            if parent is not None and parent != number:
-                path.settings[parent] = frozenset({setting if attribute in UNWRAP_ATTRIBUTES else UNKNOWN_SETTING})
+        names = [name for name, other in path.env.items() if other == number]
+        for key, other in path.env.items():
+            if other != number and any(key.startswith(name + ".") for name in names):
+                path.settings[other] = frozenset({setting})
+        for name in names:
+            if "." in name:
+                parent_name, attribute = name.rsplit(".", 1)
+                parent = path.env.get(parent_name)
+                if parent is not None and parent != number:
+                    path.settings[parent] = frozenset({setting if attribute in UNWRAP_ATTRIBUTES else UNKNOWN_SETTING})
 
     # ----------------------------------------------------------------- joins
     def _join(self, paths: Sequence[_Path]) -> _Path:
@@ -467,7 +465,7 @@ class ModeFacts:
         else:
             self._eval(loop.test, path, frame)
         over_evaluation_data = isinstance(loop, cst.For) and self._iterates_evaluation_data(loop.iter) \
-            and not self._loop_trains(loop)
+            and not self.steps.steps_each_iteration(loop)
         entry = path.copy()
         head = entry
         recording = frame.record
@@ -511,12 +509,14 @@ class ModeFacts:
         saved_no_grad = frame.no_grad
         restore: dict[int, frozenset[Setting]] = {}
         for item in statement.items:
+            evaluated = self._eval_mode_context(item.item, path, frame)
+            for number in evaluated:
+                restore.setdefault(number, path.settings.get(number, frozenset({UNKNOWN_SETTING})))
             self._eval(item.item, path, frame)
             no_grad = self._grad_disabled(item.item)
             if no_grad is not None and frame.no_grad is None:
                 frame.no_grad = no_grad
-            for number in self._eval_mode_context(item.item, path, frame):
-                restore.setdefault(number, path.settings.get(number, frozenset({UNKNOWN_SETTING})))
+            for number in evaluated:
                 path.settings[number] = frozenset({Setting(Mode.EVAL, item.item, frame.loops)})
             if item.asname is not None:
                 for name in target_names(item.asname.name):
@@ -634,7 +634,7 @@ class ModeFacts:
             return self._new_model(("new", call), last, True, Setting(Mode.TRAIN, call, frame.loops), path)
         if torch_api.is_torch_module_class(qualname):
             return self._new_model(("new", call), last, True, Setting(Mode.TRAIN, call, frame.loops), path,
-                                   mode_free=self._torch_layer_mode_free(call, qualname))
+                                   mode_free=self.mode_free.layer(call, qualname))
         self._unknown_call(qualname, args, path)
         return None
 
@@ -643,7 +643,7 @@ class ModeFacts:
         if info is None or not info.is_module:
             return None
         return self._new_model(("new", call), class_name, True, Setting(Mode.TRAIN, call), path,
-                               mode_free=self._class_mode_free(class_name))
+                               mode_free=self.mode_free.module_class(class_name))
 
     def _unknown_call(self, name: str | None, args: list[int | None], path: _Path) -> None:
         """A call nnlint cannot see into: if its name speaks of modes, the models it gets are unknown."""
@@ -697,6 +697,7 @@ class ModeFacts:
         params = list(info.params)
         receiver_name = dotted_name(call.func.value) if isinstance(call.func, cst.Attribute) else None
         anchor = frame.anchor
+        self_name = None
         if info.class_name is not None and isinstance(call.func, cst.Attribute) and params:
             self_name = params.pop(0)
             if receiver is not None:
@@ -724,8 +725,7 @@ class ModeFacts:
             path.dead = not any(not p.dead for p in exits)
             return None
         path.settings = joined.settings
-        if info.class_name is not None and receiver_name is not None and params is not None:
-            self_name = info.params[0] if info.params else "self"
+        if self_name is not None and receiver_name is not None:
             _map_attributes(joined.env, self_name, path.env, receiver_name)
         returned = {value for p, value in callee.returns if not p.dead}
         return returned.pop() if len(returned) == 1 else None
@@ -777,104 +777,12 @@ class ModeFacts:
             return frame.no_grad
         if frame.evaluation is not None:
             return frame.evaluation
-        if model.loaded and not self._trains(frame.root):
+        if model.loaded and not self.steps.trains(frame.root):
             return "after load_state_dict() in code that never trains"
         return None
 
     def _in_training_step(self, frame: _Frame) -> bool:
-        return bool(frame.loops) and self._loop_trains(frame.loops[-1])
-
-    def _loop_trains(self, loop: cst.CSTNode) -> bool:
-        """Each iteration of the loop itself takes an optimizer step (directly or in a helper
-        it calls), rather than running an inner loop that does."""
-        if self._direct_effects is None:
-            self._direct_effects = {}
-            for events in self.dataflow.function_events.values():
-                for event in events:
-                    if event.loops:
-                        self._direct_effects.setdefault(event.loops[-1], set()).update(self._event_effects(event))
-        effects = self._direct_effects.get(loop, set())
-        return Effect.BACKWARD in effects and Effect.STEP in effects
-
-    def _event_effects(self, event: Event) -> set[Effect]:
-        action = classify(event)
-        effects = {action.effect} if action is not None else set()
-        if isinstance(event, CallEvent):
-            for value in (event.callee, *event.args):
-                if value.kind is Kind.FUNCTION and isinstance(value.origin, cst.FunctionDef):
-                    effects |= self._top_level_effects(value.origin)
-        return effects
-
-    def _top_level_effects(self, function: cst.FunctionDef) -> set[Effect]:
-        """What a helper does outside any loop of its own: one call, one training step."""
-        if function not in self._helper_effects:
-            self._helper_effects[function] = set()  # recursion guard
-            self._helper_effects[function] = set().union(*(
-                self._event_effects(event) for event in self.dataflow.function_events.get(function, [])
-                if not event.loops))
-        return self._helper_effects[function]
-
-    def _trains(self, root: cst.FunctionDef | None) -> bool:
-        if root not in self._root_trains:
-            self._root_trains[root] = any(a.effect is Effect.BACKWARD for a in self.training.actions_of(root))
-        return self._root_trains[root]
-
-    # ----------------------------------------------------------------- mode-free models
-    def _torch_layer_mode_free(self, call: cst.Call, qualname: str) -> bool:
-        last = qualname.rsplit(".", 1)[-1]
-        if any(word in last for word in MODE_DEPENDENT_LAYER_WORDS):
-            return False
-        if last in RECURRENT_LAYERS:
-            return keyword_arg(call, "dropout") is None
-        if qualname in torch_api.SEQUENTIAL_CLASSES or last in ("ModuleList",):
-            return all(self._expression_mode_free(arg.value) for arg in call.args)
-        return True
-
-    def _expression_mode_free(self, expr: cst.BaseExpression) -> bool:
-        if isinstance(expr, (cst.List, cst.Tuple)):
-            return all(self._expression_mode_free(e.value) for e in expr.elements)
-        if not isinstance(expr, cst.Call):
-            return False
-        qualname = self.names.qualname(expr.func)
-        if qualname is not None:
-            return torch_api.is_torch_module_class(qualname) and self._torch_layer_mode_free(expr, qualname)
-        name = dotted_name(expr.func)
-        return name in self.dataflow.classes and self._class_mode_free(name)
-
-    def _class_mode_free(self, class_name: str) -> bool:
-        """A module of this file built only from layers that ignore the mode (Linear, Conv, ReLU...)."""
-        if class_name in self._mode_free_classes:
-            return self._mode_free_classes[class_name]
-        self._mode_free_classes[class_name] = False  # recursion guard
-        info = self.dataflow.class_of(class_name)
-        result = info is not None and _class_mode_free_shape(info.node) and all(
-            base in torch_api.MODULE_BASES or (base in self.dataflow.classes and self._class_mode_free(base))
-            for base in info.bases)
-        if result and info is not None:
-            for method in info.methods.values():
-                for event in self.dataflow.function_events.get(method, []):
-                    if isinstance(event, CallEvent) and not self._call_mode_free(event):
-                        result = False
-        self._mode_free_classes[class_name] = result
-        return result
-
-    def _call_mode_free(self, event: CallEvent) -> bool:
-        qualname = event.qualname
-        if qualname is not None:
-            if torch_api.is_torch_module_class(qualname):
-                return self._torch_layer_mode_free(event.node, qualname)  # type: ignore[arg-type]
-            last = qualname.rsplit(".", 1)[-1]
-            if "dropout" in last or "batch_norm" in last or "instance_norm" in last:
-                return False
-            return qualname.startswith(("torch.", "math.", "numpy."))
-        if event.callee.kind is Kind.CLASS:
-            return self._class_mode_free(event.callee.class_name)
-        return True
-
-    # ----------------------------------------------------------------- queries
-    def calls_in_evaluation(self) -> Iterator[EvaluationCall]:
-        for entries in self.evaluation_calls.values():
-            yield from entries
+        return bool(frame.loops) and self.steps.steps_each_iteration(frame.loops[-1])
 
 
 def _may_run_forward(attribute: str) -> bool:
@@ -898,32 +806,6 @@ def _map_attributes(source: dict[str, int], prefix: str, target: dict[str, int],
     for key, number in list(source.items()):
         if key.startswith(prefix + "."):
             target[new_prefix + key[len(prefix):]] = number
-
-
-def _class_mode_free_shape(node: cst.ClassDef) -> bool:
-    """No `self.training` read (the class switches on the mode itself) and no sub-module handed
-    in from outside (`self.net = net`), which could be anything."""
-    code = cst.Module([]).code_for_node(node)
-    if ".training" in code:
-        return False
-    for statement in block_statements(node.body):
-        if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
-            params = {p.name.value for p in (*statement.params.params, *statement.params.kwonly_params)}
-            for line in _simple_statements(block_statements(statement.body)):
-                for small in line.body:
-                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Name) and \
-                            small.value.value in params and any(isinstance(t.target, cst.Attribute)
-                                                                for t in small.targets):
-                        return False
-    return True
-
-
-def _simple_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.SimpleStatementLine]:
-    for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            yield statement
-        elif isinstance(statement, cst.BaseCompoundStatement):
-            yield from _simple_statements(block_statements(statement.body))
 
 
 def _enclosing_functions(module: cst.Module) -> dict[cst.FunctionDef, cst.FunctionDef | None]:
