@@ -47,6 +47,10 @@ WRAPPER_METHODS = frozenset({"prepare", "prepare_model", "setup", "setup_module"
 UNWRAP_ATTRIBUTES = frozenset({"module", "_orig_mod"})
 SUBMODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
 MODEL_FACTORY_PREFIXES = ("torchvision.models.", "timm.create_model", "timm.models.create_model")
+# Calls that build a copy of a model: in the mode it is in (a deep copy, torch's SWA average),
+# or put in eval mode (timm's EMA wrappers).
+MODEL_COPIES = frozenset({"copy.deepcopy", "torch.optim.swa_utils.AveragedModel"})
+EVAL_COPY_PREFIXES = ("timm.utils.ModelEma", "timm.utils.model_ema.ModelEma")
 PRETRAINED_LOADERS = frozenset({"from_pretrained"})  # transformers returns models in eval mode
 # A method or helper with one of these words in its name may switch a model's mode.
 MODE_WORDS = frozenset({"eval", "train", "mode", "freeze", "unfreeze", "bn", "norm", "fit", "evaluate", "validate",
@@ -623,10 +627,12 @@ class ModeFacts:
         first = args[0] if args else None
         if qualname in WRAPPERS or last in WRAPPER_METHODS:
             return first
-        if qualname == "copy.deepcopy" and first is not None:
+        if (qualname in MODEL_COPIES or qualname.startswith(EVAL_COPY_PREFIXES)) and first is not None:
             number = self._new_model(("copy", call), self._models[first].name, self._models[first].is_model,
                                      UNKNOWN_SETTING, path, self._models[first].mode_free)
             path.settings[number] = path.settings.get(first, frozenset({UNKNOWN_SETTING}))
+            if qualname.startswith(EVAL_COPY_PREFIXES):
+                path.settings[number] = frozenset({Setting(Mode.EVAL, call, frame.loops)})
             return number
         if last in PRETRAINED_LOADERS:
             return self._new_model(("new", call), last, True, Setting(Mode.EVAL, call, frame.loops), path)
