@@ -101,6 +101,7 @@ class Model:
     frozen: bool = False
     loaded: bool = False
     whole: int | None = None  # for `m` in `for m in model.modules()`: the model it is part of
+    derived: bool = False  # an attribute taken for a sub-module only because its owner is a model
 
 
 @dataclass(frozen=True)
@@ -291,11 +292,14 @@ class ModeFacts:
         if "." in name:
             parent_name, attribute = name.rsplit(".", 1)
             parent = self._lookup(parent_name, path, frame, create=False)
-            is_model = parent is not None and (
-                (self._models[parent].is_model and _may_run_forward(attribute)) or is_model_name(name))
-            if parent is not None and (is_model or create):
+            owner = self._models[parent] if parent is not None else None
+            derived = owner is not None and owner.is_model and not owner.derived and _may_run_forward(attribute) \
+                and not is_model_name(name)
+            is_model = derived or (owner is not None and is_model_name(name))
+            if owner is not None and (is_model or create):
                 number = self._new_model(("part", parent, name), name, is_model, UNKNOWN_SETTING, path,
-                                         mode_free=self._models[parent].mode_free)
+                                         mode_free=owner.mode_free)
+                self._models[number].derived = derived
                 path.settings[number] = path.settings.get(parent, frozenset({UNKNOWN_SETTING}))
                 scope[name] = number
                 return number
@@ -646,7 +650,8 @@ class ModeFacts:
 
     def _construct(self, call: cst.Call, class_name: str, path: _Path) -> int | None:
         info = self.dataflow.class_of(class_name)
-        if info is None or not info.is_module:
+        event = self._events.get(call)
+        if info is None or not info.is_module or (event is not None and event.result.kind is Kind.LOSS_FN):
             return None
         return self._new_model(("new", call), class_name, True, Setting(Mode.TRAIN, call), path,
                                mode_free=self.mode_free.module_class(class_name))
