@@ -74,6 +74,7 @@ class ReorderingView:
     """A view/reshape whose sizes take the axes of `tensor_name` out of their memory order."""
 
     node: cst.Call
+    method: str  # view, reshape
     tensor_name: str
     sizes: tuple[str, ...]
     order: tuple[int, ...]
@@ -411,8 +412,9 @@ class LayoutFacts:
             return
         order = _memory_order(tensor, [self._size(expr, scope) for expr in size_exprs])
         if order is not None:
-            self._views[call] = ReorderingView(call, self._code(receiver), tuple(self._code(e) for e in size_exprs),
-                                               order)
+            method = call.func.attr.value if isinstance(call.func, cst.Attribute) else "reshape"
+            self._views[call] = ReorderingView(call, method, self._code(receiver),
+                                               tuple(self._code(e) for e in size_exprs), order)
 
     @property
     def reordering_views(self) -> list[ReorderingView]:

@@ -11,12 +11,11 @@ from nnlint.rules import Report, Rule
 
 def check(facts: FileFacts) -> Iterator[Report]:
     for view in facts.layout.reordering_views:
-        method = view.node.func.attr.value if hasattr(view.node.func, "attr") else "reshape"
         order = ", ".join(map(str, view.order))
         yield Report(
             view.node,
-            f"{method}({', '.join(view.sizes)}) reads the axes of `{view.tensor_name}` in the order ({order}), "
-            f"but {method} only reinterprets memory and does not move data: the values end up scrambled; "
+            f"{view.method}({', '.join(view.sizes)}) reads the axes of `{view.tensor_name}` in the order ({order}), "
+            f"but {view.method} only reinterprets memory and does not move data: the values end up scrambled; "
             f"use permute/transpose to reorder axes (then .reshape to merge or split them)",
         )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.dataflow import CallEvent
@@ -19,8 +21,7 @@ NON_TORCH_SEEDS = frozenset({"random.seed", "numpy.random.seed", "numpy.random.d
 def _callee_name(call: CallEvent) -> str:
     if call.qualname is not None:
         return call.qualname
-    func = getattr(call.node, "func", None)
-    return (dotted_name(func) or "") if func is not None else ""
+    return (dotted_name(call.node.func) or "") if isinstance(call.node, cst.Call) else ""
 
 
 def _seeds_torch(facts: FileFacts) -> bool:
