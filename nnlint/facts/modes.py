@@ -51,9 +51,11 @@ MODEL_FACTORY_PREFIXES = ("torchvision.models.", "timm.create_model", "timm.mode
 # or put in eval mode (timm's EMA wrappers).
 MODEL_COPIES = frozenset({"copy.deepcopy", "torch.optim.swa_utils.AveragedModel"})
 EVAL_COPY_PREFIXES = ("timm.utils.ModelEma", "timm.utils.model_ema.ModelEma")
+PRETRAINED_ARGUMENTS = frozenset({"pretrained", "weights", "pretrained_cfg", "checkpoint_path", "pretrained_weights",
+                                  "weights_path"})
 PRETRAINED_LOADERS = frozenset({"from_pretrained"})  # transformers returns models in eval mode
 # A method or helper with one of these words in its name may switch a model's mode.
-MODE_WORDS = frozenset({"eval", "train", "mode", "freeze", "unfreeze", "bn", "norm", "fit", "evaluate", "validate",
+MODE_WORDS = frozenset({"eval", "train", "training", "mode", "freeze", "unfreeze", "bn", "norm", "fit", "evaluate", "validate",
                         "test", "predict", "inference"})
 MODULE_API = frozenset({
     "state_dict", "parameters", "buffers", "zero_grad", "extra_repr", "half", "float", "cpu", "cuda", "to",
@@ -102,6 +104,21 @@ class Model:
     loaded: bool = False
     whole: int | None = None  # for `m` in `for m in model.modules()`: the model it is part of
     derived: bool = False  # an attribute taken for a sub-module only because its owner is a model
+    # Built here with random weights and never loaded, trained or handed to code nnlint cannot see:
+    # running it (a shape probe, a dry run) is not evaluating anything.
+    fresh: bool = False
+    owner: "Model | None" = None  # the model this one is an attribute of
+
+    @property
+    def untrained(self) -> bool:
+        return self.fresh and (self.owner is None or self.owner.untrained)
+
+    def used(self) -> None:
+        """Loaded, trained or handed on: no longer a freshly built network."""
+        model: Model | None = self
+        while model is not None:
+            model.fresh = False
+            model = model.owner
 
 
 @dataclass(frozen=True)
@@ -112,7 +129,7 @@ class EvaluationCall:
     model: str
     context: str
     settings: frozenset[Setting]
-    mode_free: bool
+    subject: Model
     owned: bool  # a module calling itself or its sub-modules: whoever runs the module decides its mode
 
 
@@ -299,7 +316,8 @@ class ModeFacts:
             if owner is not None and (is_model or create):
                 number = self._new_model(("part", parent, name), name, is_model, UNKNOWN_SETTING, path,
                                          mode_free=owner.mode_free)
-                self._models[number].derived = derived
+                part = self._models[number]
+                part.derived, part.owner, part.fresh = derived, owner, owner.fresh
                 path.settings[number] = path.settings.get(parent, frozenset({UNKNOWN_SETTING}))
                 scope[name] = number
                 return number
@@ -641,10 +659,12 @@ class ModeFacts:
         if last in PRETRAINED_LOADERS:
             return self._new_model(("new", call), last, True, Setting(Mode.EVAL, call, frame.loops), path)
         if qualname.startswith(MODEL_FACTORY_PREFIXES) and qualname.rsplit(".", 1)[-1][:1].islower():
-            return self._new_model(("new", call), last, True, Setting(Mode.TRAIN, call, frame.loops), path)
+            return self._built(call, last, self._new_model(
+                ("new", call), last, True, Setting(Mode.TRAIN, call, frame.loops), path))
         if torch_api.is_torch_module_class(qualname):
-            return self._new_model(("new", call), last, True, Setting(Mode.TRAIN, call, frame.loops), path,
-                                   mode_free=self.mode_free.layer(call, qualname))
+            return self._built(call, last, self._new_model(
+                ("new", call), last, True, Setting(Mode.TRAIN, call, frame.loops), path,
+                mode_free=self.mode_free.layer(call, qualname)))
         self._unknown_call(qualname, args, path)
         return None
 
@@ -653,16 +673,25 @@ class ModeFacts:
         event = self._events.get(call)
         if info is None or not info.is_module or (event is not None and event.result.kind is Kind.LOSS_FN):
             return None
-        return self._new_model(("new", call), class_name, True, Setting(Mode.TRAIN, call), path,
-                               mode_free=self.mode_free.module_class(class_name))
+        return self._built(call, class_name, self._new_model(
+            ("new", call), class_name, True, Setting(Mode.TRAIN, call), path,
+            mode_free=self.mode_free.module_class(class_name)))
+
+    def _built(self, call: cst.Call, name: str, number: int) -> int:
+        """A model just constructed: fresh unless it comes with pretrained weights."""
+        self._models[number].fresh = not any(
+            arg.keyword is not None and arg.keyword.value in PRETRAINED_ARGUMENTS for arg in call.args)
+        return number
 
     def _unknown_call(self, name: str | None, args: list[int | None], path: _Path) -> None:
-        """A call nnlint cannot see into: if its name speaks of modes, the models it gets are unknown."""
-        if name is None or not MODE_WORDS & set(words(name.rsplit(".", 1)[-1])):
-            return
+        """A call nnlint cannot see into may train the models it gets, and if its name speaks of
+        modes, leaves them in a mode nnlint cannot know."""
+        switches = name is not None and bool(MODE_WORDS & set(words(name.rsplit(".", 1)[-1])))
         for number in args:
             if number is not None:
-                path.settings[number] = frozenset({UNKNOWN_SETTING})
+                self._models[number].used()
+                if switches:
+                    path.settings[number] = frozenset({UNKNOWN_SETTING})
 
     def _model_method(self, call: cst.Call, receiver: int, method: str, path: _Path,
                       frame: _Frame) -> tuple[bool, int | None]:
@@ -672,6 +701,7 @@ class ModeFacts:
             return True, receiver
         if method == "train":
             self._set(receiver, Setting(_train_argument(call), call, frame.loops), path)
+            model.used()
             return True, receiver
         if method == "requires_grad_":
             flag = call.args[0].value if call.args else None
@@ -681,6 +711,7 @@ class ModeFacts:
             return True, receiver
         if method == "load_state_dict":
             model.loaded = True
+            model.used()
             return True, None
         if method in SUBMODULE_ITERATORS:
             part = self._new_model(("part-of", receiver), f"{model.name}.{method}()", True, UNKNOWN_SETTING, path)
@@ -761,10 +792,12 @@ class ModeFacts:
         training_step = self._in_training_step(frame)
         context = None if training_step else self._evaluation_context(model, frame)
         if context is not None:
-            entry = EvaluationCall(call, name, context, settings, model.mode_free, owned)
+            entry = EvaluationCall(call, name, context, settings, model, owned)
             self.evaluation_calls.setdefault(call, []).append(entry)
             self._check_training_flag(call, frame, TRAINING_FLAGS)
-        elif training_step and frame.no_grad is None and not model.frozen and not model.mode_free \
+        elif training_step:
+            model.used()
+        if training_step and frame.no_grad is None and not model.frozen and not model.mode_free \
                 and not is_frozen_model_name(name):
             for setting in settings:
                 if setting.mode is Mode.EVAL and setting.carried and isinstance(setting.origin, cst.Call):

@@ -14,10 +14,15 @@ def _always_training(call: EvaluationCall) -> bool:
     return bool(call.settings) and all(setting.mode is Mode.TRAIN for setting in call.settings)
 
 
+def _exempt(call: EvaluationCall) -> bool:
+    """A module's own calls, models free of Dropout/BatchNorm, and untrained networks being probed."""
+    return call.owned or call.subject.mode_free or call.subject.untrained
+
+
 def check(facts: FileFacts) -> Iterator[Report]:
     modes = facts.modes
     for node, calls in modes.evaluation_calls.items():
-        bad = next((call for call in calls if _always_training(call) and not (call.mode_free or call.owned)), None)
+        bad = next((call for call in calls if _always_training(call) and not _exempt(call)), None)
         if bad is None:
             continue
         yield Report(
