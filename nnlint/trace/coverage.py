@@ -33,6 +33,10 @@ class LineRecorder:
         if self.available and sys.gettrace() is self._tracer:
             sys.settrace(None)
 
+    def files(self) -> set[str]:
+        """The user's files that ran code during the recording."""
+        return {os.path.realpath(name) for name, lines in self._lines.items() if lines}
+
     def ran(self, path: str, first: int, last: int) -> bool | None:
         """Whether any line in [first, last] of `path` ran; None when it cannot be known."""
         if not self.available:

@@ -79,18 +79,22 @@ def trace_script(script: str | os.PathLike[str], argv: Sequence[str] = (), steps
     findings = session.finish()
     return ScriptRun(
         script=str(path), outcome=outcome, findings=findings, steps=session.steps,
-        files=_project_files(path, user, modules_before), lines=lines, error=error,
+        files=_project_files(path, user, lines, modules_before), lines=lines, error=error,
         exit_status=exit_status, internal_errors=session.internal_errors,
     )
 
 
-def _project_files(script: Path, user: UserCode, modules_before: set[str]) -> list[str]:
-    """The script and the project's modules that it imported."""
+def _project_files(script: Path, user: UserCode, lines: LineRecorder, modules_before: set[str]) -> list[str]:
+    """The script and the files of its project whose code ran (without a line recorder: the
+    project's modules it imported)."""
     files = {str(script)}
-    for name, module in list(sys.modules.items()):
-        filename = getattr(module, "__file__", None)
-        if name not in modules_before and filename and filename.endswith(".py") and user(filename):
-            files.add(os.path.realpath(filename))
+    if lines.available:
+        files.update(f for f in lines.files() if f.endswith(".py"))
+    else:
+        for name, module in list(sys.modules.items()):
+            filename = getattr(module, "__file__", None)
+            if name not in modules_before and filename and filename.endswith(".py") and user(filename):
+                files.add(os.path.realpath(filename))
     return sorted(files)
 
 

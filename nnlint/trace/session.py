@@ -88,6 +88,9 @@ class Session:
         self._findings: dict[tuple[str, str, int, str], TraceFinding] = {}
         self._undo: list[Callable[[], None]] = []
         self._backward_depth = 0
+        self._observer: _Observer | None = None
+        self._observing = False
+        self._paused = False
         self.installed = False
 
     # -- installing and removing ---------------------------------------------------------
@@ -103,9 +106,10 @@ class Session:
             self._patch(torch.optim.Optimizer, "__init__", self._wrap_constructor)
             self._patch(torch.nn.Module, "zero_grad", self._wrap_zero_grad)
             self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad)
-            observer = _Observer(self._handlers(), self.internal_error)
-            observer.__enter__()
-            self._undo.append(lambda: observer.__exit__(None, None, None))
+            self._observer = _Observer(self._handlers(), self.internal_error)
+            self._observer.__enter__()
+            self._observing = True
+            self._undo.append(self._stop_observing)
         except BaseException:
             self.uninstall()
             raise
@@ -119,6 +123,23 @@ class Session:
             except Exception as err:
                 self.internal_error(err)
         self.installed = False
+
+    def _stop_observing(self) -> None:
+        if self._observing and self._observer is not None:
+            self._observing = False
+            self._observer.__exit__(None, None, None)
+
+    def _pause_observer(self) -> None:
+        """No check looks inside optimizer.step(): its many small ops run unobserved."""
+        if self._observing and torch.overrides._get_current_function_mode() is self._observer:
+            self._stop_observing()
+            self._paused = True
+
+    def _resume_observer(self) -> None:
+        if self._paused and self._observer is not None:
+            self._paused = False
+            self._observer.__enter__()
+            self._observing = True
 
     def _hook(self, handle: Any) -> None:
         self._undo.append(handle.remove)
@@ -171,8 +192,10 @@ class Session:
             self.gradients.before_step(optimizer, self.user.site(sys._getframe(1)))
         except Exception as err:
             self.internal_error(err)
+        self._pause_observer()
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
+        self._resume_observer()
         try:
             self.gradients.after_step(optimizer)
             self.steps = max(self.steps, self.gradients.steps_of(optimizer))

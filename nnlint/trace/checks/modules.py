@@ -244,7 +244,14 @@ class ModuleChecks:
             )
 
     def _report_evaluating_in_training(self, index: ModelIndex) -> None:
+        # A model that is trained in this run and run without gradients is being evaluated. A
+        # model that is only ever run without gradients while others train (MoCo's key
+        # encoder, BYOL's target network, a teacher) may keep training mode on purpose.
+        training_run = self.session.gradients.backward_count > 0
         for entry in self._eval_in_training.values():
+            root = self._roots.get(id(entry.root))
+            if training_run and (root is None or not root.trained):
+                continue
             names = ", ".join(index.describe(m) for m in entry.modules.values())
             self.session.report(
                 "NN401", entry.site,
