@@ -87,7 +87,7 @@ def test_watch_leaves_no_hook_on_the_model_and_reports_findings() -> None:
     with nnlint.trace.watch(steps=2) as trace:
         for _ in range(5):
             loss = nn.functional.cross_entropy(model(torch.randn(8, 4)), torch.randint(0, 3, (8,)))
-            loss.backward()
+            loss.backward()  # noqa: NN301 (the tracer must see this bug)
             optimizer.step()
     assert _process_state() == before
     assert trace.steps_run == 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import os
 import site
-import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +84,6 @@ class UserCode:
         while frame is not None and frame.f_code.co_filename == skip_file:
             frame = frame.f_back
         return frame is not None and self(frame.f_code.co_filename)
-
-
-def here(depth: int = 1) -> FrameType:
-    return sys._getframe(depth + 1)
 
 
 def resolve(where: Site) -> Position:

@@ -80,6 +80,7 @@ class Session:
         self.internal_errors: list[str] = []
         self.thread = threading.local()
         self.created: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self.created_in_forward: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.numerics = Numerics(self)
         self.modules = ModuleChecks(self)
         self.losses = LossChecks(self)
@@ -255,6 +256,8 @@ class Session:
 
     def _record_creation(self, obj: Any, frame: Any) -> None:
         """Where the user's code created `obj`: the first user frame that is not obj's own constructor."""
+        if isinstance(obj, torch.nn.Module) and self.module_stack():
+            self.created_in_forward[obj] = True
         while frame is not None:
             code = frame.f_code
             own_constructor = (

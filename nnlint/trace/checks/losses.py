@@ -61,7 +61,8 @@ class LossChecks:
         F, T, special = torch.nn.functional, torch.Tensor, torch.special
         producers = {
             PROBS: _functions(F.softmax, torch.softmax, T.softmax, getattr(special, "softmax", None)),
-            LOG_PROBS: _functions(F.log_softmax, torch.log_softmax, T.log_softmax, getattr(special, "log_softmax", None)),
+            LOG_PROBS: _functions(F.log_softmax, torch.log_softmax, T.log_softmax,
+                                  getattr(special, "log_softmax", None)),
             SIGMOID: _functions(torch.sigmoid, T.sigmoid, F.sigmoid, getattr(special, "expit", None)),
         }
         table: dict[Callable, Callable[[tuple, dict, Any], None]] = {}
@@ -167,7 +168,8 @@ class LossChecks:
         tag = self._tag(scores)
         if tag is not None and tag.kind in (SIGMOID, PROBS):
             self._report("NN203", site, f"{tag.kind} output reaches binary_cross_entropy_with_logits, which applies "
-                         f"the sigmoid itself: {self._made_by(tag, site)}; pass the logits", tag, {"producer": tag.producer})
+                         f"the sigmoid itself: {self._made_by(tag, site)}; pass the logits", tag,
+                         {"producer": tag.producer})
             return
         if tag is None and scores.numel() >= MIN_SIGMOID_VALUES:
             with untraced():

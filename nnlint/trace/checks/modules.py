@@ -56,6 +56,18 @@ def _mark_reached(reached: set[int], key: int, grad: Any) -> None:
     reached.add(key)
 
 
+def _held_unregistered(owner: nn.Module, module: nn.Module) -> bool:
+    """Whether `owner` keeps `module` where nn.Module does not look: a plain list, tuple, set or
+    dict attribute, or an attribute set with object.__setattr__."""
+    for value in vars(owner).values():
+        if value is module:
+            return True
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple, set)) else ()
+        if any(item is module for item in items):
+            return True
+    return False
+
+
 class ModuleChecks:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -163,6 +175,8 @@ class ModuleChecks:
         parent = stack[-2]
         if parent is not root and id(parent) not in members[1]:
             return  # inside a module that is itself unregistered: that one is reported
+        if not (_held_unregistered(parent, module) or self.session.created_in_forward.get(module)):
+            return  # passed in from outside (an argument, a global): it may be registered elsewhere
         self._unregistered[key] = (module, root, self.session.user.site(frame))
 
     # -- after the run -------------------------------------------------------------------------
@@ -234,14 +248,16 @@ class ModuleChecks:
 
     def _report_unregistered(self) -> None:
         for module, root, site in self._unregistered.values():
-            kind = type(module).__name__
-            self.session.report(
-                "NN104", self.session.created_at(module) or site,
-                f"{kind} runs inside {type(root).__name__}'s forward but is not registered in it (held in a plain "
-                "list, dict or non-module attribute): model.parameters(), .to(device) and state_dict() miss it, "
-                "so the optimizer never trains it; use nn.ModuleList / nn.ModuleDict",
-                related=[site], evidence={"module": kind, "model": type(root).__name__},
-            )
+            kind, model = type(module).__name__, type(root).__name__
+            if self.session.created_in_forward.get(module):
+                message = (f"a new {kind} is created inside {model}'s forward at every call: its weights are "
+                           "random each time and no optimizer trains them; create it once in __init__")
+            else:
+                message = (f"{kind} runs inside {model}'s forward but is not registered in it (held in a plain "
+                           "list, dict or non-module attribute): model.parameters(), .to(device) and state_dict() "
+                           "miss it, so the optimizer never trains it; use nn.ModuleList / nn.ModuleDict")
+            self.session.report("NN104", self.session.created_at(module) or site, message, related=[site],
+                                evidence={"module": kind, "model": model})
 
     def _report_evaluating_in_training(self, index: ModelIndex) -> None:
         # A model that is trained in this run and run without gradients is being evaluated. A

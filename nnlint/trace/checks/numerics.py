@@ -47,7 +47,8 @@ class Numerics:
     def check_loss(self, tensors: Any, site: Site | None) -> None:
         if self.reported:
             return
-        values = [tensors] if isinstance(tensors, torch.Tensor) else [t for t in tensors or () if isinstance(t, torch.Tensor)]
+        candidates = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors or ())
+        values = [t for t in candidates if isinstance(t, torch.Tensor)]
         if values and not all_finite(values):
             self._report("the loss", site)
 
