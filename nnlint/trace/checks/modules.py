@@ -103,7 +103,7 @@ class ModuleChecks:
     def enter_child(self, module: nn.Module, stack: list[nn.Module], args: tuple, frame: FrameType) -> None:
         key = id(module)
         self._ran.add(key)
-        if module.training and isinstance(module, _EVAL_SENSITIVE) and not self.session.thread.root_grad:
+        if module.training and isinstance(module, _EVAL_SENSITIVE) and not self._root_grad():
             self._evaluating_in_training(module, stack[0])
         if self._last_biased is not None and args and module.training and isinstance(module, _BATCH_NORM):
             self._check_bias(module, args[0], frame)
@@ -118,8 +118,12 @@ class ModuleChecks:
             if isinstance(module, _BIASED) and isinstance(output, torch.Tensor) and module.bias is not None:
                 self._last_biased = (output, output._version, module)
             self.session.numerics.observe(module, output, frame)
-        if not stack and not self.session.thread.root_grad:
+        if not stack and not self._root_grad():
             self.session.numerics.end_eval_forward(getattr(self.session.thread, "eval_site", None))
+
+    def _root_grad(self) -> bool:
+        """Whether the outermost module call of this thread ran with gradients enabled."""
+        return getattr(self.session.thread, "root_grad", True)
 
     def after_step(self) -> None:
         self._trainable.clear()
