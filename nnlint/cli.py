@@ -11,7 +11,7 @@ from nnlint import __version__
 from nnlint.catalog import page_text
 from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
 from nnlint.diagnostics import Finding
-from nnlint.engine import FileResult, default_workers, lint_bytes, lint_paths
+from nnlint.engine import FileResult, default_workers, lint_bytes, lint_project
 from nnlint.files import discover
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
@@ -115,10 +115,8 @@ def run(argv: Sequence[str]) -> int:
         results = _lint_stdin(args, selection)
     else:
         excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-        codes = selection.codes
         files = list(discover(paths, excludes))
-        jobs = [(path, codes, selection.ignored_in(path)) for path in files]
-        results = lint_paths(jobs, args.jobs or default_workers())
+        results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers())
 
     findings: list[Finding] = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     rules = list(all_rules())

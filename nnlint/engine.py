@@ -9,13 +9,15 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from nnlint.diagnostics import Finding
 from nnlint.facts import FileFacts
+from nnlint.facts.project import ProjectIndex, view_key
+from nnlint.facts.summary import ModuleSummary, SymbolSummary
 from nnlint.files import SourceFile, UnreadableSource, decode_source
 from nnlint.noqa import is_suppressed
 from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule, all_rules
@@ -24,11 +26,22 @@ from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule, 
 RECURSION_LIMIT = 8_000
 
 
+# Files mentioning one of these (and packages' __init__ files, which re-export names) are summarized
+# for the project index even when no rule runs on them.
+PROJECT_TRIGGERS = ("torch", "backward", "zero_grad", "softmax", "sigmoid", "Loss", "loss")
+# Rounds of re-analysis while summaries flow from file to file (a chain of imports).
+MAX_PROJECT_ROUNDS = 3
+
+Job = tuple[str, frozenset[str], tuple[str, ...], Mapping[str, SymbolSummary]]
+
+
 @dataclass
 class FileResult:
     path: str
     findings: list[Finding] = field(default_factory=list)
     lines: int = 0
+    summary: ModuleSummary | None = None
+    view_key: str = ""
 
 
 def _finding(rule: Rule, path: str, line: int, column: int, message: str,
@@ -60,30 +73,54 @@ def _applicable(rules: Sequence[Rule], text: str) -> list[Rule]:
 
 def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> list[Finding]:
     """All findings for one file's text, noqa and per-file ignores applied."""
+    return analyse_source(source, rules, ignored)[0]
+
+
+def analyse_source(
+    source: SourceFile,
+    rules: Sequence[Rule],
+    ignored: tuple[str, ...] = (),
+    project: Mapping[str, SymbolSummary] | None = None,
+) -> tuple[list[Finding], ModuleSummary | None]:
+    """Findings for one file, and its summary for the project index."""
     path, text = source.path, source.text
     selected = {rule.code for rule in rules}
     error = _syntax_error(path, text)
     if error is not None:
-        return [error] if error.code in selected and not error.code.startswith(ignored) else []
-    runnable = _applicable([r for r in rules if not r.code.startswith(ignored)], text)
-    if not runnable:
-        return []
+        return ([error] if error.code in selected and not error.code.startswith(ignored) else []), None
+    active = [r for r in rules if not r.code.startswith(ignored)]
+    # Knowledge from other files can stand where this file's text would trigger a rule.
+    runnable = [r for r in active if r.check] if project else _applicable(active, text)
+    summarized = path.endswith("__init__.py") or any(trigger in text for trigger in PROJECT_TRIGGERS)
+    if not runnable and not summarized:
+        return [], None
     try:
         module = cst.parse_module(text)
     except Exception as err:  # libcst rejects a little that CPython accepts
         if PARSE_ERROR.code not in selected:
-            return []
-        return [_finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {str(err).splitlines()[0] if str(err) else type(err).__name__}")]
-    facts = FileFacts(path, text, module)
+            return [], None
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return [_finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {reason}")], None
+    facts = FileFacts(path, text, module, project)
     reports: list[tuple[Rule, Report]] = []
     failures: list[Finding] = []
     for rule in runnable:
         try:
             reports.extend((rule, report) for report in rule.check(facts))
         except Exception as err:  # one broken rule must not stop the others
-            summary = f"{type(err).__name__}: {err}".splitlines()[0][:200]
-            failures.append(_finding(INTERNAL_ERROR, path, 1, 1, f"internal error in {rule.code}: {summary}"))
-    return _position(path, text, module, reports) + failures
+            failures.append(_internal_error(path, rule.code, err))
+    summary = None
+    if summarized:
+        try:
+            summary = facts.summary
+        except Exception as err:
+            failures.append(_internal_error(path, "the project summary", err))
+    return _position(path, text, module, reports) + failures, summary
+
+
+def _internal_error(path: str, where: str, err: Exception) -> Finding:
+    summary = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+    return _finding(INTERNAL_ERROR, path, 1, 1, f"internal error in {where}: {summary}")
 
 
 def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
@@ -107,30 +144,42 @@ def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule
     return list(findings.values())
 
 
-def lint_bytes(path: str, data: bytes, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> FileResult:
+def lint_bytes(
+    path: str,
+    data: bytes,
+    rules: Sequence[Rule],
+    ignored: tuple[str, ...] = (),
+    project: Mapping[str, SymbolSummary] | None = None,
+) -> FileResult:
     """Lint one file's raw bytes (from disk or stdin)."""
     try:
         source = SourceFile(path, decode_source(data))
     except UnreadableSource as err:
         return FileResult(path, _unreadable(path, str(err), rules))
-    return FileResult(path, lint_source(source, rules, ignored), source.text.count("\n") + 1)
+    findings, summary = analyse_source(source, rules, ignored, project)
+    return FileResult(path, findings, source.text.count("\n") + 1, summary, view_key(project or {}))
 
 
 def _unreadable(path: str, reason: str, rules: Sequence[Rule]) -> list[Finding]:
     return [_finding(UNREADABLE, path, 1, 1, reason)] if any(r.code == UNREADABLE.code for r in rules) else []
 
 
-def lint_file(path: str, codes: frozenset[str], ignored: tuple[str, ...] = ()) -> FileResult:
+def lint_file(
+    path: str,
+    codes: frozenset[str],
+    ignored: tuple[str, ...] = (),
+    project: Mapping[str, SymbolSummary] | None = None,
+) -> FileResult:
     """Lint one file on disk; every failure becomes a finding, never an exception."""
     rules = [rule for rule in all_rules() if rule.code in codes]
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         return FileResult(path, _unreadable(path, f"cannot read file: {err.strerror or err}", rules))
-    return lint_bytes(path, data, rules, ignored)
+    return lint_bytes(path, data, rules, ignored, project)
 
 
-def _lint_job(job: tuple[str, frozenset[str], tuple[str, ...]]) -> FileResult:
+def _lint_job(job: Job) -> FileResult:
     return lint_file(*job)
 
 
@@ -138,16 +187,36 @@ def _worker_init() -> None:
     sys.setrecursionlimit(RECURSION_LIMIT)
 
 
-def lint_paths(jobs: Iterable[tuple[str, frozenset[str], tuple[str, ...]]], workers: int) -> list[FileResult]:
+def lint_paths(jobs: Sequence[Job], workers: int) -> list[FileResult]:
     """Lint files, in parallel when asked; results come back in the order of `jobs`."""
-    job_list = list(jobs)
-    if workers <= 1 or len(job_list) < 2:
+    if workers <= 1 or len(jobs) < 2:
         _worker_init()
-        return [_lint_job(job) for job in job_list]
-    workers = min(workers, len(job_list))
-    chunk = max(1, min(16, len(job_list) // (workers * 4)))
+        return [_lint_job(job) for job in jobs]
+    workers = min(workers, len(jobs))
+    chunk = max(1, min(16, len(jobs) // (workers * 4)))
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        return list(pool.map(_lint_job, job_list, chunksize=chunk))
+        return list(pool.map(_lint_job, jobs, chunksize=chunk))
+
+
+def lint_project(
+    paths: Sequence[str], codes: frozenset[str], ignored_in: Callable[[str], tuple[str, ...]], workers: int
+) -> list[FileResult]:
+    """Lint files as one project: a first pass summarizes every file, then each file whose
+    imports reach another file's summary is analysed again with that knowledge, until the
+    summaries settle. The outcome depends on neither file order nor worker count."""
+    results = {r.path: r for r in lint_paths([(p, codes, ignored_in(p), {}) for p in paths], workers)}
+    for _ in range(MAX_PROJECT_ROUNDS):
+        index = ProjectIndex({p: r.summary for p, r in results.items() if r.summary is not None})
+        again: list[Job] = []
+        for path, result in results.items():
+            view = index.view_for(path)
+            if view_key(view) != result.view_key:
+                again.append((path, codes, ignored_in(path), view))
+        if not again:
+            break
+        for result in lint_paths(again, workers):
+            results[result.path] = result
+    return [results[p] for p in paths]
 
 
 def default_workers() -> int:
