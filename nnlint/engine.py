@@ -7,14 +7,14 @@ import os
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from nnlint.diagnostics import Finding
+from nnlint.cache import ResultCache, cache_key
+from nnlint.diagnostics import FileResult, Finding
 from nnlint.facts import FileFacts
 from nnlint.facts.project import ProjectIndex, view_key
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
@@ -32,16 +32,8 @@ PROJECT_TRIGGERS = ("torch", "backward", "zero_grad", "softmax", "sigmoid", "Los
 # Rounds of re-analysis while summaries flow from file to file (a chain of imports).
 MAX_PROJECT_ROUNDS = 3
 
-Job = tuple[str, frozenset[str], tuple[str, ...], Mapping[str, SymbolSummary]]
-
-
-@dataclass
-class FileResult:
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    lines: int = 0
-    summary: ModuleSummary | None = None
-    view_key: str = ""
+# What a worker needs for one file: path, bytes, enabled codes, ignored prefixes, project view.
+Job = tuple[str, bytes, frozenset[str], tuple[str, ...], Mapping[str, SymbolSummary]]
 
 
 def _finding(rule: Rule, path: str, line: int, column: int, message: str,
@@ -164,23 +156,15 @@ def _unreadable(path: str, reason: str, rules: Sequence[Rule]) -> list[Finding]:
     return [_finding(UNREADABLE, path, 1, 1, reason)] if any(r.code == UNREADABLE.code for r in rules) else []
 
 
-def lint_file(
-    path: str,
-    codes: frozenset[str],
-    ignored: tuple[str, ...] = (),
-    project: Mapping[str, SymbolSummary] | None = None,
-) -> FileResult:
-    """Lint one file on disk; every failure becomes a finding, never an exception."""
-    rules = [rule for rule in all_rules() if rule.code in codes]
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        return FileResult(path, _unreadable(path, f"cannot read file: {err.strerror or err}", rules))
-    return lint_bytes(path, data, rules, ignored, project)
+def lint_file(path: str, codes: frozenset[str] | None = None) -> FileResult:
+    """Lint one file on its own (no project index, no cache); every failure is a finding."""
+    codes = codes if codes is not None else frozenset(r.code for r in all_rules() if r.default_enabled)
+    return lint_project([path], codes, lambda _: (), workers=1)[0]
 
 
 def _lint_job(job: Job) -> FileResult:
-    return lint_file(*job)
+    path, data, codes, ignored, project = job
+    return lint_bytes(path, data, [rule for rule in all_rules() if rule.code in codes], ignored, project)
 
 
 def _worker_init() -> None:
@@ -199,24 +183,56 @@ def lint_paths(jobs: Sequence[Job], workers: int) -> list[FileResult]:
 
 
 def lint_project(
-    paths: Sequence[str], codes: frozenset[str], ignored_in: Callable[[str], tuple[str, ...]], workers: int
+    paths: Sequence[str],
+    codes: frozenset[str],
+    ignored_in: Callable[[str], tuple[str, ...]],
+    workers: int,
+    cache: ResultCache | None = None,
 ) -> list[FileResult]:
     """Lint files as one project: a first pass summarizes every file, then each file whose
     imports reach another file's summary is analysed again with that knowledge, until the
     summaries settle. The outcome depends on neither file order nor worker count."""
-    results = {r.path: r for r in lint_paths([(p, codes, ignored_in(p), {}) for p in paths], workers)}
-    for _ in range(MAX_PROJECT_ROUNDS):
+    contents: dict[str, bytes] = {}
+    results: dict[str, FileResult] = {}
+    rules = [rule for rule in all_rules() if rule.code in codes]
+    for path in paths:
+        try:
+            contents[path] = Path(path).read_bytes()
+        except OSError as err:
+            results[path] = FileResult(path, _unreadable(path, f"cannot read file: {err.strerror or err}", rules))
+    pending = {path: {} for path in contents}
+    for _ in range(MAX_PROJECT_ROUNDS + 1):
+        jobs = [(path, contents[path], codes, ignored_in(path), view) for path, view in pending.items()]
+        results.update(_run_cached(jobs, workers, cache))
         index = ProjectIndex({p: r.summary for p, r in results.items() if r.summary is not None})
-        again: list[Job] = []
-        for path, result in results.items():
+        pending = {}
+        for path in contents:
             view = index.view_for(path)
-            if view_key(view) != result.view_key:
-                again.append((path, codes, ignored_in(path), view))
-        if not again:
+            if view_key(view) != results[path].view_key:
+                pending[path] = view
+        if not pending:
             break
-        for result in lint_paths(again, workers):
-            results[result.path] = result
+    if cache is not None:
+        cache.save()
     return [results[p] for p in paths]
+
+
+def _run_cached(jobs: list[Job], workers: int, cache: ResultCache | None) -> dict[str, FileResult]:
+    results: dict[str, FileResult] = {}
+    misses: list[tuple[Job, str]] = []
+    for job in jobs:
+        path, data, codes, ignored, view = job
+        key = cache_key(data, codes, ignored, view_key(view)) if cache is not None else ""
+        hit = cache.get(key, path) if cache is not None else None
+        if hit is not None:
+            results[path] = hit
+        else:
+            misses.append((job, key))
+    for (job, key), result in zip(misses, lint_paths([job for job, _ in misses], workers)):
+        results[result.path] = result
+        if cache is not None:
+            cache.put(key, result)
+    return results
 
 
 def default_workers() -> int:

@@ -135,7 +135,7 @@ class Dataflow:
     def _declare(self, body: Sequence[cst.BaseStatement]) -> None:
         for statement in body:
             if isinstance(statement, cst.FunctionDef):
-                info = self._function_info(statement, None)
+                self._function_info(statement, None)
                 self.globals[statement.name.value] = Value(Kind.FUNCTION, statement.name.value, statement)
             elif isinstance(statement, cst.ClassDef):
                 self._declare_class(statement)
