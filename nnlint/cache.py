@@ -14,6 +14,7 @@ from typing import Iterable
 
 from nnlint import __version__
 from nnlint.diagnostics import FileResult, Finding, Severity
+from nnlint.analysis import Scan
 from nnlint.facts.summary import ModuleSummary
 
 CACHE_FORMAT = 1
@@ -42,13 +43,24 @@ def _finding_from_json(path: str, row: list) -> Finding:
                    end_line, end_column, cell if isinstance(cell, int) else None)
 
 
+def _merged(old: dict[str, list], used: dict[str, list]) -> dict[str, list]:
+    """This run's entries, and older ones for files this run did not lint."""
+    linted = {entry[0] for entry in used.values()}
+    kept = {k: v for k, v in old.items() if isinstance(v, list) and v and v[0] not in linted}
+    kept.update(used)
+    return kept
+
+
 class ResultCache:
-    """Entries: key -> [path, lines, findings, summary, view_key]."""
+    """Entries: key -> [path, lines, findings, summary, view_key]; scans: key -> [path, lines,
+    findings, import aliases]."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._old: dict[str, list] = {}
         self._used: dict[str, list] = {}
+        self._old_scans: dict[str, list] = {}
+        self._scans: dict[str, list] = {}
         self._load()
 
     @classmethod
@@ -59,10 +71,28 @@ class ResultCache:
         try:
             data = json.loads((self.directory / CACHE_FILE).read_text(encoding="utf-8"))
             if data.get("format") == CACHE_FORMAT and data.get("version") == __version__:
-                entries = data.get("entries")
+                entries, scans = data.get("entries"), data.get("scans")
                 self._old = entries if isinstance(entries, dict) else {}
+                self._old_scans = scans if isinstance(scans, dict) else {}
         except (OSError, ValueError, AttributeError):
-            self._old = {}
+            self._old, self._old_scans = {}, {}
+
+    def get_scan(self, key: str, path: str) -> Scan | None:
+        entry = self._old_scans.get(key)
+        if entry is None:
+            return None
+        try:
+            _, lines, rows, aliases = entry
+            if aliases is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
+                return None
+            scan = Scan(path, aliases, [_finding_from_json(path, row) for row in rows], int(lines))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+        self._scans[key] = entry
+        return scan
+
+    def put_scan(self, key: str, scan: Scan) -> None:
+        self._scans[key] = [scan.path, scan.lines, [_finding_to_json(f) for f in scan.findings], scan.aliases]
 
     def get(self, key: str, path: str) -> FileResult | None:
         """The cached result for this key, or None (also for any malformed entry)."""
@@ -89,11 +119,8 @@ class ResultCache:
                            summary, result.view_key]
 
     def save(self) -> None:
-        """Write this run's entries, keeping older ones for files this run did not lint."""
-        linted = {entry[0] for entry in self._used.values()}
-        kept = {k: v for k, v in self._old.items() if isinstance(v, list) and v and v[0] not in linted}
-        kept.update(self._used)
-        payload = json.dumps({"format": CACHE_FORMAT, "version": __version__, "entries": kept})
+        payload = json.dumps({"format": CACHE_FORMAT, "version": __version__,
+                              "entries": _merged(self._old, self._used), "scans": _merged(self._old_scans, self._scans)})
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             gitignore = self.directory / ".gitignore"

@@ -12,7 +12,8 @@ from nnlint.cache import ResultCache
 from nnlint.catalog import page_text
 from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
 from nnlint.diagnostics import FileResult, Finding
-from nnlint.engine import default_workers, lint_bytes, lint_project
+from nnlint.analysis import lint_bytes
+from nnlint.engine import default_workers, lint_project
 from nnlint.files import discover
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics

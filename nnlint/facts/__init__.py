@@ -14,16 +14,13 @@ from nnlint.facts.training import TrainingFacts
 
 
 class FileFacts:
-    def __init__(self, path: str, text: str, module: cst.Module,
+    def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
                  project: Mapping[str, SymbolSummary] | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
+        self.names = names
         self.project = project or {}
-
-    @cached_property
-    def names(self) -> ImportTable:
-        return ImportTable(self.module)
 
     @cached_property
     def dataflow(self) -> Dataflow:
