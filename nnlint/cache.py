@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -23,9 +24,19 @@ ENV_VAR = "NNLINT_CACHE_DIR"
 DEFAULT_DIR = ".nnlint_cache"
 
 
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The version plus a digest of nnlint's own source: a development checkout changes code
+    without changing its version, and its results must not be served from a stale cache."""
+    digest = hashlib.blake2b(__version__.encode(), digest_size=12)
+    for source in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def cache_key(data: bytes, codes: Iterable[str], ignored: Iterable[str], view_key: str) -> str:
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{__version__}\0{','.join(sorted(codes))}\0{','.join(ignored)}\0{view_key}\0".encode())
+    digest.update(f"{code_fingerprint()}\0{','.join(sorted(codes))}\0{','.join(ignored)}\0{view_key}\0".encode())
     digest.update(data)
     return digest.hexdigest()
 
@@ -70,7 +81,7 @@ class ResultCache:
     def _load(self) -> None:
         try:
             data = json.loads((self.directory / CACHE_FILE).read_text(encoding="utf-8"))
-            if data.get("format") == CACHE_FORMAT and data.get("version") == __version__:
+            if data.get("format") == CACHE_FORMAT and data.get("version") == code_fingerprint():
                 entries, scans = data.get("entries"), data.get("scans")
                 self._old = entries if isinstance(entries, dict) else {}
                 self._old_scans = scans if isinstance(scans, dict) else {}
@@ -119,7 +130,7 @@ class ResultCache:
                            summary, result.view_key]
 
     def save(self) -> None:
-        payload = json.dumps({"format": CACHE_FORMAT, "version": __version__,
+        payload = json.dumps({"format": CACHE_FORMAT, "version": code_fingerprint(),
                               "entries": _merged(self._old, self._used), "scans": _merged(self._old_scans, self._scans)})
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

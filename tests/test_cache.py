@@ -41,7 +41,10 @@ def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path) -> None
     (project / "train.py").write_text(BUGGY)
     expected = _run(project, cache).stdout
     cache_file = cache / "results-v1.json"
+    real = json.loads(cache_file.read_text())
+    wrong_shapes = {**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]}}
     for garbage in (b"\x80\x04 not json", b'{"format": 1, "version": "0.1.0", "entries": {"x": 5}}', b"[]",
+                    json.dumps(wrong_shapes).encode(),
                     cache_file.read_bytes().replace(b'"NN201"', b'"NN999"').replace(b"[6, 12", b"[\"6\", 12")):
         cache_file.write_bytes(garbage)
         result = _run(project, cache)

@@ -658,7 +658,7 @@ class Dataflow:
         if symbol is not None:
             return symbol.value.to_value() if symbol.value is not None else UNKNOWN
         if qualname in torch_api.FUNCTION_RESULTS:
-            return Value(torch_api.FUNCTION_RESULTS[qualname], short, call)
+            return Value(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
@@ -672,10 +672,11 @@ class Dataflow:
         loss = torch_api.loss_kind(qualname)
         if loss is not None:
             if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
-                return Value(Kind.LOSS, short, call, detail=loss)
+                return Value(Kind.LOSS, f"{short}()", call, detail=loss)
             return Value(Kind.LOSS_FN, short, call, detail=loss)
         if qualname in torch_api.MODULE_OUTPUTS:
-            return Value(Kind.MODULE, short, call, output=Value(torch_api.MODULE_OUTPUTS[qualname], short, call))
+            return Value(Kind.MODULE, short, call,
+                         output=Value(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call))
         if qualname in torch_api.SEQUENTIAL_CLASSES:
             last = args[-1] if args else UNKNOWN
             output = self._module_output(last, frame)
