@@ -125,8 +125,13 @@ class Dataflow:
         self.module_info = module_info
         frame = _Frame(module_info, self.globals, specialized=False, depth=0)
         self._run_block(module.body, frame)
-        for info in self.classes.values():
-            self._analyse_class(info)
+        # Analysing a method can declare more classes (a class defined inside a function).
+        analysed: set[str] = set()
+        while len(analysed) < len(self.classes):
+            for name, info in list(self.classes.items()):
+                if name not in analysed:
+                    analysed.add(name)
+                    self._analyse_class(info)
         for node, function in list(self.functions.items()):
             if function.class_name is None and node not in self.function_events:
                 self._analyse(function, (), specialized=False, depth=0)
