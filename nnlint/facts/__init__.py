@@ -7,6 +7,7 @@ from functools import cached_property
 import libcst as cst
 
 from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.defuse import DefUse
 from nnlint.facts.names import ImportTable
 from nnlint.facts.training import TrainingFacts
 
@@ -28,3 +29,7 @@ class FileFacts:
     @cached_property
     def training(self) -> TrainingFacts:
         return TrainingFacts(self.dataflow)
+
+    @cached_property
+    def defuse(self) -> DefUse:
+        return DefUse(self.module)
