@@ -8,6 +8,8 @@ import libcst as cst
 
 from nnlint.facts.dataflow import Dataflow
 from nnlint.facts.defuse import DefUse
+from nnlint.facts.layers import LayerFacts
+from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.training import TrainingFacts
 
@@ -33,3 +35,11 @@ class FileFacts:
     @cached_property
     def defuse(self) -> DefUse:
         return DefUse(self.module)
+
+    @cached_property
+    def modules(self) -> ModuleFacts:
+        return ModuleFacts(self.module, self.names)
+
+    @cached_property
+    def layers(self) -> LayerFacts:
+        return LayerFacts(self.names, self.modules, self.defuse)
