@@ -38,6 +38,16 @@ FAMILIES: dict[str, str] = {
 # Where `bias` sits among the positional parameters of each torch layer.
 BIAS_POSITIONS = {LINEAR: 2, CONV: 7}
 LAZY_BIAS_POSITIONS = {LINEAR: 1, CONV: 6}
+# Layers without parameters, buffers or a train/eval behaviour.
+STATELESS_LAYERS = frozenset({
+    "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
+    "Hardtanh", "Hardswish", "Hardsigmoid", "Softplus", "Softsign", "Tanhshrink", "Softmax", "LogSoftmax",
+    "Identity", "Flatten", "Unflatten", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
+    "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample", "PixelShuffle", "PixelUnshuffle",
+})
+PARAMETER_FREE_LAYERS = STATELESS_LAYERS | {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                            "FeatureAlphaDropout"}
 NON_MODULE_CLASSES = frozenset({"Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer",
                                 "PackedSequence"})
 SEQUENTIAL_NAMES = frozenset({"Sequential", "sequential"})
@@ -177,7 +187,10 @@ class LayerFacts:
         if not isinstance(function, cst.FunctionDef):
             return True
         sites = list(self._call_sites_of(function))
-        return not sites or any(_bound_argument(site.node, function, param) is None for site in sites)
+        return not sites or any(
+            _bound_argument(site.node, function, param) is None and not any(arg.star == "**" for arg in site.node.args)
+            for site in sites
+        )
 
     def _call_sites_of(self, function: cst.FunctionDef) -> Iterator[CallSite]:
         target = function.name.value
@@ -209,6 +222,12 @@ class LayerFacts:
                 isinstance(d.node, cst.Param) and d.node.name.value.endswith(FACTORY_SUFFIXES) for d in read.definitions
             )
         return False
+
+    def layer_name(self, expr: cst.BaseExpression) -> str:
+        """`Linear` for `nn.Linear(...)` or `Linear(...)`; empty for anything else."""
+        if not isinstance(expr, cst.Call):
+            return ""
+        return (self.names.qualname(expr.func) or dotted_name(expr.func) or "").rsplit(".", 1)[-1]
 
     # ------------------------------------------------------------------ which layer feeds which
     @cached_property

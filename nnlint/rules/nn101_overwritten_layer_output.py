@@ -104,9 +104,24 @@ def _producing_call(definition: Definition, names: ImportTable) -> cst.Call | No
             expr = expr.expression
         else:
             break
-    if not isinstance(expr, cst.Call) or _is_excluded_call(expr, names):
+    if not isinstance(expr, cst.Call) or _is_excluded_call(expr, names) or _is_method_of_local_object(expr, names):
         return None
     return expr
+
+
+def _is_method_of_local_object(call: cst.Call, names: ImportTable) -> bool:
+    """`tokenizer.encode(text)`, `x.view(-1)`: a method of some local object, not a layer of the model.
+
+    Layers are reached through `self`, an import (`slim.conv2d`, `F.relu`), a name (`fc1(x)`,
+    `blk(x)`) or a layer built in place (`Dense(64)(x)`).
+    """
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    root = func.value
+    while isinstance(root, (cst.Attribute, cst.Subscript)):
+        root = root.value
+    return not (isinstance(root, cst.Name) and root.value in RECEIVERS) and names.qualname(func) is None
 
 
 def _is_excluded_call(call: cst.Call, names: ImportTable) -> bool:

@@ -8,6 +8,7 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
+from nnlint.facts.layers import PARAMETER_FREE_LAYERS
 from nnlint.facts.modules import AttributeRead, ClassFacts, ModuleFacts
 from nnlint.rules import Report, Rule
 
@@ -49,22 +50,17 @@ def check(facts: FileFacts) -> Iterator[Report]:
         for store in info.stores:
             if store.attr in used or store.attr in reported or store.method not in init_methods:
                 continue
-            if not layers.builds_module(store.value) or _is_placeholder(store.value, facts):
+            name = layers.layer_name(store.value)
+            if not layers.builds_module(store.value) or name in PLACEHOLDERS:
                 continue
             reported.add(store.attr)
+            effect = ("so it never takes effect" if name in PARAMETER_FREE_LAYERS else
+                      "so its parameters get no gradient (and DDP fails on unused parameters)")
             yield Report(
                 store.node,
-                f"self.{store.attr} = {_snippet(store.value)} is never used: forward (and every other method) "
-                "leaves it out, so its parameters get no gradient; use it, or delete it (DDP fails on unused "
-                "parameters)",
+                f"self.{store.attr} = {_snippet(store.value)} is never used: forward and every other method leave "
+                f"it out, {effect}; use it, or delete it",
             )
-
-
-def _is_placeholder(value: cst.BaseExpression, facts: FileFacts) -> bool:
-    if isinstance(value, cst.Call):
-        qualname = facts.names.qualname(value.func) or ""
-        return qualname.rsplit(".", 1)[-1] in PLACEHOLDERS
-    return False
 
 
 def _snippet(node: cst.CSTNode, limit: int = 40) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from typing import Iterator
 
 import libcst as cst
@@ -10,25 +9,17 @@ import libcst as cst
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.defuse import Definition
+from nnlint.facts.layers import STATELESS_LAYERS
 from nnlint.facts.modules import ClassFacts
 from nnlint.facts.syntax import dotted_name
 from nnlint.rules import Report, Rule
 
 ADDING_METHODS = frozenset({"append", "extend", "insert"})
-# Layers without parameters, buffers or a train/eval behaviour: registering them changes nothing.
-STATELESS_LAYERS = frozenset({
-    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
-    "Hardtanh", "Hardswish", "Hardsigmoid", "Softplus", "Softsign", "Tanhshrink", "Softmax", "LogSoftmax",
-    "Identity", "Flatten", "Unflatten", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
-    "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample", "PixelShuffle", "PixelUnshuffle",
-})
 # Calls that only look at a container: passing it to them does not register its layers.
 INSPECTING_CALLS = frozenset({"len", "enumerate", "zip", "range", "reversed", "iter", "list", "tuple", "sorted",
                               "isinstance", "print", "str", "repr", "any", "all", "map", "filter", "next"})
 CONTAINER_NAMES = {cst.List: "list", cst.ListComp: "list", cst.Tuple: "tuple", cst.Dict: "dict",
                    cst.DictComp: "dict", cst.GeneratorExp: "tuple"}
-BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 class _Container:
@@ -54,7 +45,7 @@ class _Container:
 
     def add_item(self, item: cst.BaseExpression) -> None:
         layers = self.facts.layers
-        if layers.builds_module(item) and _layer_name(item, self.facts) not in STATELESS_LAYERS:
+        if layers.builds_module(item) and layers.layer_name(item) not in STATELESS_LAYERS:
             self.stateful = True
 
     def add_definition(self, definition: Definition) -> None:
@@ -100,12 +91,6 @@ def _items(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
         return [expr.elt]
     return []
-
-
-def _layer_name(expr: cst.BaseExpression, facts: FileFacts) -> str:
-    if isinstance(expr, cst.Call):
-        return (facts.names.qualname(expr.func) or dotted_name(expr.func) or "").rsplit(".", 1)[-1]
-    return ""
 
 
 def _inspects(call: cst.Call) -> bool:
