@@ -59,3 +59,9 @@ def test_a_code_the_tracer_cannot_check_says_so() -> None:
 
 def test_the_selection_applies_to_runtime_findings() -> None:
     assert _merge([], [_runtime("NN801", 7)], keep=lambda code, path: code != "NN801") == []
+
+
+def test_an_overwritten_output_is_confirmed_by_a_layer_of_the_same_function() -> None:
+    runtime = TraceFinding("NN101", PATH, 21, 13, "runtime message", scope=(19, 23))
+    assert _merge([_static("NN101", 22)], [runtime]) == [(22, "NN101", "static message (confirmed at runtime)")]
+    assert _merge([_static("NN101", 30)], [runtime])[1][2].endswith("(not observed at runtime)")

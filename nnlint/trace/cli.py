@@ -15,7 +15,7 @@ from typing import Sequence
 
 from nnlint.config import OUTPUT_FORMATS, ConfigError, discover_config
 from nnlint.diagnostics import Finding
-from nnlint.engine import lint_file
+from nnlint.engine import lint_project
 from nnlint.report import FORMATTERS
 from nnlint.rules import all_rules, rule_by_code
 from nnlint.selection import RuleSelection
@@ -101,8 +101,9 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     with quiet_stdout:
         run = trace_script(args.script, script_args, steps=args.steps)
 
-    static = [finding for path in run.files
-              for finding in lint_file(display_path(path), selection.codes, selection.ignored_in(path)).findings]
+    # One process: the script's torch state is no business of a worker pool.
+    results = lint_project([display_path(path) for path in run.files], selection.codes, selection.ignored_in, workers=1)
+    static = [finding for result in results for finding in result.findings]
 
     def keep(code: str, path: str) -> bool:
         known = rule_by_code(code) is not None

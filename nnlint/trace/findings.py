@@ -12,7 +12,8 @@ class TraceFinding:
 
     `related` holds other (path, line) pairs that point at the same bug (where the module
     was created, the call that ran it...), so that a static finding reported at any of them
-    is recognised as the same problem. `evidence` holds what was measured.
+    is recognised as the same problem; `scope` is the (first, last) line of the function
+    that made the call. `evidence` holds what was measured.
     """
 
     code: str
@@ -25,6 +26,7 @@ class TraceFinding:
     end_line: int = 0
     end_column: int = 0
     related: tuple[tuple[str, int], ...] = ()
+    scope: tuple[int, int] | None = None
 
     def lines_in(self, path: str) -> set[int]:
         """Every line of `path` this finding points at."""

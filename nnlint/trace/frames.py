@@ -86,6 +86,12 @@ class UserCode:
         return frame is not None and self(frame.f_code.co_filename)
 
 
+def scope(where: Site) -> tuple[int, int]:
+    """The first and last line of the function (or module) a Site is in."""
+    lines = [line for _, _, line in where.code.co_lines() if line is not None]
+    return where.code.co_firstlineno, max(lines, default=where.code.co_firstlineno)
+
+
 def resolve(where: Site) -> Position:
     """Path, line and column (1-based, as flake8) of the expression being run at a Site."""
     code, lasti, lineno = where

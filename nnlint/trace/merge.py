@@ -16,10 +16,10 @@ from nnlint.trace.findings import TraceFinding
 # registry does not define one; the registry's entry always wins. (NN8xx, the runtime-only
 # codes, are registered rules.)
 CONFIRMABLE: dict[str, tuple[str, Severity]] = {
-    "NN101": ("unused-layer-output", Severity.ERROR),
+    "NN101": ("overwritten-layer-output", Severity.ERROR),
     "NN102": ("unused-submodule", Severity.WARNING),
     "NN103": ("bias-before-batchnorm", Severity.WARNING),
-    "NN104": ("unregistered-module", Severity.ERROR),
+    "NN104": ("unregistered-submodule", Severity.ERROR),
     "NN201": ("softmax-into-cross-entropy", Severity.ERROR),
     "NN202": ("nll-loss-without-log-softmax", Severity.ERROR),
     "NN203": ("sigmoid-into-bce-with-logits", Severity.ERROR),
@@ -28,6 +28,10 @@ CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN401": ("missing-eval-mode", Severity.ERROR),
     "NN501": ("view-instead-of-permute", Severity.ERROR),
 }
+
+# Codes whose static finding sits on another line of the same function than the runtime one:
+# NN101 points at the assignment that overwrites a layer's output, the tracer at the layer's call.
+SAME_FUNCTION_CODES = frozenset({"NN101"})
 
 CONFIRMED = "confirmed at runtime"
 NOT_OBSERVED = "not observed at runtime"
@@ -66,8 +70,7 @@ def merge(static: Sequence[Finding], runtime: Sequence[TraceFinding],
     for finding in static:
         path = os.path.realpath(finding.path)
         last = max(finding.line, finding.end_line)
-        match = next((i for i, r in enumerate(runtime) if r.code == finding.code
-                      and any(finding.line <= line <= last for line in r.lines_in(path))), None)
+        match = _match(finding, path, last, runtime, confirmed)
         if match is not None:
             confirmed.add(match)
             status = CONFIRMED
@@ -88,6 +91,18 @@ def merge(static: Sequence[Finding], runtime: Sequence[TraceFinding],
             end_line=found.end_line, end_column=found.end_column,
         ))
     return sorted(merged, key=Finding.sort_key)
+
+
+def _match(finding: Finding, path: str, last: int, runtime: Sequence[TraceFinding], taken: set[int]) -> int | None:
+    """The runtime finding that is the static one's bug: at one of its lines, else (for
+    SAME_FUNCTION_CODES) the nearest one before it in the same function."""
+    candidates = [(i, r) for i, r in enumerate(runtime) if i not in taken and r.code == finding.code]
+    exact = next((i for i, r in candidates if any(finding.line <= line <= last for line in r.lines_in(path))), None)
+    if exact is not None or finding.code not in SAME_FUNCTION_CODES:
+        return exact
+    nearby = [(finding.line - r.line, i) for i, r in candidates
+              if r.path == path and r.scope is not None and r.scope[0] <= finding.line <= r.scope[1]]
+    return min(nearby, key=lambda item: (item[0] < 0, abs(item[0])))[1] if nearby else None
 
 
 def _with_status(finding: Finding, status: str) -> Finding:

@@ -24,7 +24,7 @@ from nnlint.trace.checks.losses import LossChecks
 from nnlint.trace.checks.modules import ModuleChecks
 from nnlint.trace.checks.numerics import Numerics
 from nnlint.trace.findings import TraceFinding
-from nnlint.trace.frames import Site, UserCode, resolve
+from nnlint.trace.frames import Site, UserCode, resolve, scope
 
 Handler = Callable[[tuple, dict, Any], None]
 MAX_INTERNAL_ERRORS = 20
@@ -315,7 +315,7 @@ class Session:
         self._findings[key] = TraceFinding(
             code=code, path=position.path, line=position.line, column=position.column,
             message=message, evidence=dict(evidence or {}), step=step,
-            end_line=position.end_line, end_column=position.end_column, related=others,
+            end_line=position.end_line, end_column=position.end_column, related=others, scope=scope(sites[0]),
         )
 
     def finish(self) -> list[TraceFinding]:
