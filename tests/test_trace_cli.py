@@ -82,3 +82,16 @@ def test_the_command_runs_end_to_end() -> None:
         "(4, 3, 7, 8), a reordering of the same sizes: this keeps the memory order, so the values land in the "
         "wrong places; use permute (or transpose) to reorder dimensions (observed at runtime)\n"
     )
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("nn101_output_never_reaches_loss.py", {(20, "observed"), (22, "confirmed")}),
+    ("nn102_submodule_never_runs.py", {(15, "confirmed")}),
+    ("nn103_bias_before_batchnorm.py", {(15, "confirmed"), (24, "confirmed")}),
+    ("nn104_unregistered_module.py", {(14, "confirmed")}),
+])
+def test_model_rules_are_confirmed_at_the_static_line(capsys: pytest.CaptureFixture[str], script: str,
+                                                      expected: set[tuple[int, str]]) -> None:
+    status, findings = _json(capsys, str(TRACE / script))
+    assert status == 1
+    assert {(f["line"], f["message"].rsplit(" (", 1)[1].split()[0]) for f in findings} == expected
