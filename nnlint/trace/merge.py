@@ -25,7 +25,7 @@ CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN203": ("sigmoid-into-bce-with-logits", Severity.ERROR),
     "NN301": ("missing-zero-grad", Severity.ERROR),
     "NN302": ("zero-grad-between-backward-and-step", Severity.ERROR),
-    "NN401": ("missing-eval-mode", Severity.ERROR),
+    "NN401": ("missing-eval", Severity.ERROR),
     "NN501": ("view-instead-of-permute", Severity.ERROR),
 }
 
