@@ -17,6 +17,7 @@ from nnlint.facts.names import ImportTable, import_aliases
 from nnlint.facts.project import view_key
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
 from nnlint.files import SourceFile, UnreadableSource, decode_source
+from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
 from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
 
@@ -55,7 +56,14 @@ def scan_text(path: str, text: str) -> Scan:
         return Scan(path, None, [finding(PARSE_ERROR, path, 1, 1, "cannot parse: expressions nested too deeply")], lines)
     except ValueError as err:
         return Scan(path, None, [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err}")], lines)
+    deep = too_deep(tree, text)
+    if deep is not None:
+        return Scan(path, None, [_too_deep(path, getattr(deep, "lineno", 1), getattr(deep, "col_offset", 0) + 1)], lines)
     return Scan(path, import_aliases(tree), [], lines)
+
+
+def _too_deep(path: str, line: int = 1, column: int = 1) -> Finding:
+    return finding(PARSE_ERROR, path, line, column, f"cannot analyse: code nested more than {MAX_NESTING} levels deep")
 
 
 def scan_bytes(path: str, data: bytes) -> Scan:
@@ -106,12 +114,16 @@ def analyse_source(
     for rule in runnable:
         try:
             reports.extend((rule, report) for report in rule.check(facts))
+        except RecursionError:
+            failures.append(_too_deep(path))
         except Exception as err:  # one broken rule must not stop the others
             failures.append(_internal_error(path, rule.code, err))
     summary = None
     if summarized:
         try:
             summary = facts.summary
+        except RecursionError:
+            failures.append(_too_deep(path))
         except Exception as err:
             failures.append(_internal_error(path, "the project summary", err))
     return _position(path, text, module, reports) + failures, summary
@@ -119,7 +131,10 @@ def analyse_source(
 
 def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> list[Finding]:
     """All findings for one file's text, noqa and per-file ignores applied."""
-    return analyse_source(source, rules, ignored)[0]
+    try:
+        return analyse_source(source, rules, ignored)[0]
+    except RecursionError:
+        return _selected([_too_deep(source.path)], rules, ignored)
 
 
 def lint_bytes(
@@ -135,7 +150,10 @@ def lint_bytes(
         source = SourceFile(path, decode_source(data))
     except UnreadableSource as err:
         return FileResult(path, _selected([finding(UNREADABLE, path, 1, 1, str(err))], rules, ignored))
-    findings, summary = analyse_source(source, rules, ignored, project, aliases)
+    try:
+        findings, summary = analyse_source(source, rules, ignored, project, aliases)
+    except RecursionError:  # deeper than the nesting check foresaw: still a diagnostic, never a crash
+        findings, summary = _selected([_too_deep(path)], rules, ignored), None
     return FileResult(path, findings, source.text.count("\n") + 1, summary, view_key(project or {}))
 
 
