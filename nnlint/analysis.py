@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import libcst as cst
@@ -16,7 +16,8 @@ from nnlint.facts import FileFacts
 from nnlint.facts.names import ImportTable, import_aliases
 from nnlint.facts.project import view_key
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
-from nnlint.files import SourceFile, UnreadableSource, decode_source
+from nnlint.files import SourceFile, UnreadableSource, read_source
+from nnlint.notebook import CellPosition
 from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
 from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
@@ -68,9 +69,29 @@ def _too_deep(path: str, line: int = 1, column: int = 1) -> Finding:
 
 def scan_bytes(path: str, data: bytes) -> Scan:
     try:
-        return scan_text(path, decode_source(data))
+        source = read_source(path, data)
     except UnreadableSource as err:
         return Scan(path, None, [finding(UNREADABLE, path, 1, 1, str(err))])
+    scan = scan_text(path, source.text)
+    scan.findings = in_cells(scan.findings, source.cells)
+    return scan
+
+
+def in_cells(findings: list[Finding], cells: tuple[CellPosition, ...] | None) -> list[Finding]:
+    """A notebook's findings placed at their cell, line in the cell and column."""
+    if not cells:
+        return findings
+    placed = []
+    for found in findings:
+        start = cells[min(max(found.line, 1), len(cells)) - 1]
+        end = cells[min(max(found.end_line, 1), len(cells)) - 1]
+        if found.end_line and end.cell == start.cell:
+            end_line, end_column = end.line, found.end_column + end.shift
+        else:
+            end_line, end_column = start.line, found.column + start.shift
+        placed.append(replace(found, line=start.line, column=found.column + start.shift, cell=start.cell,
+                              end_line=end_line, end_column=end_column))
+    return placed
 
 
 def _applicable(rules: Sequence[Rule], text: str) -> list[Rule]:
@@ -147,14 +168,15 @@ def lint_bytes(
 ) -> FileResult:
     """Lint one file's raw bytes (from disk or stdin)."""
     try:
-        source = SourceFile(path, decode_source(data))
+        source = read_source(path, data)
     except UnreadableSource as err:
         return FileResult(path, _selected([finding(UNREADABLE, path, 1, 1, str(err))], rules, ignored))
     try:
         findings, summary = analyse_source(source, rules, ignored, project, aliases)
     except RecursionError:  # deeper than the nesting check foresaw: still a diagnostic, never a crash
         findings, summary = _selected([_too_deep(path)], rules, ignored), None
-    return FileResult(path, findings, source.text.count("\n") + 1, summary, view_key(project or {}))
+    return FileResult(path, in_cells(findings, source.cells), source.text.count("\n") + 1, summary,
+                      view_key(project or {}))
 
 
 def _internal_error(path: str, where: str, err: Exception) -> Finding:

@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from nnlint.notebook import CellPosition, NotNotebook, notebook_text
+
 PYTHON_SUFFIXES = (".py", ".pyi")
+NOTEBOOK_SUFFIX = ".ipynb"
+LINTED_SUFFIXES = PYTHON_SUFFIXES + (NOTEBOOK_SUFFIX,)
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", ".eggs", "*.egg-info",
@@ -27,6 +31,19 @@ class UnreadableSource(Exception):
 class SourceFile:
     path: str
     text: str
+    # Notebooks: the cell and line each line of `text` comes from; None for Python files.
+    cells: tuple[CellPosition, ...] | None = None
+
+
+def read_source(path: str, data: bytes) -> SourceFile:
+    """The text to lint in a file's bytes: Python source, or a notebook's code cells."""
+    if not path.endswith(NOTEBOOK_SUFFIX):
+        return SourceFile(path, decode_source(data))
+    try:
+        text, cells = notebook_text(data)
+    except NotNotebook as err:
+        raise UnreadableSource(str(err)) from None
+    return SourceFile(path, text, cells)
 
 
 def decode_source(data: bytes) -> str:
@@ -72,7 +89,7 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[str]:
                 if not is_excluded(current / d, patterns) and not _is_virtualenv(current / d)
             )
             for name in sorted(files):
-                if not name.endswith(PYTHON_SUFFIXES):
+                if not name.endswith(LINTED_SUFFIXES):
                     continue
                 file_path = current / name
                 if is_excluded(file_path, patterns):
