@@ -8,9 +8,10 @@ import os
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
-from nnlint.notebook import CellPosition, NotNotebook, notebook_text
+if TYPE_CHECKING:
+    from nnlint.notebook import CellPosition
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -39,6 +40,8 @@ def read_source(path: str, data: bytes) -> SourceFile:
     """The text to lint in a file's bytes: Python source, or a notebook's code cells."""
     if not path.endswith(NOTEBOOK_SUFFIX):
         return SourceFile(path, decode_source(data))
+    from nnlint.notebook import NotNotebook, notebook_text  # notebook.py builds on this module
+
     try:
         text, cells = notebook_text(data)
     except NotNotebook as err:
@@ -58,6 +61,12 @@ def decode_source(data: bytes) -> str:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as err:
         raise UnreadableSource(f"cannot decode as {encoding}: {err.reason if hasattr(err, 'reason') else err}") from None
+
+
+def physical_lines(text: str) -> list[str]:
+    """The lines as Python numbers them, without their ends (str.splitlines also splits at
+    form feeds and other characters that end no line in Python)."""
+    return [line.rstrip("\r\n") for line in io.StringIO(text, newline="").readlines()]
 
 
 def is_excluded(path: Path, patterns: Iterable[str]) -> bool:

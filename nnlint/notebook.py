@@ -9,11 +9,12 @@ the same indentation, so a block whose only statement was a magic still parses.
 from __future__ import annotations
 
 import ast
-import io
 import json
 import re
 import warnings
 from typing import Any, NamedTuple
+
+from nnlint.files import physical_lines
 
 # Cell magics whose body is Python, run as it stands (the set ruff treats the same way).
 TRANSPARENT_CELL_MAGICS = frozenset({"capture", "debug", "prun", "pypy", "python", "python3", "time", "timeit"})
@@ -91,14 +92,9 @@ def notebook_text(data: bytes) -> tuple[str, tuple[CellPosition, ...]]:
     return "".join(line + "\n" for line in lines), tuple(positions)
 
 
-def _cell_lines(source: str) -> list[str]:
-    # Only the line ends Python itself knows: str.splitlines also splits at form feeds.
-    return [line.rstrip("\r\n") for line in io.StringIO(source, newline="").readlines()]
-
-
 def mask_magics(source: str) -> list[tuple[str, int]]:
     """The cell's lines with IPython syntax replaced by plain Python, and each line's shift."""
-    lines = _cell_lines(source)
+    lines = physical_lines(source)
     masked = [(line, 0) for line in lines]
     if lines and lines[0].lstrip().startswith("%%"):
         name = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
