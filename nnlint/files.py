@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import os
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,25 @@ def decode_source(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as err:
-        raise UnreadableSource(f"cannot decode: {err}") from None
+        encoding = "utf-8"  # the first two lines are not UTF-8, or their cookie is invalid
+        if _decodes(data, encoding):
+            raise UnreadableSource(f"cannot decode: {err}") from None
     try:
         return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as err:
-        raise UnreadableSource(f"cannot decode as {encoding}: {err.reason if hasattr(err, 'reason') else err}") from None
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise UnreadableSource(f"cannot decode as {encoding}: {err.reason} on line {line} "
+                               "(save the file as UTF-8 or declare its encoding in a coding cookie)") from None
+    except LookupError as err:
+        raise UnreadableSource(f"cannot decode as {encoding}: {err}") from None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def physical_lines(text: str) -> list[str]:
@@ -74,6 +89,15 @@ def is_excluded(path: Path, patterns: Iterable[str]) -> bool:
     name = path.name
     absolute = str(path.absolute())
     return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(absolute, p) for p in patterns)
+
+
+def _is_special(path: Path) -> bool:
+    """A FIFO, socket or device: reading a FIFO named x.py would block forever. A path that
+    cannot be examined stays in, to be reported as unreadable."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _is_virtualenv(directory: Path) -> bool:
@@ -101,7 +125,7 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[str]:
                 if not name.endswith(LINTED_SUFFIXES):
                     continue
                 file_path = current / name
-                if is_excluded(file_path, patterns):
+                if is_excluded(file_path, patterns) or _is_special(file_path):
                     continue
                 text = str(file_path)
                 if text not in seen:
