@@ -16,6 +16,7 @@ from nnlint.diagnostics import FileResult, Finding
 from nnlint.analysis import lint_bytes
 from nnlint.engine import default_workers, lint_project
 from nnlint.files import discover
+from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
 from nnlint.rules import all_rules, rule_by_code
@@ -130,7 +131,9 @@ def run(argv: Sequence[str]) -> int:
         excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
         files = list(discover(paths, excludes))
         cache = None if args.no_cache else ResultCache.at_default(config.root)
-        results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(), cache)
+        with Progress(sys.stderr) as progress:
+            results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(),
+                                   cache, progress)
 
     findings: list[Finding] = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     findings = fingerprinted(findings, lambda path: stdin[path] if path in stdin else read_file(path))
