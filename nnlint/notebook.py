@@ -97,7 +97,8 @@ def mask_magics(source: str) -> list[tuple[str, int]]:
     lines = physical_lines(source)
     masked = [(line, 0) for line in lines]
     if lines and lines[0].lstrip().startswith("%%"):
-        name = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
+        words = lines[0].strip()[2:].split(maxsplit=1)
+        name = words[0] if words else ""
         if name not in TRANSPARENT_CELL_MAGICS:  # %%bash, %%writefile, %%html...: not Python
             return [("", 0) for _ in lines]
         masked[0] = ("", 0)

@@ -44,7 +44,7 @@ INSERTIONS = (
     b"nonlocal x\n", b"global y\n", b"del ", b"match x:\n    case 1:\n", b"async ", b"f'{x!r:>{w}}'",
 )
 MAGICS = ("%matplotlib inline", "!pip install torch", "files = !ls", "model?", "%%time", "%time loss = f(x)",
-          "%%bash", "%load_ext autoreload", "?torch.nn", "pip install timm")
+          "%%bash", "%load_ext autoreload", "?torch.nn", "pip install timm", "%% ", "%%", "!ls \\", "x = %sx ls")
 
 
 @dataclass

@@ -47,7 +47,8 @@ def test_generated_programs_lint_without_internal_errors(source: str) -> None:
     assert internal_errors("generated.py", source) == []
 
 
-MAGICS = ("%matplotlib inline", "!pip install torch", "files = !ls", "model?", "%%time", "%time x = 1", "%%bash")
+MAGICS = ("%matplotlib inline", "!pip install torch", "files = !ls", "model?", "%%time", "%time x = 1", "%%bash", "%% ",
+          "!ls \\")
 
 
 @settings(FUZZ_SETTINGS, max_examples=60)
