@@ -70,9 +70,11 @@ def _too_deep(path: str, line: int = 1, column: int = 1) -> Finding:
 def scan_bytes(path: str, data: bytes) -> Scan:
     try:
         source = read_source(path, data)
+        scan = scan_text(path, source.text)
     except UnreadableSource as err:
         return Scan(path, None, [finding(UNREADABLE, path, 1, 1, str(err))])
-    scan = scan_text(path, source.text)
+    except Exception as err:  # a bug costs this file, never the run
+        return Scan(path, None, [_internal_error(path, "reading the file", err)])
     scan.findings = in_cells(scan.findings, source.cells)
     return scan
 
@@ -171,10 +173,14 @@ def lint_bytes(
         source = read_source(path, data)
     except UnreadableSource as err:
         return FileResult(path, _selected([finding(UNREADABLE, path, 1, 1, str(err))], rules, ignored))
+    except Exception as err:  # a bug costs this file, never the run
+        return FileResult(path, [_internal_error(path, "reading the file", err)])
     try:
         findings, summary = analyse_source(source, rules, ignored, project, aliases)
     except RecursionError:  # deeper than the nesting check foresaw: still a diagnostic, never a crash
         findings, summary = _selected([_too_deep(path)], rules, ignored), None
+    except Exception as err:
+        findings, summary = [_internal_error(path, "the analysis", err)], None
     return FileResult(path, in_cells(findings, source.cells), source.text.count("\n") + 1, summary,
                       view_key(project or {}))
 

@@ -200,3 +200,34 @@ def test_odd_valid_python_lints_without_internal_errors(tmp_path: Path, source: 
     (tmp_path / "odd.py").write_text(source, encoding="utf-8")
     lines, _ = lint_dir(tmp_path)
     assert not any(" NN00" in line for line in lines), lines
+
+
+BUGGY_READER_RUN = """
+import sys
+import nnlint.analysis as analysis
+
+read_source = analysis.read_source
+
+def read_source_with_a_bug(path, data):
+    if path.endswith("boom.py"):
+        raise IndexError("a bug in nnlint")
+    return read_source(path, data)
+
+analysis.read_source = read_source_with_a_bug
+sys.exit(__import__("nnlint.cli").cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bug_while_reading_one_file_costs_that_file_only(tmp_path: Path, jobs: str) -> None:
+    (tmp_path / "good.py").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "boom.py").write_text("x = 1\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", BUGGY_READER_RUN, "--no-cache", "-j", jobs, str(tmp_path)],
+        cwd=REPO, capture_output=True, timeout=TIME_LIMIT, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert b"Traceback" not in result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert sum(GOOD_FINDING in line for line in lines) == 1
+    assert_one_diagnostic([line for line in lines if GOOD_FINDING not in line], "boom.py", "1:1", "NN000",
+                          "internal error in reading the file: IndexError: a bug in nnlint")
