@@ -18,7 +18,7 @@ from nnlint.engine import RECURSION_LIMIT
 from nnlint.rules import all_rules
 from program_strategies import grammar_programs, training_programs
 
-RULES = [rule for rule in all_rules()]
+RULES = list(all_rules())
 FUZZ_SETTINGS = settings(
     max_examples=200,
     deadline=None,

@@ -23,10 +23,11 @@ GOOD_FINDING = "good.py:5:8: NN201 "
 TIME_LIMIT = 240  # seconds for one run: generous for slow CI machines, far from a hang
 
 
-def lint_dir(directory: Path, *options: str) -> tuple[list[str], str]:
+def lint_dir(directory: Path) -> list[str]:
+    """Lint `directory` with good.py added; the output lines that are not good.py's finding."""
     (directory / "good.py").write_text(GOOD, encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "nnlint", "--no-cache", "-j", "2", *options, str(directory)],
+        [sys.executable, "-m", "nnlint", "--no-cache", "-j", "2", str(directory)],
         cwd=REPO, capture_output=True, timeout=TIME_LIMIT, env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
     stderr = result.stderr.decode(errors="replace")
@@ -35,7 +36,7 @@ def lint_dir(directory: Path, *options: str) -> tuple[list[str], str]:
     lines = result.stdout.decode(errors="replace").splitlines()
     assert sum(GOOD_FINDING in line for line in lines) == 1, lines  # the run went on
     assert not any(" NN000 " in line for line in lines), lines
-    return [line for line in lines if GOOD_FINDING not in line], stderr
+    return [line for line in lines if GOOD_FINDING not in line]
 
 
 def assert_one_diagnostic(lines: list[str], name: str, where: str, code: str, message: str) -> None:
@@ -55,7 +56,7 @@ def assert_one_diagnostic(lines: list[str], name: str, where: str, code: str, me
 ])
 def test_undecodable_bytes(tmp_path: Path, data: bytes, code: str, message: str) -> None:
     (tmp_path / "bad.py").write_bytes(data)
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert_one_diagnostic(lines, "bad.py", "1:1", code, message)
 
 
@@ -69,19 +70,19 @@ def test_undecodable_bytes(tmp_path: Path, data: bytes, code: str, message: str)
 ])
 def test_unusual_but_valid_encodings_and_line_ends(tmp_path: Path, data: bytes) -> None:
     (tmp_path / "odd.py").write_bytes(data)
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert len(lines) == 1 and "odd.py:" in lines[0] and " NN201 " in lines[0], lines
 
 
 def test_bug_positions_survive_bom_and_crlf(tmp_path: Path) -> None:
     (tmp_path / "odd.py").write_bytes(b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode())
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert_one_diagnostic(lines, "odd.py", "5:8", "NN201", "softmax")
 
 
 def test_inconsistent_tabs(tmp_path: Path) -> None:
     (tmp_path / "bad.py").write_bytes(b"if True:\n        x = 1\n\ty = 2\n")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert len(lines) == 1 and "bad.py:3:" in lines[0] and " NN001 cannot parse: " in lines[0], lines
 
 
@@ -89,7 +90,7 @@ def test_inconsistent_tabs(tmp_path: Path) -> None:
 def test_hundred_thousand_lines(tmp_path: Path) -> None:
     body = "".join(f"x{i} = model(batch{i % 7})\n" for i in range(100_000))
     (tmp_path / "big.py").write_text("import torch\n" + body + GOOD.split("\n", 2)[2], encoding="utf-8")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert lines == [], lines
 
 
@@ -105,7 +106,7 @@ def test_hundred_thousand_lines(tmp_path: Path) -> None:
 ])
 def test_deeply_nested_code(tmp_path: Path, source: str, where: str, message: str) -> None:
     (tmp_path / "deep.py").write_text(source, encoding="utf-8")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert len(lines) == 1 and f"deep.py:{where}" in lines[0] and " NN001 " in lines[0] and message in lines[0], lines
 
 
@@ -113,7 +114,7 @@ def test_nesting_that_real_code_reaches_is_analysed(tmp_path: Path) -> None:
     nested = "[" * 150 + "]" * 150
     chain = "+".join(["F.softmax(logits, dim=1)"] * 100)
     (tmp_path / "nested.py").write_text(GOOD + f"x = {nested}\ny = criterion({chain}, labels)\n", encoding="utf-8")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert not any(" NN001 " in line for line in lines), lines
 
 
@@ -123,13 +124,13 @@ def test_directory_loop_through_symlinks(tmp_path: Path) -> None:
     (tmp_path / "pkg" / "sub" / "loop").symlink_to(tmp_path / "pkg", target_is_directory=True)
     (tmp_path / "self").symlink_to(tmp_path, target_is_directory=True)
     (tmp_path / "pkg" / "sub" / "bad.py").write_bytes(b"\x00")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert_one_diagnostic(lines, "bad.py", "1:1", "NN002", "NUL bytes")
 
 
 def test_dangling_symlink(tmp_path: Path) -> None:
     (tmp_path / "gone.py").symlink_to(tmp_path / "nowhere.py")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert_one_diagnostic(lines, "gone.py", "1:1", "NN002", "cannot read file: No such file or directory")
 
 
@@ -139,7 +140,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
     locked.write_text("x = 1\n")
     locked.chmod(0)
     try:
-        lines, _ = lint_dir(tmp_path)
+        lines = lint_dir(tmp_path)
     finally:
         locked.chmod(0o644)
     assert_one_diagnostic(lines, "locked.py", "1:1", "NN002", "cannot read file: Permission denied")
@@ -148,7 +149,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_fifo_named_like_python_is_skipped_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.py")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert lines == []
 
 
@@ -198,7 +199,7 @@ def test_file_vanishing_between_discovery_and_reading(tmp_path: Path) -> None:
 ])
 def test_odd_valid_python_lints_without_internal_errors(tmp_path: Path, source: str) -> None:
     (tmp_path / "odd.py").write_text(source, encoding="utf-8")
-    lines, _ = lint_dir(tmp_path)
+    lines = lint_dir(tmp_path)
     assert not any(" NN00" in line for line in lines), lines
 
 
