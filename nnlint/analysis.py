@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import libcst as cst
@@ -16,7 +16,9 @@ from nnlint.facts import FileFacts
 from nnlint.facts.names import ImportTable, import_aliases
 from nnlint.facts.project import view_key
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
-from nnlint.files import SourceFile, UnreadableSource, decode_source
+from nnlint.files import SourceFile, UnreadableSource, read_source
+from nnlint.notebook import CellPosition
+from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
 from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
 
@@ -55,14 +57,43 @@ def scan_text(path: str, text: str) -> Scan:
         return Scan(path, None, [finding(PARSE_ERROR, path, 1, 1, "cannot parse: expressions nested too deeply")], lines)
     except ValueError as err:
         return Scan(path, None, [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err}")], lines)
+    deep = too_deep(tree, text)
+    if deep is not None:
+        return Scan(path, None, [_too_deep(path, getattr(deep, "lineno", 1), getattr(deep, "col_offset", 0) + 1)], lines)
     return Scan(path, import_aliases(tree), [], lines)
+
+
+def _too_deep(path: str, line: int = 1, column: int = 1) -> Finding:
+    return finding(PARSE_ERROR, path, line, column, f"cannot analyse: code nested more than {MAX_NESTING} levels deep")
 
 
 def scan_bytes(path: str, data: bytes) -> Scan:
     try:
-        return scan_text(path, decode_source(data))
+        source = read_source(path, data)
+        scan = scan_text(path, source.text)
     except UnreadableSource as err:
         return Scan(path, None, [finding(UNREADABLE, path, 1, 1, str(err))])
+    except Exception as err:  # a bug costs this file, never the run
+        return Scan(path, None, [_internal_error(path, "reading the file", err)])
+    scan.findings = in_cells(scan.findings, source.cells)
+    return scan
+
+
+def in_cells(findings: list[Finding], cells: tuple[CellPosition, ...] | None) -> list[Finding]:
+    """A notebook's findings placed at their cell, line in the cell and column."""
+    if not cells:
+        return findings
+    placed = []
+    for found in findings:
+        start = cells[min(max(found.line, 1), len(cells)) - 1]
+        end = cells[min(max(found.end_line, 1), len(cells)) - 1]
+        if found.end_line and end.cell == start.cell:
+            end_line, end_column = end.line, found.end_column + end.shift
+        else:
+            end_line, end_column = start.line, found.column + start.shift
+        placed.append(replace(found, line=start.line, column=found.column + start.shift, cell=start.cell,
+                              end_line=end_line, end_column=end_column))
+    return placed
 
 
 def _applicable(rules: Sequence[Rule], text: str) -> list[Rule]:
@@ -106,12 +137,16 @@ def analyse_source(
     for rule in runnable:
         try:
             reports.extend((rule, report) for report in rule.check(facts))
+        except RecursionError:
+            failures.append(_too_deep(path))
         except Exception as err:  # one broken rule must not stop the others
             failures.append(_internal_error(path, rule.code, err))
     summary = None
     if summarized:
         try:
             summary = facts.summary
+        except RecursionError:
+            failures.append(_too_deep(path))
         except Exception as err:
             failures.append(_internal_error(path, "the project summary", err))
     return _position(path, text, module, reports) + failures, summary
@@ -119,7 +154,10 @@ def analyse_source(
 
 def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> list[Finding]:
     """All findings for one file's text, noqa and per-file ignores applied."""
-    return analyse_source(source, rules, ignored)[0]
+    try:
+        return analyse_source(source, rules, ignored)[0]
+    except RecursionError:
+        return _selected([_too_deep(source.path)], rules, ignored)
 
 
 def lint_bytes(
@@ -132,11 +170,19 @@ def lint_bytes(
 ) -> FileResult:
     """Lint one file's raw bytes (from disk or stdin)."""
     try:
-        source = SourceFile(path, decode_source(data))
+        source = read_source(path, data)
     except UnreadableSource as err:
         return FileResult(path, _selected([finding(UNREADABLE, path, 1, 1, str(err))], rules, ignored))
-    findings, summary = analyse_source(source, rules, ignored, project, aliases)
-    return FileResult(path, findings, source.text.count("\n") + 1, summary, view_key(project or {}))
+    except Exception as err:  # a bug costs this file, never the run
+        return FileResult(path, [_internal_error(path, "reading the file", err)])
+    try:
+        findings, summary = analyse_source(source, rules, ignored, project, aliases)
+    except RecursionError:  # deeper than the nesting check foresaw: still a diagnostic, never a crash
+        findings, summary = _selected([_too_deep(path)], rules, ignored), None
+    except Exception as err:
+        findings, summary = [_internal_error(path, "the analysis", err)], None
+    return FileResult(path, in_cells(findings, source.cells), source.text.count("\n") + 1, summary,
+                      view_key(project or {}))
 
 
 def _internal_error(path: str, where: str, err: Exception) -> Finding:

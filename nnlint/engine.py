@@ -19,6 +19,7 @@ from nnlint.cache import ResultCache, cache_key
 from nnlint.diagnostics import FileResult
 from nnlint.facts.project import ProjectIndex, view_key
 from nnlint.facts.summary import SymbolSummary
+from nnlint.progress import Progress
 from nnlint.rules import UNREADABLE, all_rules
 
 # Real code nests deeper than CPython's default limit allows a recursive walker to follow.
@@ -79,8 +80,10 @@ def lint_project(
     ignored_in: Callable[[str], tuple[str, ...]],
     workers: int,
     cache: ResultCache | None = None,
+    progress: Progress | None = None,
 ) -> list[FileResult]:
     """Lint files as one project; results come back in the order of `paths`."""
+    progress = progress or Progress()
     rules = [rule for rule in all_rules() if rule.code in codes]
     contents: dict[str, bytes] = {}
     results: dict[str, FileResult] = {}
@@ -91,16 +94,19 @@ def lint_project(
             unreadable = [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err.strerror or err}")]
             results[path] = FileResult(path, unreadable if UNREADABLE in rules else [])
     with _pool(workers, len(contents)) as pool:
-        scans = _scan_all(contents, pool, workers, cache)
+        progress.phase("scanning", len(contents))
+        scans = _scan_all(contents, pool, workers, cache, progress)
         for path, scan in scans.items():
             if scan.aliases is None:
                 ignored = ignored_in(path)
                 kept = [f for f in scan.findings if f.code in codes and not f.code.startswith(ignored)]
                 results[path] = FileResult(path, kept, scan.lines)
         index = ProjectIndex({path: scan.aliases for path, scan in scans.items() if scan.aliases is not None})
-        for wave in _waves(index, [path for path in contents if path not in results]):
+        pending = [path for path in contents if path not in results]
+        progress.phase("linting", len(pending))
+        for wave in _waves(index, pending):
             jobs = [(p, contents[p], codes, ignored_in(p), index.view_for(p), scans[p].aliases) for p in wave]
-            for result in _analyse_cached(jobs, pool, workers, cache):
+            for result in _analyse_cached(jobs, pool, workers, cache, progress):
                 results[result.path] = result
                 if result.summary is not None:
                     index.add_summary(result.path, result.summary)
@@ -109,7 +115,8 @@ def lint_project(
     return [results[p] for p in paths]
 
 
-def _scan_all(contents: dict[str, bytes], pool: Executor, workers: int, cache: ResultCache | None) -> dict:
+def _scan_all(contents: dict[str, bytes], pool: Executor, workers: int, cache: ResultCache | None,
+              progress: Progress) -> dict:
     scans = {}
     misses = []
     for path, data in contents.items():
@@ -117,18 +124,21 @@ def _scan_all(contents: dict[str, bytes], pool: Executor, workers: int, cache: R
         hit = cache.get_scan(key, path) if cache is not None else None
         if hit is not None:
             scans[path] = hit
+            progress.advance()
         else:
             misses.append((path, key))
     found = pool.map(scan_bytes, [p for p, _ in misses], [contents[p] for p, _ in misses],
                      chunksize=_chunk(len(misses), workers))
     for (path, key), scan in zip(misses, found):
         scans[path] = scan
+        progress.advance()
         if cache is not None:
             cache.put_scan(key, scan)
     return scans
 
 
-def _analyse_cached(jobs: list[Job], pool: Executor, workers: int, cache: ResultCache | None) -> list[FileResult]:
+def _analyse_cached(jobs: list[Job], pool: Executor, workers: int, cache: ResultCache | None,
+                    progress: Progress) -> list[FileResult]:
     results: list[FileResult] = []
     misses: list[tuple[Job, str]] = []
     for job in jobs:
@@ -137,11 +147,13 @@ def _analyse_cached(jobs: list[Job], pool: Executor, workers: int, cache: Result
         hit = cache.get(key, path) if cache is not None else None
         if hit is not None:
             results.append(hit)
+            progress.advance()
         else:
             misses.append((job, key))
     analysed = pool.map(_analyse_job, [job for job, _ in misses], chunksize=_chunk(len(misses), workers))
     for (job, key), result in zip(misses, analysed):
         results.append(result)
+        progress.advance()
         if cache is not None:
             cache.put(key, result)
     return results
