@@ -11,6 +11,9 @@ from nnlint.facts.dataflow import Dataflow
 from nnlint.facts.defuse import DefUse
 from nnlint.facts.layers import LayerFacts
 from nnlint.facts.modules import ModuleFacts
+from nnlint.facts.guards import Guards
+from nnlint.facts.layout import LayoutFacts
+from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.training import TrainingFacts
@@ -48,3 +51,15 @@ class FileFacts:
     @cached_property
     def layers(self) -> LayerFacts:
         return LayerFacts(self.names, self.modules, self.defuse)
+
+    @cached_property
+    def guards(self) -> Guards:
+        return Guards(self.module)
+
+    @cached_property
+    def layout(self) -> LayoutFacts:
+        return LayoutFacts(self.module, self.names)
+
+    @cached_property
+    def modes(self) -> ModeFacts:
+        return ModeFacts(self.module, self.dataflow, self.training)

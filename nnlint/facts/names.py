@@ -11,6 +11,8 @@ from typing import Iterator, Mapping
 
 import libcst as cst
 
+from nnlint.facts.syntax import dotted_name, walk_statements
+
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
@@ -67,3 +69,20 @@ class ImportTable:
 
     def imports_any(self, prefixes: tuple[str, ...]) -> bool:
         return any(full == p or full.startswith(p + ".") for full in self.aliases.values() for p in prefixes)
+
+
+def first_import(module: cst.Module, package: str) -> cst.Import | cst.ImportFrom | None:
+    """The first statement that imports from `package` (`import torch`, `from torch import nn`)."""
+    for statement in walk_statements(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                names = [dotted_name(alias.name) or "" for alias in small.names]
+            elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+                names = [dotted_name(small.module) or ""]
+            else:
+                continue
+            if any(name == package or name.startswith(package + ".") for name in names):
+                return small
+    return None

@@ -103,3 +103,56 @@ def sub_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             for item in value:
                 if isinstance(item, cst.CSTNode):
                     yield item
+
+
+def main_guard(module: cst.Module) -> cst.If | None:
+    """The top-level `if __name__ == "__main__":` block, if the file has one."""
+    for statement in module.body:
+        if not isinstance(statement, cst.If) or not isinstance(statement.test, cst.Comparison):
+            continue
+        test = statement.test
+        operands = [test.left, *(target.comparator for target in test.comparisons)]
+        names = {operand.value for operand in operands if isinstance(operand, cst.Name)}
+        strings = {string_value(operand) for operand in operands}
+        if "__name__" in names and "__main__" in strings:
+            return statement
+    return None
+
+
+def bound_names(body: Sequence[cst.BaseStatement]) -> Iterator[str]:
+    """Names the statements bind by assignment, `for`, `with ... as`, `def` and `class`,
+    not looking into nested functions or classes."""
+    for statement in body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            yield statement.name.value
+            continue
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets: list[cst.BaseExpression] = []
+                if isinstance(small, cst.Assign):
+                    targets = [target.target for target in small.targets]
+                elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+                    targets = [small.target]
+                for target in targets:
+                    yield from target_names(target)
+            continue
+        if isinstance(statement, cst.For):
+            yield from target_names(statement.target)
+        elif isinstance(statement, cst.With):
+            for item in statement.items:
+                if item.asname is not None:
+                    yield from target_names(item.asname.name)
+        if isinstance(statement, cst.BaseCompoundStatement):
+            for block in child_blocks(statement):
+                yield from bound_names(block_statements(block))
+
+
+def target_names(target: cst.BaseExpression) -> Iterator[str]:
+    """The plain names an assignment target binds: `x`, `a, (b, *c)`."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from target_names(target.value)

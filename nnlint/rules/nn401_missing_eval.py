@@ -1,0 +1,38 @@
+"""NN401: evaluation code runs a model that is still in training mode."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from nnlint.diagnostics import Severity
+from nnlint.facts import FileFacts
+from nnlint.facts.modes import EvaluationCall, Mode
+from nnlint.rules import Report, Rule
+
+
+def _always_training(call: EvaluationCall) -> bool:
+    return bool(call.settings) and all(setting.mode is Mode.TRAIN for setting in call.settings)
+
+
+def check(facts: FileFacts) -> Iterator[Report]:
+    modes = facts.modes
+    for node, calls in modes.evaluation_calls.items():
+        bad = next((call for call in calls if _always_training(call) and not (call.mode_free or call.owned)), None)
+        if bad is None:
+            continue
+        yield Report(
+            node,
+            f"`{bad.model}` runs {bad.context} while still in training mode: Dropout stays on and BatchNorm "
+            f"uses and updates batch statistics; call {bad.model}.eval() before evaluating",
+        )
+
+
+RULE = Rule(
+    code="NN401",
+    name="missing-eval",
+    severity=Severity.ERROR,
+    summary="Evaluation or inference code runs a model without model.eval(): Dropout and BatchNorm act as in training.",
+    check=check,
+    triggers=("no_grad", "inference_mode", "set_grad_enabled", "eval", "val", "test", "predict", "infer",
+              "load_state_dict"),
+)
