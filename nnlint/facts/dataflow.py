@@ -10,7 +10,7 @@ built on these facts only see what holds on every path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, cast
 
 import libcst as cst
 
@@ -21,7 +21,10 @@ from nnlint.facts.values import TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 MAX_CALL_DEPTH = 4
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
+ENABLE_GRAD_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
+# Objects whose `.backward(loss)` backpropagates their argument (accelerate, Fabric, DeepSpeed, ...).
+_BACKWARD_OWNER_WORDS = ("accelerat", "fabric", "engine", "strategy", "precision", "trainer", "deepspeed", "model")
 
 
 @dataclass(eq=False)
@@ -59,6 +62,8 @@ class Event:
     loops: tuple[cst.CSTNode, ...]
     no_grad: bool
     specialized: bool
+    # The branches taken to get here: (if/try/match statement, branch index, loops around it).
+    branches: tuple[tuple[cst.CSTNode, int, int], ...] = ()
 
 
 @dataclass(eq=False)
@@ -90,6 +95,26 @@ class GradResetEvent(Event):
     """`param.grad = None`: a hand-written zero_grad."""
 
 
+@dataclass(eq=False)
+class GradReadEvent(Event):
+    """`param.grad` read: gradients used by hand (manual updates, gradient statistics)."""
+
+
+@dataclass(eq=False)
+class AccumulateEvent(Event):
+    """`total += value`, `total = total + value`, `totals[key] += value` or `items.append(value)`.
+
+    `target` is the accumulator's dotted name; `operands` the values of the names added in
+    (`loss` in `total += loss * n`); `bound_in` the loops whose current iteration had already
+    bound the accumulator afresh before this statement (a per-iteration sum, not a running one).
+    """
+
+    target: str = ""
+    value: Value = UNKNOWN
+    operands: tuple[Value, ...] = ()
+    bound_in: tuple[cst.CSTNode, ...] = ()
+
+
 @dataclass
 class _Frame:
     function: FunctionInfo
@@ -99,6 +124,8 @@ class _Frame:
     loops: list[cst.CSTNode] = field(default_factory=list)
     no_grad: int = 0
     returns: list[Value] = field(default_factory=list)
+    branches: list[tuple[cst.CSTNode, int, int]] = field(default_factory=list)
+    bound: list[set[str]] = field(default_factory=list)   # names bound so far in each loop's iteration
 
 
 class Dataflow:
@@ -119,7 +146,7 @@ class Dataflow:
         self.module_info = module_info
         frame = _Frame(module_info, self.globals, specialized=False, depth=0)
         self._run_block(module.body, frame)
-        for info in self.classes.values():
+        for info in list(self.classes.values()):
             self._analyse_class(info)
         for node, function in list(self.functions.items()):
             if function.class_name is None and node not in self.function_events:
@@ -295,10 +322,15 @@ class Dataflow:
         for statement in body:
             self._run_statement(statement, frame)
 
-    def _run_branch(self, body: Sequence[cst.BaseStatement], frame: _Frame) -> dict[str, Value]:
+    def _run_branch(self, body: Sequence[cst.BaseStatement], frame: _Frame,
+                    branch: tuple[cst.CSTNode, int] | None = None) -> dict[str, Value]:
         saved = frame.env
         frame.env = dict(saved)
+        if branch is not None:
+            frame.branches.append((*branch, len(frame.loops)))
         self._run_block(body, frame)
+        if branch is not None:
+            frame.branches.pop()
         branch_env = frame.env
         frame.env = saved
         return branch_env
@@ -319,14 +351,14 @@ class Dataflow:
                 self._run_small(small, frame)
         elif isinstance(statement, cst.If):
             self.eval(statement.test, frame)
-            taken = self._run_branch(block_statements(statement.body), frame)
+            taken = self._run_branch(block_statements(statement.body), frame, (statement, 0))
             orelse = statement.orelse
             if orelse is None:
                 other = dict(frame.env)
             elif isinstance(orelse, cst.If):
-                other = self._run_branch([orelse], frame)
+                other = self._run_branch([orelse], frame, (statement, 1))
             else:
-                other = self._run_branch(block_statements(orelse.body), frame)
+                other = self._run_branch(block_statements(orelse.body), frame, (statement, 1))
             self._merge(frame, taken, other)
         elif isinstance(statement, (cst.For, cst.While)):
             self._run_loop(statement, frame)
@@ -334,8 +366,9 @@ class Dataflow:
             self._run_with(statement, frame)
         elif isinstance(statement, (cst.Try, cst.TryStar)):
             self._run_block(block_statements(statement.body), frame)
-            for handler in statement.handlers:
-                self._merge(frame, dict(frame.env), self._run_branch(block_statements(handler.body), frame))
+            for index, handler in enumerate(statement.handlers, start=1):
+                self._merge(frame, dict(frame.env),
+                            self._run_branch(block_statements(handler.body), frame, (statement, index)))
             if statement.orelse is not None:
                 self._run_block(block_statements(statement.orelse.body), frame)
             if statement.finalbody is not None:
@@ -349,7 +382,8 @@ class Dataflow:
                                                     class_name=statement.name.value)
         elif isinstance(statement, cst.Match):
             self.eval(statement.subject, frame)
-            branches = [self._run_branch(block_statements(case.body), frame) for case in statement.cases]
+            branches = [self._run_branch(block_statements(case.body), frame, (statement, index))
+                        for index, case in enumerate(statement.cases)]
             self._merge(frame, dict(frame.env), *branches)
 
     def _define_function(self, node: cst.FunctionDef, frame: _Frame) -> None:
@@ -370,24 +404,39 @@ class Dataflow:
             self.eval(loop.test, frame)
         before = dict(frame.env)
         frame.loops.append(loop)
+        frame.bound.append(set())
         if isinstance(loop, cst.For):
             self._assign(loop.target, UNKNOWN, frame)
         self._run_block(block_statements(loop.body), frame)
         frame.loops.pop()
+        frame.bound.pop()
         self._merge(frame, before, dict(frame.env))
         if loop.orelse is not None:
             self._run_block(block_statements(loop.orelse.body), frame)
 
     def _run_with(self, statement: cst.With, frame: _Frame) -> None:
-        disables_grad = False
+        disables_grad = enables_grad = False
         for item in statement.items:
             self.eval(item.item, frame)
             disables_grad |= self._disables_grad(item.item)
+            enables_grad |= self._enables_grad(item.item)
             if item.asname is not None:
                 self._assign(item.asname.name, UNKNOWN, frame)
-        frame.no_grad += disables_grad
+        saved = frame.no_grad
+        frame.no_grad = 0 if enables_grad else saved + disables_grad
         self._run_block(block_statements(statement.body), frame)
-        frame.no_grad -= disables_grad
+        frame.no_grad = saved
+
+    def _enables_grad(self, expr: cst.BaseExpression) -> bool:
+        if not isinstance(expr, cst.Call):
+            return self.names.qualname(expr) in ENABLE_GRAD_CONTEXTS
+        name = self.names.qualname(expr.func)
+        if name in ENABLE_GRAD_CONTEXTS:
+            return True
+        if name in SET_GRAD_ENABLED and expr.args:
+            mode = expr.args[0].value
+            return isinstance(mode, cst.Name) and mode.value == "True"
+        return False
 
     def _disables_grad(self, expr: cst.BaseExpression) -> bool:
         if not isinstance(expr, cst.Call):
@@ -404,14 +453,18 @@ class Dataflow:
     def _run_small(self, small: cst.BaseSmallStatement, frame: _Frame) -> None:
         if isinstance(small, cst.Assign):
             value = self.eval(small.value, frame)
+            if len(small.targets) == 1 and _adds_to_itself(small.targets[0].target, small.value):
+                self._record_accumulation(small, small.targets[0].target, UNKNOWN, small.value.right, frame)
             for target in small.targets:
                 self._assign(target.target, value, frame)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 self._assign(small.target, self.eval(small.value, frame), frame)
         elif isinstance(small, cst.AugAssign):
-            self.eval(small.value, frame)
-            self._assign(small.target, UNKNOWN, frame)
+            value = self.eval(small.value, frame)
+            if isinstance(small.operator, cst.AddAssign):
+                self._record_accumulation(small, small.target, value, small.value, frame)
+            self._assign(small.target, UNKNOWN, frame, bind=False)
         elif isinstance(small, cst.Expr):
             self.eval(small.value, frame)
         elif isinstance(small, cst.Return):
@@ -421,7 +474,22 @@ class Dataflow:
                 if isinstance(child, cst.BaseExpression):
                     self.eval(child, frame)
 
-    def _assign(self, target: cst.BaseExpression, value: Value, frame: _Frame) -> None:
+    def _record_accumulation(self, statement: cst.CSTNode, target: cst.BaseExpression, value: Value,
+                             added: cst.BaseExpression, frame: _Frame) -> None:
+        accumulator = dotted_name(target.value if isinstance(target, cst.Subscript) else target)
+        if accumulator is None:
+            return
+        operands = tuple(frame.env.get(name, UNKNOWN) for name in _added_names(added))
+        bound_in = tuple(loop for loop, names in zip(frame.loops, frame.bound) if accumulator in names)
+        self._record(AccumulateEvent(statement, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                     frame.specialized, tuple(frame.branches), target=accumulator,
+                                     value=value, operands=operands, bound_in=bound_in))
+
+    def _assign(self, target: cst.BaseExpression, value: Value, frame: _Frame, bind: bool = True) -> None:
+        bound_name = dotted_name(target) if bind else None
+        if bound_name is not None:
+            for names in frame.bound:
+                names.add(bound_name)
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -438,7 +506,7 @@ class Dataflow:
                 frame.env[name] = value
                 if target.attr.value == "grad":
                     self._record(GradResetEvent(target, frame.function, tuple(frame.loops), frame.no_grad > 0,
-                                                frame.specialized))
+                                                frame.specialized, tuple(frame.branches)))
                 self._store_self_attr(name, value, frame)
         elif isinstance(target, cst.Subscript):
             self.eval(target.value, frame)
@@ -527,6 +595,9 @@ class Dataflow:
         frame.env = saved
 
     def _eval_attribute(self, expr: cst.Attribute, frame: _Frame) -> Value:
+        if expr.attr.value == "grad":
+            self._record(GradReadEvent(expr, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                       frame.specialized, tuple(frame.branches)))
         name = dotted_name(expr)
         if name is not None and name in frame.env:
             return frame.env[name]
@@ -584,11 +655,28 @@ class Dataflow:
                 args.append(value)
         result = self._call_result(call, qualname, method, receiver, callee, args, kwargs, frame)
         self._record(CallEvent(
-            call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized,
+            call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized, tuple(frame.branches),
             qualname=qualname, method=method, receiver=receiver, receiver_name=receiver_name,
             callee=callee, args=tuple(args), kwargs=kwargs, result=result,
         ))
+        if method == "append" and receiver_name is not None and len(args) == 1 and qualname is None:
+            self._record_accumulation(call, cast(cst.Attribute, func).value, args[0], call.args[0].value, frame)
+        if method == "backward" and qualname is None:
+            self._mark_backpropagated(call, frame)
         return result
+
+    def _mark_backpropagated(self, call: cst.Call, frame: _Frame) -> None:
+        """After `loss.backward()` the name `loss` is known to hold a loss tensor with a graph."""
+        tensor = cast(cst.Attribute, call.func).value
+        owner = (dotted_name(tensor) or "").rsplit(".", 1)[-1].lower()
+        if call.args and call.args[0].keyword is None and any(word in owner for word in _BACKWARD_OWNER_WORDS):
+            tensor = call.args[0].value
+        elif isinstance(tensor, cst.Call) and isinstance(tensor.func, cst.Attribute) and tensor.func.attr.value == "scale" \
+                and tensor.args:
+            tensor = tensor.args[0].value
+        name = dotted_name(tensor)
+        if name is not None and frame.env.get(name, UNKNOWN).kind not in TENSOR_KINDS:
+            frame.env[name] = Value(Kind.LOSS, "backward()", tensor)
 
     def _call_result(
         self,
@@ -630,6 +718,8 @@ class Dataflow:
             return Value(torch_api.METHOD_RESULTS[method], f".{method}()", call)
         if method == "log" and receiver.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
+        if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
+            return UNKNOWN  # a detached loss holds no graph
         if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
             return receiver
         return UNKNOWN
@@ -689,6 +779,25 @@ class Dataflow:
     # ----------------------------------------------------------------- queries
     def calls(self) -> Iterator[CallEvent]:
         return (e for e in self.events if isinstance(e, CallEvent))
+
+
+def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+    """`total = total + x`."""
+    return (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add)
+            and dotted_name(target) is not None and dotted_name(value.left) == dotted_name(target))
+
+
+def _added_names(expr: cst.BaseExpression) -> Iterator[str]:
+    """The names summed, scaled or negated in `expr` (`loss` in `loss * x.size(0)`), not inside calls."""
+    if isinstance(expr, cst.BinaryOperation):
+        yield from _added_names(expr.left)
+        yield from _added_names(expr.right)
+    elif isinstance(expr, cst.UnaryOperation):
+        yield from _added_names(expr.expression)
+    else:
+        name = dotted_name(expr)
+        if name is not None:
+            yield name
 
 
 def _is_loss_class(info: ClassInfo) -> bool:
