@@ -23,6 +23,7 @@ MAX_CALL_DEPTH = 4
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 ENABLE_GRAD_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
+BACKPROPAGATED = "backward()"    # the producer of a value known to hold a graph because backward() ran on it
 # Objects whose `.backward(loss)` backpropagates their argument (accelerate, Fabric, DeepSpeed, ...).
 _BACKWARD_OWNER_WORDS = ("accelerat", "fabric", "engine", "strategy", "precision", "trainer", "deepspeed", "model")
 
@@ -667,16 +668,10 @@ class Dataflow:
 
     def _mark_backpropagated(self, call: cst.Call, frame: _Frame) -> None:
         """After `loss.backward()` the name `loss` is known to hold a loss tensor with a graph."""
-        tensor = cast(cst.Attribute, call.func).value
-        owner = (dotted_name(tensor) or "").rsplit(".", 1)[-1].lower()
-        if call.args and call.args[0].keyword is None and any(word in owner for word in _BACKWARD_OWNER_WORDS):
-            tensor = call.args[0].value
-        elif isinstance(tensor, cst.Call) and isinstance(tensor.func, cst.Attribute) and tensor.func.attr.value == "scale" \
-                and tensor.args:
-            tensor = tensor.args[0].value
+        tensor = backpropagated(call)
         name = dotted_name(tensor)
         if name is not None and frame.env.get(name, UNKNOWN).kind not in TENSOR_KINDS:
-            frame.env[name] = Value(Kind.LOSS, "backward()", tensor)
+            frame.env[name] = Value(Kind.LOSS, BACKPROPAGATED, tensor)
 
     def _call_result(
         self,
@@ -779,6 +774,19 @@ class Dataflow:
     # ----------------------------------------------------------------- queries
     def calls(self) -> Iterator[CallEvent]:
         return (e for e in self.events if isinstance(e, CallEvent))
+
+
+def backpropagated(call: cst.Call) -> cst.BaseExpression:
+    """The tensor a `.backward()` call backpropagates: `loss` in `loss.backward()`,
+    `scaler.scale(loss).backward()` and `accelerator.backward(loss)`."""
+    tensor = cast(cst.Attribute, call.func).value
+    owner = (dotted_name(tensor) or "").rsplit(".", 1)[-1].lower()
+    if call.args and call.args[0].keyword is None and any(word in owner for word in _BACKWARD_OWNER_WORDS):
+        return call.args[0].value
+    if isinstance(tensor, cst.Call) and isinstance(tensor.func, cst.Attribute) and tensor.func.attr.value == "scale" \
+            and tensor.args:
+        return tensor.args[0].value
+    return tensor
 
 
 def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:

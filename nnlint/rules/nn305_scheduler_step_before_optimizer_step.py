@@ -1,0 +1,47 @@
+"""NN305: lr_scheduler.step() before optimizer.step() in the same iteration."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from nnlint.diagnostics import Severity
+from nnlint.facts import FileFacts
+from nnlint.facts.training import Action, Effect
+from nnlint.rules import Report, Rule
+
+
+def _in_iteration_of(action: Action, scheduler_step: Action) -> bool:
+    """`action` runs in the same pass of the scheduler step's loop body (deeper loops included)."""
+    depth = len(scheduler_step.loops)
+    return action.loops[:depth] == scheduler_step.loops and not action.excludes(scheduler_step)
+
+
+def _steps_too_early(trace: list[Action], position: int) -> bool:
+    scheduler_step = trace[position]
+    if any(a.effect in (Effect.STEP, Effect.MAYBE_STEP) and _in_iteration_of(a, scheduler_step) for a in trace[:position]):
+        return False
+    return any(a.effect is Effect.STEP and _in_iteration_of(a, scheduler_step) for a in trace[position + 1:])
+
+
+def check(facts: FileFacts) -> Iterator[Report]:
+    for _, trace in facts.training.traces():
+        for position, action in enumerate(trace):
+            if action.effect is not Effect.SCHEDULER_STEP or action.event.args:
+                continue  # step(metric): ReduceLROnPlateau follows a validation metric, not the update count
+            if _steps_too_early(trace, position):
+                yield Report(
+                    action.node,
+                    "lr_scheduler.step() runs before optimizer.step() in the same iteration: the first value of "
+                    "the schedule is skipped and every update uses the next step's learning rate; "
+                    "call scheduler.step() after optimizer.step()",
+                )
+
+
+RULE = Rule(
+    code="NN305",
+    name="scheduler-step-before-optimizer-step",
+    severity=Severity.WARNING,
+    summary="lr_scheduler.step() is called before optimizer.step() in the same iteration.",
+    check=check,
+    triggers=("sched",),
+)
