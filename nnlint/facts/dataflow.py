@@ -142,6 +142,10 @@ class Dataflow:
         self._summaries: dict[tuple, Value] = {}
         self._active: set[tuple] = set()
         self._forward_outputs: dict[str, Value] = {}
+        self._loss_families: dict[str, str | None] = {}
+        # While set, events are collected here instead of recorded and nothing is memoized:
+        # what-if analyses (a loss class probed with a marker input, parameter defaults).
+        self._probing: list[Event] | None = None
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
         self.module_info = module_info
@@ -248,7 +252,9 @@ class Dataflow:
                 self._ensure_attrs(self.classes[base])
         init = info.methods.get("__init__")
         if init is not None:
+            probing, self._probing = self._probing, None
             self._analyse(self.functions[init], (self._instance(info.name),), specialized=False, depth=0)
+            self._probing = probing
 
     def _analyse_class(self, info: ClassInfo) -> None:
         self._ensure_attrs(info)
@@ -258,17 +264,25 @@ class Dataflow:
             if method is not init:
                 self._analyse(self.functions[method], (self_value,), specialized=False, depth=0)
 
-    def _analyse(self, function: FunctionInfo, args: tuple[Value, ...], specialized: bool, depth: int) -> Value:
-        """Interpret `function` with these argument values; memoized; returns its result."""
-        key = (function.node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in args))
+    def _analyse(self, function: FunctionInfo, args: tuple[Value, ...], specialized: bool, depth: int,
+                 kwargs: dict[str, Value] | None = None, defaults: bool = True) -> Value:
+        """Interpret `function` with these argument values; memoized; returns its result.
+
+        Parameters not passed take their default's value when `defaults` (the call has no
+        `*args`/`**kwargs`), else UNKNOWN.
+        """
+        kwargs = {name: value for name, value in (kwargs or {}).items() if name in function.params}
+        key = (function.node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in args),
+               tuple(sorted((k, v.kind, v.detail, v.class_name, v.producer) for k, v in kwargs.items())), defaults)
         if key in self._summaries:
             return self._summaries[key]
         if key in self._active or depth > MAX_CALL_DEPTH or function.node is None:
             return UNKNOWN
+        if self._probing is not None:
+            specialized = True
         self._active.add(key)
         env = dict(self.globals)
-        for name, value in zip(function.params, args):
-            env[name] = value
+        env.update(self._parameter_values(function, args, kwargs, defaults))
         frame = _Frame(function, env, specialized, depth)
         if any(d in NO_GRAD_CONTEXTS for d in function.decorators):
             frame.no_grad = 1
@@ -281,10 +295,33 @@ class Dataflow:
             for other in frame.returns[1:]:
                 result = join(result, other)
         self._active.discard(key)
-        self._summaries[key] = result
+        if self._probing is None:
+            self._summaries[key] = result
         return result
 
-    def _call_function(self, callee: Value, args: list[Value], frame: _Frame, bound_self: Value | None) -> Value:
+    def _parameter_values(self, function: FunctionInfo, args: tuple[Value, ...], kwargs: dict[str, Value],
+                          defaults: bool) -> dict[str, Value]:
+        values = dict.fromkeys(function.params, UNKNOWN)
+        values.update(zip(function.params, args))
+        values.update(kwargs)
+        if defaults and function.node is not None:
+            params = function.node.params
+            missing = [p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                       if p.default is not None and p.name.value in values
+                       and p.name.value not in kwargs and function.params.index(p.name.value) >= len(args)]
+            for param in missing:
+                values[param.name.value] = self._evaluate_quietly(param.default)
+        return values
+
+    def _evaluate_quietly(self, expr: cst.BaseExpression) -> Value:
+        """An expression's value in the module's scope, recording nothing (a parameter default)."""
+        probing, self._probing = self._probing, []
+        value = self.eval(expr, _Frame(self.module_info, dict(self.globals), specialized=True, depth=MAX_CALL_DEPTH))
+        self._probing = probing
+        return value
+
+    def _call_function(self, callee: Value, args: list[Value], frame: _Frame, bound_self: Value | None,
+                       kwargs: dict[str, Value] | None = None, defaults: bool = True) -> Value:
         node = callee.origin
         if not isinstance(node, cst.FunctionDef):
             return UNKNOWN
@@ -294,12 +331,10 @@ class Dataflow:
         full_args = tuple(([bound_self] if bound_self is not None else []) + args)
         interesting = any(a.kind is not Kind.UNKNOWN for a in full_args[1 if bound_self is not None else 0:])
         standalone = node in self.function_events
-        if not interesting and standalone:
-            key = (node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in full_args))
-            if key in self._summaries:
-                return self._summaries[key]
+        interesting = interesting or any(v.kind is not Kind.UNKNOWN for v in (kwargs or {}).values())
         specialized = interesting or standalone
-        return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1)
+        return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1,
+                             kwargs=kwargs, defaults=defaults)
 
     def forward_output(self, class_name: str, args: list[Value], depth: int) -> Value:
         forward = self.method(class_name, "forward") or self.method(class_name, "__call__")
@@ -315,6 +350,9 @@ class Dataflow:
 
     # ----------------------------------------------------------------- statements
     def _record(self, event: Event) -> None:
+        if self._probing is not None:
+            self._probing.append(event)
+            return
         self.events.append(event)
         if not event.specialized:
             self.function_events.setdefault(event.function.node, []).append(event)
@@ -688,11 +726,12 @@ class Dataflow:
             return self._library_call(call, qualname, args, kwargs, frame)
         if callee.kind is Kind.FUNCTION:
             bound = receiver if callee.class_name and receiver is not None else None
-            return self._call_function(callee, args, frame, bound)
+            return self._call_function(callee, args, frame, bound, kwargs, not any(arg.star for arg in call.args))
         if callee.kind is Kind.CLASS:
             info = self.classes.get(callee.class_name)
-            if info is not None and _is_loss_class(info):
-                return Value(Kind.LOSS_FN, info.name, call, detail=self._wrapped_loss(info))
+            family = self._loss_input_family(info) if info is not None and info.is_module else None
+            if family is not None or (info is not None and _is_loss_class(info)):
+                return Value(Kind.LOSS_FN, info.name, call, detail=family or "other")
             return self._instance(callee.class_name)
         if callee.kind is Kind.MODULE:
             if callee.output is not None:
@@ -763,13 +802,28 @@ class Dataflow:
             return self.forward_output(module.class_name, [], frame.depth)
         return UNKNOWN
 
-    def _wrapped_loss(self, info: ClassInfo) -> str:
-        """The loss family a user loss class computes, when its forward returns a known loss."""
+    def _loss_input_family(self, info: ClassInfo) -> str | None:
+        """The loss a module class of this file applies to its first input, unchanged.
+
+        `forward` is probed with a marker input: a class whose forward hands that very tensor
+        (reshaped or sliced at most) to F.cross_entropy is a cross-entropy for its callers.
+        """
+        if info.name in self._loss_families:
+            return self._loss_families[info.name]
+        self._loss_families[info.name] = None
         forward = self.method(info.name, "forward")
-        if forward is None:
-            return "other"
-        result = self._analyse(self.functions[forward], (self._instance(info.name),), specialized=True, depth=1)
-        return result.detail if result.kind is Kind.LOSS and result.detail else "other"
+        if forward is None or len(self.functions[forward].params) < 2:
+            return None
+        self._ensure_attrs(info)
+        marker = Value(Kind.LOGITS, "<loss input>")
+        probing, self._probing = self._probing, []
+        self._analyse(self.functions[forward], (self._instance(info.name), marker), specialized=True, depth=1)
+        events, self._probing = self._probing, probing
+        families = {event.loss_family for event in events
+                    if isinstance(event, CallEvent) and event.loss_family and event.arg(0, "input") is marker}
+        family = families.pop() if len(families) == 1 else None
+        self._loss_families[info.name] = family
+        return family
 
     # ----------------------------------------------------------------- queries
     def calls(self) -> Iterator[CallEvent]:

@@ -112,8 +112,8 @@ def _classify(event: Event) -> Action | None:
         return Action(Effect.ZERO_GRAD, event.node, "", event)
     if isinstance(event, GradReadEvent):
         return Action(Effect.GRAD_READ, event.node, "", event)
-    if not isinstance(event, CallEvent):
-        return None
+    if not isinstance(event, CallEvent) or event.callee.kind is Kind.FUNCTION:
+        return None  # a call of the file's own function is followed into it, whatever its name
     method, receiver_name = event.method, event.receiver_name
     if event.qualname in BACKWARD_FUNCTIONS or (method == "backward" and event.qualname is None):
         return Action(Effect.BACKWARD, event.node, "", event)
@@ -142,7 +142,7 @@ def _classify(event: Event) -> Action | None:
 
 def _may_step(event: CallEvent) -> bool:
     """A call nnlint cannot see into that looks like it steps an optimizer."""
-    if event.callee.kind is Kind.FUNCTION:
+    if event.result.kind in (Kind.SCHEDULER, Kind.OPTIMIZER):
         return False
     call = event.node
     name = event.method or (event.qualname or "").rsplit(".", 1)[-1]
