@@ -10,14 +10,14 @@ built on these facts only see what holds on every path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence, cast
+from typing import Callable, Iterator, Sequence, cast
 
 import libcst as cst
 
 from nnlint.facts import torch_api
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import block_statements, dotted_name, string_value
-from nnlint.facts.values import TENSOR_KINDS, UNKNOWN, Kind, Value, join
+from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 MAX_CALL_DEPTH = 4
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
@@ -146,6 +146,7 @@ class Dataflow:
         # While set, events are collected here instead of recorded and nothing is memoized:
         # what-if analyses (a loss class probed with a marker input, parameter defaults).
         self._probing: list[Event] | None = None
+        self._passed = _passed_arguments(module)
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
         self.module_info = module_info
@@ -282,7 +283,7 @@ class Dataflow:
             specialized = True
         self._active.add(key)
         env = dict(self.globals)
-        env.update(self._parameter_values(function, args, kwargs, defaults))
+        env.update(self._parameter_values(function, args, kwargs, defaults and (specialized or self._never_passed)))
         frame = _Frame(function, env, specialized, depth)
         if any(d in NO_GRAD_CONTEXTS for d in function.decorators):
             frame.no_grad = 1
@@ -299,8 +300,16 @@ class Dataflow:
             self._summaries[key] = result
         return result
 
+    def _never_passed(self, function: FunctionInfo, param: str) -> bool:
+        """No call in this file passes `param` (a constructor's callers name the class)."""
+        callee = function.class_name if function.name == "__init__" and function.class_name else function.name
+        positional, keywords = self._passed.get(callee, (0, set()))
+        index = function.params.index(param) - (1 if function.is_method else 0)
+        return index >= positional and param not in keywords and "**" not in keywords
+
     def _parameter_values(self, function: FunctionInfo, args: tuple[Value, ...], kwargs: dict[str, Value],
-                          defaults: bool) -> dict[str, Value]:
+                          defaults: bool | Callable[[FunctionInfo, str], bool]) -> dict[str, Value]:
+        """Arguments by parameter; a parameter not passed takes its default where `defaults` allows."""
         values = dict.fromkeys(function.params, UNKNOWN)
         values.update(zip(function.params, args))
         values.update(kwargs)
@@ -308,7 +317,8 @@ class Dataflow:
             params = function.node.params
             missing = [p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
                        if p.default is not None and p.name.value in values
-                       and p.name.value not in kwargs and function.params.index(p.name.value) >= len(args)]
+                       and p.name.value not in kwargs and function.params.index(p.name.value) >= len(args)
+                       and (defaults is True or defaults(function, p.name.value))]
             for param in missing:
                 values[param.name.value] = self._evaluate_quietly(param.default)
         return values
@@ -563,12 +573,14 @@ class Dataflow:
         if function.class_name is None or not name.startswith("self.") or name.count(".") != 1:
             return
         info = self.classes.get(function.class_name)
-        if info is None or frame.specialized:
+        # A setter called with a loss function is learnt from the call (`trainer.set_criterion(...)`).
+        setter = frame.specialized and function.name != "__init__" and value.kind is Kind.LOSS_FN
+        if info is None or (frame.specialized and not setter):
             return
         attr = name[5:]
         if function.name == "__init__":
             info.attrs[attr] = join(info.attrs[attr], value) if attr in info.attrs else value
-        elif attr not in info.attrs and value.kind is not Kind.UNKNOWN:
+        elif value.kind is not Kind.UNKNOWN and (attr not in info.attrs or info.attrs[attr].kind is Kind.NONE):
             info.attrs[attr] = value
 
     # ----------------------------------------------------------------- expressions
@@ -576,7 +588,11 @@ class Dataflow:
         if expr is None:
             return UNKNOWN
         if isinstance(expr, cst.Name):
-            return frame.env.get(expr.value, UNKNOWN)
+            return NONE if expr.value == "None" else frame.env.get(expr.value, UNKNOWN)
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            left = self.eval(expr.left, frame)
+            right = self.eval(expr.right, frame)
+            return right if left.kind is Kind.NONE else UNKNOWN
         if isinstance(expr, cst.Call):
             return self._eval_call(expr, frame)
         if isinstance(expr, cst.Attribute):
@@ -841,6 +857,34 @@ def backpropagated(call: cst.Call) -> cst.BaseExpression:
             and tensor.args:
         return tensor.args[0].value
     return tensor
+
+
+class _ArgumentCounter(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.passed: dict[str, tuple[int, set[str]]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if name is None:
+            return
+        positional, keywords = self.passed.get(name, (0, set()))
+        count = 0
+        for arg in node.args:
+            if arg.star:
+                keywords.add("**")
+            elif arg.keyword is not None:
+                keywords.add(arg.keyword.value)
+            else:
+                count += 1
+        self.passed[name] = (max(positional, count), keywords)
+
+
+def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:
+    """Callee name -> (most positional arguments, keywords) over every call in the file."""
+    counter = _ArgumentCounter()
+    module.visit(counter)
+    return counter.passed
 
 
 def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
