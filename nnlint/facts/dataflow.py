@@ -106,7 +106,7 @@ class AccumulateEvent(Event):
     """`total += value`, `total = total + value`, `totals[key] += value` or `items.append(value)`.
 
     `target` is the accumulator's dotted name; `operands` the values of the names added in
-    (`loss` in `total += loss * n`); `bound_in` the loops whose current iteration had already
+    (`loss` in `total += loss * n`), `added` the expression added; `bound_in` the loops whose current iteration had already
     bound the accumulator afresh before this statement (a per-iteration sum, not a running one).
     """
 
@@ -114,6 +114,7 @@ class AccumulateEvent(Event):
     value: Value = UNKNOWN
     operands: tuple[Value, ...] = ()
     bound_in: tuple[cst.CSTNode, ...] = ()
+    added: cst.BaseExpression | None = None
 
 
 @dataclass
@@ -528,11 +529,11 @@ class Dataflow:
         accumulator = dotted_name(target.value if isinstance(target, cst.Subscript) else target)
         if accumulator is None:
             return
-        operands = tuple(frame.env.get(name, UNKNOWN) for name in _added_names(added))
+        operands = tuple(frame.env.get(name, UNKNOWN) for name in added_names(added))
         bound_in = tuple(loop for loop, names in zip(frame.loops, frame.bound) if accumulator in names)
         self._record(AccumulateEvent(statement, frame.function, tuple(frame.loops), frame.no_grad > 0,
                                      frame.specialized, tuple(frame.branches), target=accumulator,
-                                     value=value, operands=operands, bound_in=bound_in))
+                                     value=value, operands=operands, bound_in=bound_in, added=added))
 
     def _assign(self, target: cst.BaseExpression, value: Value, frame: _Frame, bind: bool = True) -> None:
         bound_name = dotted_name(target) if bind else None
@@ -893,13 +894,13 @@ def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bo
             and dotted_name(target) is not None and dotted_name(value.left) == dotted_name(target))
 
 
-def _added_names(expr: cst.BaseExpression) -> Iterator[str]:
+def added_names(expr: cst.BaseExpression) -> Iterator[str]:
     """The names summed, scaled or negated in `expr` (`loss` in `loss * x.size(0)`), not inside calls."""
     if isinstance(expr, cst.BinaryOperation):
-        yield from _added_names(expr.left)
-        yield from _added_names(expr.right)
+        yield from added_names(expr.left)
+        yield from added_names(expr.right)
     elif isinstance(expr, cst.UnaryOperation):
-        yield from _added_names(expr.expression)
+        yield from added_names(expr.expression)
     else:
         name = dotted_name(expr)
         if name is not None:

@@ -8,7 +8,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import BACKPROPAGATED, AccumulateEvent, CallEvent, Event, backpropagated
+from nnlint.facts.dataflow import (
+    BACKPROPAGATED, AccumulateEvent, CallEvent, Event, added_names, backpropagated,
+)
 from nnlint.facts.syntax import dotted_name
 from nnlint.facts.training import Effect, TrainingFacts
 from nnlint.facts.values import Kind, Value
@@ -58,8 +60,7 @@ def _accumulates_a_graph(event: AccumulateEvent, position: int, backwards: list[
         return True  # the very tensor backward() ran on
     if any(_holds_graph(value) for value in (event.value, *event.operands)):
         return True
-    added = _names_in(event.node.value if isinstance(event.node, cst.AugAssign) else event.node)
-    added.discard(event.target)
+    added = set(added_names(event.added)) - {event.target} if event.added is not None else set()
     # `total += loss` before `loss.backward()` in the same iteration.
     return any(later > position and names & added for later, _, names in backwards)
 
