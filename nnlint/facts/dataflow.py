@@ -9,8 +9,10 @@ built on these facts only see what holds on every path.
 
 from __future__ import annotations
 
+import ast
+
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence, cast
+from typing import Iterator, Sequence, cast
 
 import libcst as cst
 
@@ -147,7 +149,8 @@ class Dataflow:
         # While set, events are collected here instead of recorded and nothing is memoized:
         # what-if analyses (a loss class probed with a marker input, parameter defaults).
         self._probing: list[Event] | None = None
-        self._passed = _passed_arguments(module)
+        self._module = module
+        self._passed: dict[str, tuple[int, set[str]]] | None = None
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
         self.module_info = module_info
@@ -284,7 +287,7 @@ class Dataflow:
             specialized = True
         self._active.add(key)
         env = dict(self.globals)
-        env.update(self._parameter_values(function, args, kwargs, defaults and (specialized or self._never_passed)))
+        env.update(self._parameter_values(function, args, kwargs, defaults, trust_defaults=specialized))
         frame = _Frame(function, env, specialized, depth)
         if any(d in NO_GRAD_CONTEXTS for d in function.decorators):
             frame.no_grad = 1
@@ -303,14 +306,22 @@ class Dataflow:
 
     def _never_passed(self, function: FunctionInfo, param: str) -> bool:
         """No call in this file passes `param` (a constructor's callers name the class)."""
+        if self._passed is None:
+            self._passed = _passed_arguments(self._module)
         callee = function.class_name if function.name == "__init__" and function.class_name else function.name
         positional, keywords = self._passed.get(callee, (0, set()))
         index = function.params.index(param) - (1 if function.is_method else 0)
         return index >= positional and param not in keywords and "**" not in keywords
 
     def _parameter_values(self, function: FunctionInfo, args: tuple[Value, ...], kwargs: dict[str, Value],
-                          defaults: bool | Callable[[FunctionInfo, str], bool]) -> dict[str, Value]:
-        """Arguments by parameter; a parameter not passed takes its default where `defaults` allows."""
+                          defaults: bool, trust_defaults: bool) -> dict[str, Value]:
+        """Arguments by parameter; a parameter not passed takes its default's value when `defaults`.
+
+        Outside a call (`trust_defaults` False) only None and loss-function defaults are taken,
+        the latter only when no call in the file passes that parameter:
+        `criterion=nn.CrossEntropyLoss()` is not what runs if the file calls
+        `train(..., criterion=nn.MSELoss())`.
+        """
         values = dict.fromkeys(function.params, UNKNOWN)
         values.update(zip(function.params, args))
         values.update(kwargs)
@@ -318,10 +329,12 @@ class Dataflow:
             params = function.node.params
             missing = [p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
                        if p.default is not None and p.name.value in values
-                       and p.name.value not in kwargs and function.params.index(p.name.value) >= len(args)
-                       and (defaults is True or defaults(function, p.name.value))]
+                       and p.name.value not in kwargs and function.params.index(p.name.value) >= len(args)]
             for param in missing:
-                values[param.name.value] = self._evaluate_quietly(param.default)
+                value = self._evaluate_quietly(param.default)
+                if trust_defaults or value.kind is Kind.NONE or (
+                        value.kind is Kind.LOSS_FN and self._never_passed(function, param.name.value)):
+                    values[param.name.value] = value
         return values
 
     def _evaluate_quietly(self, expr: cst.BaseExpression) -> Value:
@@ -860,32 +873,22 @@ def backpropagated(call: cst.Call) -> cst.BaseExpression:
     return tensor
 
 
-class _ArgumentCounter(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.passed: dict[str, tuple[int, set[str]]] = {}
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-        if name is None:
-            return
-        positional, keywords = self.passed.get(name, (0, set()))
-        count = 0
-        for arg in node.args:
-            if arg.star:
-                keywords.add("**")
-            elif arg.keyword is not None:
-                keywords.add(arg.keyword.value)
-            else:
-                count += 1
-        self.passed[name] = (max(positional, count), keywords)
-
-
 def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:
     """Callee name -> (most positional arguments, keywords) over every call in the file."""
-    counter = _ArgumentCounter()
-    module.visit(counter)
-    return counter.passed
+    passed: dict[str, tuple[int, set[str]]] = {}
+    for node in ast.walk(ast.parse(module.code)):  # far faster than walking the libcst tree
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name is None:
+            continue
+        positional, keywords = passed.get(name, (0, set()))
+        keywords.update(k.arg if k.arg is not None else "**" for k in node.keywords)
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            keywords.add("**")
+        passed[name] = (max(positional, len(node.args)), keywords)
+    return passed
 
 
 def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
