@@ -213,6 +213,9 @@ class TrainingFacts:
             for argument in event.args:
                 if argument.kind is Kind.FUNCTION and isinstance(argument.origin, cst.FunctionDef):
                     actions.extend(self._called(event, argument.origin, {}))
+            symbol = self.dataflow.project.get(event.qualname) if event.qualname else None
+            if symbol is not None:
+                actions.extend(_placed(Action(Effect(effect), event.node, "", event)) for effect in symbol.actions)
         action = classify(event)
         if action is not None:
             actions.append(action)
