@@ -18,7 +18,7 @@ import libcst as cst
 
 from nnlint.facts import torch_api
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, string_value
+from nnlint.facts.syntax import block_statements, dotted_name, string_value, walk_statements
 from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ class Dataflow:
         self._active: set[tuple] = set()
         self._forward_outputs: dict[str, Value] = {}
         self._loss_families: dict[str, str | None] = {}
+        self._string_dispatch: dict[cst.FunctionDef, bool] = {}
         # While set, events are collected here instead of recorded and nothing is memoized:
         # what-if analyses (a loss class probed with a marker input, parameter defaults).
         self._probing: list[Event] | None = None
@@ -364,12 +365,24 @@ class Dataflow:
         if function is None:
             return UNKNOWN
         full_args = tuple(([bound_self] if bound_self is not None else []) + args)
-        interesting = any(a.kind is not Kind.UNKNOWN for a in full_args[1 if bound_self is not None else 0:])
+        passed = [*full_args[1 if bound_self is not None else 0:], *(kwargs or {}).values()]
+        # A string is worth a specialized analysis only for a function that dispatches on it.
+        boring = (Kind.UNKNOWN,) if self._dispatches_on_string(node) else (Kind.UNKNOWN, Kind.STRING)
+        interesting = any(value.kind not in boring for value in passed)
         standalone = node in self.function_events
-        interesting = interesting or any(v.kind is not Kind.UNKNOWN for v in (kwargs or {}).values())
         specialized = interesting or standalone
         return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1,
                              kwargs=kwargs, defaults=defaults)
+
+    def _dispatches_on_string(self, node: cst.FunctionDef) -> bool:
+        """`if name == "ce":` on a parameter somewhere in the function: a factory chosen by name."""
+        if node not in self._string_dispatch:
+            params = set(self.functions[node].params)
+            self._string_dispatch[node] = any(
+                isinstance(statement, cst.If) and _string_test(statement.test, params) is not None
+                for statement in walk_statements(block_statements(node.body))
+            )
+        return self._string_dispatch[node]
 
     def forward_output(self, class_name: str, args: list[Value], depth: int) -> Value:
         forward = self.method(class_name, "forward") or self.method(class_name, "__call__")
@@ -425,6 +438,10 @@ class Dataflow:
                 self._run_small(small, frame)
         elif isinstance(statement, cst.If):
             self.eval(statement.test, frame)
+            decided = self._decided(statement.test, frame)
+            if decided is not None:
+                self._run_decided(statement, decided, frame)
+                return
             taken = self._run_branch(block_statements(statement.body), frame, (statement, 0))
             orelse = statement.orelse
             if orelse is None:
@@ -459,6 +476,27 @@ class Dataflow:
             branches = [self._run_branch(block_statements(case.body), frame, (statement, index))
                         for index, case in enumerate(statement.cases)]
             self._merge(frame, dict(frame.env), *branches)
+
+    def _decided(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
+        """The outcome of `name == "ce"` when a call passed the string (factories chosen by name)."""
+        if not frame.specialized:
+            return None
+        compared = _string_test(test, set(frame.env))
+        if compared is None:
+            return None
+        name, strings, equal = compared
+        value = frame.env.get(name, UNKNOWN)
+        if value.kind is not Kind.STRING:
+            return None
+        return (value.detail in strings) == equal
+
+    def _run_decided(self, statement: cst.If, taken: bool, frame: _Frame) -> None:
+        if taken:
+            frame.env = self._run_branch(block_statements(statement.body), frame, (statement, 0))
+        elif isinstance(statement.orelse, cst.If):
+            frame.env = self._run_branch([statement.orelse], frame, (statement, 1))
+        elif statement.orelse is not None:
+            frame.env = self._run_branch(block_statements(statement.orelse.body), frame, (statement, 1))
 
     def _define_function(self, node: cst.FunctionDef, frame: _Frame) -> None:
         function = self._function_info(node, None)
@@ -646,7 +684,10 @@ class Dataflow:
         if isinstance(expr, cst.IfExp):
             self.eval(expr.test, frame)
             return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
-        if isinstance(expr, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
+        if isinstance(expr, cst.SimpleString):
+            text = string_value(expr)
+            return Value(Kind.STRING, detail=text) if text is not None else UNKNOWN
+        if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
             return UNKNOWN
         if isinstance(expr, cst.Lambda):
             return UNKNOWN
@@ -692,6 +733,9 @@ class Dataflow:
             for child in _expressions_in(element):
                 self.eval(child, frame)
         index = _constant_index(expr)
+        if index is None and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            key = self.eval(expr.slice[0].slice.value, frame)
+            index = key.detail if key.kind is Kind.STRING else None
         if index is not None:
             item = base.item(index)
             if item is not UNKNOWN:
@@ -924,6 +968,28 @@ def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:
             keywords.add("**")
         passed[name] = (max(positional, len(node.args)), keywords)
     return passed
+
+
+def _string_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, frozenset[str], bool] | None:
+    """(name, strings, equal) for `name == "a"`, `name != "a"`, `name in ("a", "b")`, `name not in [...]`."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    comparison = test.comparisons[0]
+    left, right = test.left, comparison.comparator
+    if isinstance(left, cst.SimpleString) and isinstance(comparison.operator, (cst.Equal, cst.NotEqual)):
+        left, right = right, left
+    if not isinstance(left, cst.Name) or left.value not in names:
+        return None
+    operator = comparison.operator
+    if isinstance(operator, (cst.Equal, cst.NotEqual)):
+        strings = [string_value(right)]
+    elif isinstance(operator, (cst.In, cst.NotIn)) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+        strings = [string_value(element.value) for element in right.elements]
+    else:
+        return None
+    if any(text is None for text in strings):
+        return None
+    return left.value, frozenset(strings), isinstance(operator, (cst.Equal, cst.In))
 
 
 def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:

@@ -24,6 +24,7 @@ class Kind(Enum):
     SEQUENCE = "sequence"                # a tuple or list literal with known items
     MAPPING = "mapping"                  # a dict literal with string keys
     NONE = "None"                        # the literal None (a default not yet replaced)
+    STRING = "string"                    # a string literal, in `detail` (a factory's `name`)
 
 
 @dataclass(frozen=True, eq=False)
