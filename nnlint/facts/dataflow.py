@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from nnlint.facts.summary import SymbolSummary
 
 MAX_CALL_DEPTH = 4
+# Argument values not worth a specialized analysis of the function they are passed to.
+_UNINFORMATIVE = (Kind.UNKNOWN, Kind.NONE, Kind.STRING)
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 ENABLE_GRAD_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
@@ -367,8 +369,11 @@ class Dataflow:
         full_args = tuple(([bound_self] if bound_self is not None else []) + args)
         passed = [*full_args[1 if bound_self is not None else 0:], *(kwargs or {}).values()]
         # A string is worth a specialized analysis only for a function that dispatches on it.
-        boring = (Kind.UNKNOWN,) if self._dispatches_on_string(node) else (Kind.UNKNOWN, Kind.STRING)
+        boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_string(node) else _UNINFORMATIVE
         interesting = any(value.kind not in boring for value in passed)
+        if not interesting:  # one analysis serves every such call
+            full_args = tuple(a if a is bound_self else UNKNOWN for a in full_args)
+            kwargs = None
         standalone = node in self.function_events
         specialized = interesting or standalone
         return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1,
@@ -389,10 +394,13 @@ class Dataflow:
         if forward is None:
             return UNKNOWN
         function = self.functions[forward]
-        if not any(a.kind is not Kind.UNKNOWN for a in args) and class_name in self._forward_outputs:
+        informative = any(a.kind not in _UNINFORMATIVE for a in args)
+        if not informative and class_name in self._forward_outputs:
             return self._forward_outputs[class_name]
+        if not informative:
+            args = []
         result = self._analyse(function, (self._instance(class_name), *args), specialized=True, depth=depth + 1)
-        if not any(a.kind is not Kind.UNKNOWN for a in args):
+        if not informative:
             self._forward_outputs[class_name] = result
         return result
 
@@ -685,8 +693,7 @@ class Dataflow:
             self.eval(expr.test, frame)
             return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
         if isinstance(expr, cst.SimpleString):
-            text = string_value(expr)
-            return Value(Kind.STRING, detail=text) if text is not None else UNKNOWN
+            return _string_constant(expr)
         if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
             return UNKNOWN
         if isinstance(expr, cst.Lambda):
@@ -912,9 +919,11 @@ class Dataflow:
         """
         if info.name in self._loss_families:
             return self._loss_families[info.name]
+        if self._probing is not None:
+            return None
         self._loss_families[info.name] = None
         forward = self.method(info.name, "forward")
-        if forward is None or len(self.functions[forward].params) < 2:
+        if forward is None or len(self.functions[forward].params) < 2 or not self._computes_a_loss(forward):
             return None
         self._ensure_attrs(info)
         marker = Value(Kind.LOGITS, "<loss input>")
@@ -926,6 +935,16 @@ class Dataflow:
         family = families.pop() if len(families) == 1 else None
         self._loss_families[info.name] = family
         return family
+
+    def _computes_a_loss(self, method: cst.FunctionDef) -> bool:
+        """Whether a method calls a loss function, from its own analysis (run now if not yet)."""
+        function = self.functions[method]
+        owner = function.class_name or ""
+        if owner in self.classes:
+            self._ensure_attrs(self.classes[owner])
+        self._analyse(function, (self._instance(owner),), specialized=False, depth=0)
+        return any(isinstance(event, CallEvent) and event.loss_family is not None
+                   for event in self.function_events.get(method, []))
 
     def _wrapped_loss(self, info: ClassInfo) -> str | None:
         """The loss family a module computes when its forward returns a loss: a user loss class."""
@@ -968,6 +987,14 @@ def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:
             keywords.add("**")
         passed[name] = (max(positional, len(node.args)), keywords)
     return passed
+
+
+def _string_constant(expr: cst.SimpleString) -> Value:
+    """A plain string literal's value, read without evaluating it (docstrings are many and long)."""
+    raw = expr.raw_value
+    if expr.prefix.lower() not in ("", "r", "u") or "\\" in raw or len(raw) > 64:
+        return UNKNOWN
+    return Value(Kind.STRING, detail=raw)
 
 
 def _string_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, frozenset[str], bool] | None:
