@@ -112,9 +112,10 @@ class GradReadEvent(Event):
 class AccumulateEvent(Event):
     """`total += value`, `total = total + value`, `totals[key] += value` or `items.append(value)`.
 
-    `target` is the accumulator's dotted name; `operands` the values of the names added in
-    (`loss` in `total += loss * n`), `added` the expression added; `bound_in` the loops whose current iteration had already
-    bound the accumulator afresh before this statement (a per-iteration sum, not a running one).
+    `target` is the accumulator's dotted name; `added` the expression added and `operands` the
+    values of the names added in it (`loss` in `total += loss * n`); `bound_in` the loops whose
+    current iteration had already bound the accumulator afresh before this statement (a
+    per-iteration sum, not a running one).
     """
 
     target: str = ""

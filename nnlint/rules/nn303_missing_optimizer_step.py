@@ -38,7 +38,8 @@ def check(facts: FileFacts) -> Iterator[Report]:
             continue
         builds_optimizer = _builds_optimizer(facts, function_node)
         for backward in trace:
-            if backward.effect is Effect.BACKWARD and backward.loops and _expects_a_step(trace, backward, builds_optimizer):
+            if backward.effect is Effect.BACKWARD and backward.loops and _expects_a_step(
+                    trace, backward, builds_optimizer):
                 yield Report(
                     backward.node,
                     "backward() computes gradients in this training loop but no optimizer.step() applies them: "

@@ -8,12 +8,10 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import (
-    BACKPROPAGATED, AccumulateEvent, CallEvent, Event, added_names, backpropagated,
-)
+from nnlint.facts.dataflow import AccumulateEvent, CallEvent, Event, added_names, backpropagated
 from nnlint.facts.syntax import dotted_name
 from nnlint.facts.training import Effect, TrainingFacts
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.values import Kind
 from nnlint.rules import Report, Rule
 
 
@@ -40,10 +38,6 @@ def _backward_events(events: list[Event]) -> list[tuple[int, CallEvent, set[str]
     return found
 
 
-def _holds_graph(value: Value) -> bool:
-    return value.kind is Kind.LOSS
-
-
 def _runs_across_training_iterations(event: AccumulateEvent, training: TrainingFacts) -> bool:
     """The total outlives an iteration of a loop whose body (helpers included) backpropagates."""
     for node in reversed(event.loops):
@@ -55,11 +49,10 @@ def _runs_across_training_iterations(event: AccumulateEvent, training: TrainingF
     return False
 
 
-def _accumulates_a_graph(event: AccumulateEvent, position: int, backwards: list[tuple[int, CallEvent, set[str]]]) -> bool:
-    if any(value.producer == BACKPROPAGATED for value in (event.value, *event.operands)):
-        return True  # the very tensor backward() ran on
-    if any(_holds_graph(value) for value in (event.value, *event.operands)):
-        return True
+def _accumulates_a_graph(event: AccumulateEvent, position: int,
+                         backwards: list[tuple[int, CallEvent, set[str]]]) -> bool:
+    if any(value.kind is Kind.LOSS for value in (event.value, *event.operands)):
+        return True  # a loss function's output, or the very tensor backward() ran on
     added = set(added_names(event.added)) - {event.target} if event.added is not None else set()
     # `total += loss` before `loss.backward()` in the same iteration.
     return any(later > position and names & added for later, _, names in backwards)

@@ -18,7 +18,8 @@ def _in_iteration_of(action: Action, scheduler_step: Action) -> bool:
 
 def _steps_too_early(trace: list[Action], position: int) -> bool:
     scheduler_step = trace[position]
-    if any(a.effect in (Effect.STEP, Effect.MAYBE_STEP) and _in_iteration_of(a, scheduler_step) for a in trace[:position]):
+    earlier_steps = (a for a in trace[:position] if a.effect in (Effect.STEP, Effect.MAYBE_STEP))
+    if any(_in_iteration_of(a, scheduler_step) for a in earlier_steps):
         return False
     return any(a.effect is Effect.STEP and _in_iteration_of(a, scheduler_step) for a in trace[position + 1:])
 

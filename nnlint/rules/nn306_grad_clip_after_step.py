@@ -19,7 +19,8 @@ def _clips_stale_gradients(trace: list[Action], position: int) -> bool:
     last_gradient_event = next((a for a in reversed(before) if a.effect in (Effect.STEP, Effect.BACKWARD)), None)
     if last_gradient_event is None or last_gradient_event.effect is not Effect.STEP:
         return False
-    next_gradient_event = next((a for a in after if a.effect in (Effect.STEP, Effect.MAYBE_STEP, Effect.BACKWARD)), None)
+    following = (a for a in after if a.effect in (Effect.STEP, Effect.MAYBE_STEP, Effect.BACKWARD))
+    next_gradient_event = next(following, None)
     return next_gradient_event is None or next_gradient_event.effect is Effect.BACKWARD
 
 
