@@ -8,6 +8,9 @@ from typing import Mapping
 import libcst as cst
 
 from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.defuse import DefUse
+from nnlint.facts.layers import LayerFacts
+from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.training import TrainingFacts
@@ -33,3 +36,15 @@ class FileFacts:
     @cached_property
     def summary(self) -> ModuleSummary:
         return summarize(self.module, self.dataflow, self.training)
+
+    @cached_property
+    def defuse(self) -> DefUse:
+        return DefUse(self.module)
+
+    @cached_property
+    def modules(self) -> ModuleFacts:
+        return ModuleFacts(self.module, self.names)
+
+    @cached_property
+    def layers(self) -> LayerFacts:
+        return LayerFacts(self.names, self.modules, self.defuse)
