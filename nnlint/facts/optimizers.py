@@ -48,3 +48,8 @@ def feeding_backward(step: Action, actions: Sequence[Action]) -> Action | None:
 def same_iteration(first: Action, second: Action) -> bool:
     """Both run in one pass of the same loop body (or of the same function, outside loops)."""
     return first.loops == second.loops and not first.excludes(second)
+
+
+def within_iteration(action: Action, anchor: Action) -> bool:
+    """`action` runs in the same pass of `anchor`'s loop body, loops nested in it included."""
+    return action.loops[:len(anchor.loops)] == anchor.loops and not action.excludes(anchor)

@@ -6,22 +6,17 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
+from nnlint.facts.optimizers import within_iteration
 from nnlint.facts.training import Action, Effect
 from nnlint.rules import Report, Rule
-
-
-def _in_iteration_of(action: Action, scheduler_step: Action) -> bool:
-    """`action` runs in the same pass of the scheduler step's loop body (deeper loops included)."""
-    depth = len(scheduler_step.loops)
-    return action.loops[:depth] == scheduler_step.loops and not action.excludes(scheduler_step)
 
 
 def _steps_too_early(trace: list[Action], position: int) -> bool:
     scheduler_step = trace[position]
     earlier_steps = (a for a in trace[:position] if a.effect in (Effect.STEP, Effect.MAYBE_STEP))
-    if any(_in_iteration_of(a, scheduler_step) for a in earlier_steps):
+    if any(within_iteration(a, scheduler_step) for a in earlier_steps):
         return False
-    return any(a.effect is Effect.STEP and _in_iteration_of(a, scheduler_step) for a in trace[position + 1:])
+    return any(a.effect is Effect.STEP and within_iteration(a, scheduler_step) for a in trace[position + 1:])
 
 
 def check(facts: FileFacts) -> Iterator[Report]:

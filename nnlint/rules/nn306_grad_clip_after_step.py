@@ -6,20 +6,21 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.optimizers import same_iteration
+from nnlint.facts.optimizers import within_iteration
 from nnlint.facts.training import Action, Effect
 from nnlint.rules import Report, Rule
 
 
 def _clips_stale_gradients(trace: list[Action], position: int) -> bool:
-    """A step ran since the last backward, and no step follows the clip before the next backward."""
+    """A step ran since the last backward, and nothing uses the clipped gradients before the next one."""
     clip = trace[position]
-    before = [a for a in trace[:position] if same_iteration(a, clip)]
-    after = [a for a in trace[position + 1:] if same_iteration(a, clip)]
+    before = [a for a in trace[:position] if within_iteration(a, clip)]
+    after = [a for a in trace[position + 1:] if within_iteration(a, clip)]
     last_gradient_event = next((a for a in reversed(before) if a.effect in (Effect.STEP, Effect.BACKWARD)), None)
     if last_gradient_event is None or last_gradient_event.effect is not Effect.STEP:
         return False
-    following = (a for a in after if a.effect in (Effect.STEP, Effect.MAYBE_STEP, Effect.BACKWARD))
+    uses = (Effect.STEP, Effect.MAYBE_STEP, Effect.GRAD_READ)  # a manual update reads the clipped .grad
+    following = (a for a in after if a.effect in (*uses, Effect.BACKWARD))
     next_gradient_event = next(following, None)
     return next_gradient_event is None or next_gradient_event.effect is Effect.BACKWARD
 
