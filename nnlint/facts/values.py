@@ -23,6 +23,8 @@ class Kind(Enum):
     LOSS_FN = "loss function"
     SEQUENCE = "sequence"                # a tuple or list literal with known items
     MAPPING = "mapping"                  # a dict literal with string keys
+    NONE = "None"                        # the literal None (a default not yet replaced)
+    STRING = "string"                    # a string literal, in `detail` (a factory's `name`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,12 +62,19 @@ class Value:
 
 
 UNKNOWN = Value(Kind.UNKNOWN)
+NONE = Value(Kind.NONE, "None")
 
 TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.LOSS})
 
 
 def join(first: Value, second: Value) -> Value:
-    """The value a name holds where two paths meet: known only if both paths agree."""
-    if first is second or first.same_as(second):
+    """The value a name holds where two paths meet: known only if both paths agree.
+
+    None on one path does not spoil the other's value: where the value is used it is not None
+    (`if criterion is None: criterion = nn.CrossEntropyLoss()`).
+    """
+    if first is second or first.same_as(second) or second.kind is Kind.NONE:
         return first
+    if first.kind is Kind.NONE:
+        return second
     return UNKNOWN
