@@ -251,21 +251,26 @@ class LayerFacts:
             yield [element.value for element in literal.elements if not isinstance(element, cst.StarredElement)], \
                 "a list of layers", None
         for site in self.modules.calls:
-            owner = self.modules.class_of(site.class_name) if site.class_name else None
-            if self._is_sequential(site, owner):
+            owner = self._is_sequential(site)
+            if owner is not False:
                 yield _ordered_arguments(site.node), "nn.Sequential", owner
         for run in self._addition_runs():
             yield run, "successive additions", None
 
-    def _is_sequential(self, site: CallSite, owner: ClassFacts | None) -> bool:
+    def _is_sequential(self, site: CallSite) -> ClassFacts | None | bool:
+        """False, or the class around a Sequential call (`nn.Sequential(...)`, `super().__init__(...)`
+        of a Sequential subclass), None when there is none."""
         func = site.node.func
-        name = (site.qualname or dotted_name(func) or "").rsplit(".", 1)[-1]
-        if name in SEQUENTIAL_NAMES:
-            return True
-        is_super_init = (isinstance(func, cst.Attribute) and func.attr.value == "__init__"
-                         and isinstance(func.value, cst.Call) and dotted_name(func.value.func) == "super")
-        return is_super_init and owner is not None and any(
-            base.rsplit(".", 1)[-1] == "Sequential" for base in owner.bases)
+        kind = type(func)
+        last = func.attr.value if kind is cst.Attribute else func.value if kind is cst.Name else ""
+        owner = self.modules.class_of(site.class_name) if site.class_name else None
+        if last in SEQUENTIAL_NAMES:
+            return owner
+        if last != "__init__" or owner is None or type(func.value) is not cst.Call:
+            return False
+        if dotted_name(func.value.func) == "super" and any(b.rsplit(".", 1)[-1] == "Sequential" for b in owner.bases):
+            return owner
+        return False
 
     def _addition_runs(self) -> Iterator[list[cst.BaseExpression]]:
         """`layers.append(conv); layers.append(bn)` and `self.add_module('bn', bn)`, per function and list."""
@@ -329,9 +334,11 @@ class LayerFacts:
     def _in_forward(self) -> Iterator[Adjacency]:
         """`self.bn(self.conv(x))`, or `x = self.conv(x)` then `x = self.bn(x)`."""
         for site in self.modules.calls:
-            owner = self.modules.class_of(site.class_name) if site.class_name else None
             func = site.node.func
-            if owner is None or not _is_self_attribute(func):
+            if site.class_name is None or not _is_self_attribute(func) or not site.node.args:
+                continue
+            owner = self.modules.class_of(site.class_name)
+            if owner is None:
                 continue
             args = positional_args(site.node)
             if not args:
