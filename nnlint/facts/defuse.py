@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import libcst as cst
 
@@ -496,6 +496,7 @@ class DefUse:
         return self.reads.get(id(name))
 
 
+_PATTERN_PARTS = (cst.MatchPattern, cst.MatchSequenceElement, cst.MatchMappingElement, cst.MatchKeywordElement)
 _CONSTANTS = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis})
 
 
@@ -552,6 +553,5 @@ def _pattern_names(pattern: cst.MatchPattern) -> list[str]:
             names.append(node.name.value)
         elif type(node) is cst.MatchMapping and type(node.rest) is cst.Name:
             names.append(node.rest.value)
-        stack.extend(child for child in sub_nodes(node) if isinstance(child, cst.MatchPattern | cst.MatchSequenceElement
-                                                                      | cst.MatchMappingElement | cst.MatchKeywordElement))
+        stack.extend(child for child in sub_nodes(node) if isinstance(child, _PATTERN_PARTS))
     return names

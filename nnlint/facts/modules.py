@@ -308,8 +308,8 @@ _HANDLERS = {
     cst.AugAssign: ModuleFacts._visit_assignment,
     cst.List: ModuleFacts._visit_display,
     cst.Tuple: ModuleFacts._visit_display,
-    **{kind: ModuleFacts._visit_compound for kind in (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With,
-                                                       cst.Match)},
+    **{kind: ModuleFacts._visit_compound
+       for kind in (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match)},
 }
 
 

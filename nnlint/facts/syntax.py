@@ -109,3 +109,12 @@ def sub_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
                     yield item
         elif _is_node_type(value_type):
             yield value
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def code_snippet(node: cst.CSTNode, limit: int = 48) -> str:
+    """The node's code on one line, shortened to `limit` characters for a message."""
+    text = " ".join(_EMPTY_MODULE.code_for_node(node).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import libcst as cst
-
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.layers import PARAMETER_FREE_LAYERS, STATELESS_LAYERS
 from nnlint.facts.modules import AttributeRead, ClassFacts, ModuleFacts
+from nnlint.facts.syntax import code_snippet
 from nnlint.rules import Report, Rule
 
 CALLABLE_METHODS = ("forward", "__call__")
 # Bases of models restored from published checkpoints: a layer with weights left unused there
 # is usually kept so that those checkpoints still load.
 PUBLISHED_WEIGHTS_BASES = ("PreTrainedModel", "ModelMixin")
-_CODE = cst.Module(body=[])
 
 
 def _is_upkeep(read: AttributeRead, info: ClassFacts) -> bool:
@@ -62,17 +60,12 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 continue
             reported.add(store.attr)
             effect = ("so it never takes effect" if parameter_free else
-                      "so its parameters get no gradient (and DDP fails on unused parameters)")
+                      "so its weights are never trained (and DDP fails on unused parameters)")
             yield Report(
                 store.node,
-                f"self.{store.attr} = {_snippet(store.value)} is never used: forward and every other method leave "
-                f"it out, {effect}; use it, or delete it",
+                f"self.{store.attr} = {code_snippet(store.value, 40)} is never used: forward and every other "
+                f"method leave it out, {effect}; use it, or delete it",
             )
-
-
-def _snippet(node: cst.CSTNode, limit: int = 40) -> str:
-    text = " ".join(_CODE.code_for_node(node).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 RULE = Rule(
