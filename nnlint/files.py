@@ -36,7 +36,7 @@ def decode_source(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as err:
-        raise UnreadableSource(str(err)) from None
+        raise UnreadableSource(f"cannot decode: {err}") from None
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as err:

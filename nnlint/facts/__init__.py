@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Mapping
 
 import libcst as cst
 
@@ -11,26 +12,30 @@ from nnlint.facts.defuse import DefUse
 from nnlint.facts.layers import LayerFacts
 from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.names import ImportTable
+from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.training import TrainingFacts
 
 
 class FileFacts:
-    def __init__(self, path: str, text: str, module: cst.Module) -> None:
+    def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
+                 project: Mapping[str, SymbolSummary] | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
-
-    @cached_property
-    def names(self) -> ImportTable:
-        return ImportTable(self.module)
+        self.names = names
+        self.project = project or {}
 
     @cached_property
     def dataflow(self) -> Dataflow:
-        return Dataflow(self.module, self.names)
+        return Dataflow(self.module, self.names, self.project)
 
     @cached_property
     def training(self) -> TrainingFacts:
         return TrainingFacts(self.dataflow)
+
+    @cached_property
+    def summary(self) -> ModuleSummary:
+        return summarize(self.module, self.dataflow, self.training)
 
     @cached_property
     def defuse(self) -> DefUse:

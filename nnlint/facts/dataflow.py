@@ -10,7 +10,7 @@ built on these facts only see what holds on every path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import libcst as cst
 
@@ -18,6 +18,9 @@ from nnlint.facts import torch_api
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import block_statements, dotted_name, string_value
 from nnlint.facts.values import TENSOR_KINDS, UNKNOWN, Kind, Value, join
+
+if TYPE_CHECKING:
+    from nnlint.facts.summary import SymbolSummary
 
 MAX_CALL_DEPTH = 4
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
@@ -104,8 +107,11 @@ class _Frame:
 class Dataflow:
     """Runs the interpreter over a module; read `events`, `classes` and `functions`."""
 
-    def __init__(self, module: cst.Module, names: ImportTable) -> None:
+    def __init__(self, module: cst.Module, names: ImportTable,
+                 project: Mapping[str, "SymbolSummary"] | None = None) -> None:
         self.names = names
+        # What other files of the project give: imported qualified name -> summary.
+        self.project: Mapping[str, SymbolSummary] = project or {}
         self.events: list[Event] = []
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[cst.FunctionDef, FunctionInfo] = {}
@@ -119,8 +125,13 @@ class Dataflow:
         self.module_info = module_info
         frame = _Frame(module_info, self.globals, specialized=False, depth=0)
         self._run_block(module.body, frame)
-        for info in self.classes.values():
-            self._analyse_class(info)
+        # Analysing a method can declare more classes (a class defined inside a function).
+        analysed: set[str] = set()
+        while len(analysed) < len(self.classes):
+            for name, info in list(self.classes.items()):
+                if name not in analysed:
+                    analysed.add(name)
+                    self._analyse_class(info)
         for node, function in list(self.functions.items()):
             if function.class_name is None and node not in self.function_events:
                 self._analyse(function, (), specialized=False, depth=0)
@@ -129,7 +140,7 @@ class Dataflow:
     def _declare(self, body: Sequence[cst.BaseStatement]) -> None:
         for statement in body:
             if isinstance(statement, cst.FunctionDef):
-                info = self._function_info(statement, None)
+                self._function_info(statement, None)
                 self.globals[statement.name.value] = Value(Kind.FUNCTION, statement.name.value, statement)
             elif isinstance(statement, cst.ClassDef):
                 self._declare_class(statement)
@@ -607,10 +618,7 @@ class Dataflow:
             bound = receiver if callee.class_name and receiver is not None else None
             return self._call_function(callee, args, frame, bound)
         if callee.kind is Kind.CLASS:
-            info = self.classes.get(callee.class_name)
-            if info is not None and _is_loss_class(info):
-                return Value(Kind.LOSS_FN, info.name, call, detail=self._wrapped_loss(info))
-            return self._instance(callee.class_name)
+            return self.instantiate(callee.class_name, call)
         if callee.kind is Kind.MODULE:
             if callee.output is not None:
                 return callee.output
@@ -622,6 +630,19 @@ class Dataflow:
         if method is not None and receiver is not None:
             return self._method_result(call, method, receiver)
         return UNKNOWN
+
+    def instantiate(self, class_name: str, call: cst.Call | None = None) -> Value:
+        """The value a call of a class of this file gives: a loss function, a model, an object."""
+        info = self.classes.get(class_name)
+        if info is not None and info.is_module:
+            loss = self._wrapped_loss(info)
+            if loss is not None:
+                return Value(Kind.LOSS_FN, info.name, call, detail=loss)
+        return self._instance(class_name)
+
+    def summary_of(self, function: FunctionInfo) -> Value:
+        """What a top-level function returns when nothing is known of its arguments."""
+        return self._analyse(function, (), specialized=False, depth=0)
 
     def _method_result(self, call: cst.Call, method: str, receiver: Value) -> Value:
         if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
@@ -638,8 +659,11 @@ class Dataflow:
         self, call: cst.Call, qualname: str, args: list[Value], kwargs: dict[str, Value], frame: _Frame
     ) -> Value:
         short = qualname.rsplit(".", 1)[-1]
+        symbol = self.project.get(qualname)
+        if symbol is not None:
+            return symbol.value.to_value() if symbol.value is not None else UNKNOWN
         if qualname in torch_api.FUNCTION_RESULTS:
-            return Value(torch_api.FUNCTION_RESULTS[qualname], short, call)
+            return Value(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
@@ -653,10 +677,11 @@ class Dataflow:
         loss = torch_api.loss_kind(qualname)
         if loss is not None:
             if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
-                return Value(Kind.LOSS, short, call, detail=loss)
+                return Value(Kind.LOSS, f"{short}()", call, detail=loss)
             return Value(Kind.LOSS_FN, short, call, detail=loss)
         if qualname in torch_api.MODULE_OUTPUTS:
-            return Value(Kind.MODULE, short, call, output=Value(torch_api.MODULE_OUTPUTS[qualname], short, call))
+            return Value(Kind.MODULE, short, call,
+                         output=Value(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call))
         if qualname in torch_api.SEQUENTIAL_CLASSES:
             last = args[-1] if args else UNKNOWN
             output = self._module_output(last, frame)
@@ -678,21 +703,16 @@ class Dataflow:
             return self.forward_output(module.class_name, [], frame.depth)
         return UNKNOWN
 
-    def _wrapped_loss(self, info: ClassInfo) -> str:
-        """The loss family a user loss class computes, when its forward returns a known loss."""
-        forward = self.method(info.name, "forward")
-        if forward is None:
-            return "other"
-        result = self._analyse(self.functions[forward], (self._instance(info.name),), specialized=True, depth=1)
-        return result.detail if result.kind is Kind.LOSS and result.detail else "other"
+    def _wrapped_loss(self, info: ClassInfo) -> str | None:
+        """The loss family a module computes when its forward returns a loss: a user loss class."""
+        if self.method(info.name, "forward") is None:
+            return None
+        result = self.forward_output(info.name, [], depth=0)
+        return (result.detail or "other") if result.kind is Kind.LOSS else None
 
     # ----------------------------------------------------------------- queries
     def calls(self) -> Iterator[CallEvent]:
         return (e for e in self.events if isinstance(e, CallEvent))
-
-
-def _is_loss_class(info: ClassInfo) -> bool:
-    return info.is_module and info.name.endswith("Loss")
 
 
 def _constant_index(expr: cst.Subscript) -> int | str | None:

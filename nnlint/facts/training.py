@@ -124,6 +124,9 @@ class TrainingFacts:
             for argument in event.args:
                 if argument.kind is Kind.FUNCTION and isinstance(argument.origin, cst.FunctionDef):
                     actions.extend(self.actions_of(argument.origin))
+            symbol = self.dataflow.project.get(event.qualname) if event.qualname else None
+            if symbol is not None:
+                actions.extend(Action(Effect(effect), event.node, "", event) for effect in symbol.actions)
         action = classify(event)
         if action is not None:
             actions.append(action)
