@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import libcst as cst
@@ -11,6 +12,7 @@ import hypothesmith
 
 from nnlint.facts import FileFacts
 from nnlint.facts.defuse import DefUse, Definition, Role
+from nnlint.facts.names import ImportTable, import_aliases
 from nnlint.rules import all_rules
 
 
@@ -150,8 +152,9 @@ MODEL_RULES = [rule for rule in all_rules() if rule.code.startswith("NN1") and r
 def test_model_rules_never_crash_on_valid_python(source: str):
     try:
         module = cst.parse_module(source)
+        aliases = import_aliases(ast.parse(source))
     except Exception:
         return
-    facts = FileFacts("generated.py", source, module)
+    facts = FileFacts("generated.py", source, module, ImportTable(aliases))
     for rule in MODEL_RULES:
         list(rule.check(facts))
