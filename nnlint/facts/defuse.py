@@ -72,7 +72,7 @@ class Definition:
     @property
     def node_binds_code(self) -> bool:
         """An import, def or class: the name holds code, not data."""
-        return isinstance(self.node, (cst.Import, cst.ImportFrom, cst.FunctionDef, cst.ClassDef))
+        return type(self.node) in (cst.Import, cst.ImportFrom, cst.FunctionDef, cst.ClassDef)
 
 
 @dataclass(eq=False)
@@ -130,11 +130,12 @@ class _Scope:
         self.facts = facts
         self.node = node
         self.loops: list[_LoopContext] = []
-        self.branches: list[tuple[cst.CSTNode, int]] = []
+        self.loop_nodes: tuple[cst.CSTNode, ...] = ()
+        self.branches: tuple[tuple[cst.CSTNode, int], ...] = ()
         self.owner: list[Definition | None] = [None]
         self.calls: list[cst.Call | None] = [None]
         self.role = Role.DATA
-        self.definitions: dict[cst.CSTNode, Definition] = {}
+        self.definitions: dict[int, Definition] = {}  # by id() of the binding node: hashing nodes is slow
         self.escaping: set[str] = set()    # names nested scopes read or rebind
         self.declared: set[str] = set()    # global and nonlocal names
         self.unresolved: set[str] = set()  # names read with no binding in this scope
@@ -153,12 +154,11 @@ class _Scope:
     # ------------------------------------------------------------------ bindings
     def _definition(self, node: cst.CSTNode, names: tuple[str, ...], value: cst.BaseExpression | None,
                     pure: bool = True) -> Definition:
-        definition = self.definitions.get(node)
+        definition = self.definitions.get(id(node))
         if definition is None:
-            loops = tuple(context.node for context in self.loops)
-            definition = Definition(node, names, value, self.node, loops, tuple(self.branches),
+            definition = Definition(node, names, value, self.node, self.loop_nodes, self.branches,
                                     self.facts._next_order(), pure)
-            self.definitions[node] = definition
+            self.definitions[id(node)] = definition
             self.facts.definitions.append(definition)
         return definition
 
@@ -184,92 +184,94 @@ class _Scope:
         return env
 
     def _statement(self, statement: cst.BaseStatement, env: Env) -> Env | None:
-        if isinstance(statement, cst.SimpleStatementLine):
+        if type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
                 if env is None:
                     return None
                 env = self._small(small, env)
             return env
-        if isinstance(statement, cst.If):
+        if type(statement) is cst.If:
             self._expr(statement.test, env)
             taken = self._branch(statement, 0, block_statements(statement.body), dict(env))
             orelse = statement.orelse
             if orelse is None:
                 return _merge(taken, env)
-            other = [orelse] if isinstance(orelse, cst.If) else block_statements(orelse.body)
+            other = [orelse] if type(orelse) is cst.If else block_statements(orelse.body)
             return _merge(taken, self._branch(statement, 1, other, dict(env)))
-        if isinstance(statement, (cst.For, cst.While)):
+        if type(statement) in (cst.For, cst.While):
             return self._loop(statement, env)
-        if isinstance(statement, cst.With):
+        if type(statement) is cst.With:
             for item in statement.items:
                 self._expr(item.item, env)
                 if item.asname is not None:
                     self._bind_target(item, item.asname.name, env)
             return self._block(block_statements(statement.body), env)
-        if isinstance(statement, (cst.Try, cst.TryStar)):
+        if type(statement) in (cst.Try, cst.TryStar):
             return self._try(statement, env)
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if type(statement) in (cst.FunctionDef, cst.ClassDef):
             self._nested_definition(statement, env)
             self._bind(self._definition(statement, (statement.name.value,), None), env)
             return env
-        if isinstance(statement, cst.Match):
+        if type(statement) is cst.Match:
             self._expr(statement.subject, env)
             outcomes: list[Env | None] = [env]
             for index, case in enumerate(statement.cases):
                 case_env = dict(env)
-                self.branches.append((statement, index))
+                saved = self.branches
+                self.branches += ((statement, index),)
                 names = _pattern_names(case.pattern)
                 if names:
                     self._bind(self._definition(case, tuple(names), None), case_env)
                 if case.guard is not None:
                     self._expr(case.guard, case_env)
-                self.branches.pop()
+                self.branches = saved
                 outcomes.append(self._branch(statement, index, block_statements(case.body), case_env))
             return _merge(*outcomes)
         return env
 
     def _branch(self, node: cst.CSTNode, index: int, body: Sequence[cst.BaseStatement], env: Env) -> Env | None:
-        self.branches.append((node, index))
+        saved = self.branches
+        self.branches += ((node, index),)
         result = self._block(body, env)
-        self.branches.pop()
+        self.branches = saved
         return result
 
     def _small(self, small: cst.BaseSmallStatement, env: Env) -> Env | None:
-        if isinstance(small, cst.Assign):
+        if type(small) is cst.Assign:
             self._assign(small, [target.target for target in small.targets], small.value, env)
-        elif isinstance(small, cst.AnnAssign):
+        elif type(small) is cst.AnnAssign:
             if small.value is not None:
                 self._assign(small, [small.target], small.value, env)
-        elif isinstance(small, cst.AugAssign):
+        elif type(small) is cst.AugAssign:
             self._expr(small.target, env)
             self._expr(small.value, env)
-            if isinstance(small.target, cst.Name):
+            if type(small.target) is cst.Name:
                 self._bind(self._definition(small, (small.target.value,), None), env)
-        elif isinstance(small, cst.Expr):
+        elif type(small) is cst.Expr:
             self._expr(small.value, env)
-        elif isinstance(small, (cst.Return, cst.Raise)):
+        elif type(small) in (cst.Return, cst.Raise):
             for child in sub_nodes(small):
                 self._expr(child, env)
             return None
-        elif isinstance(small, cst.Break):
+        elif type(small) is cst.Break:
             if self.loops:
                 self.loops[-1].breaks.append(env)
             return None
-        elif isinstance(small, cst.Continue):
+        elif type(small) is cst.Continue:
             if self.loops:
                 self.loops[-1].continues.append(env)
             return None
-        elif isinstance(small, cst.Del):
+        elif type(small) is cst.Del:
             self._expr(small.target, env)
             for name in _target_names(small.target):
                 env[name] = frozenset()
-        elif isinstance(small, (cst.Global, cst.Nonlocal)):
+        elif type(small) in (cst.Global, cst.Nonlocal):
             self.declared.update(item.name.value for item in small.names)
-        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+        elif type(small) in (cst.Import, cst.ImportFrom):
             names = _imported_names(small)
             if names:
                 self._bind(self._definition(small, tuple(names), None), env)
-        elif isinstance(small, cst.Assert):
+        elif type(small) is cst.Assert:
             for child in sub_nodes(small):
                 self._expr(child, env)
         return env
@@ -292,16 +294,16 @@ class _Scope:
 
     def _read_target_parts(self, target: cst.BaseExpression, env: Env) -> None:
         """The loads inside a store target: `a` and `i` in `a.b[i] = v`."""
-        if isinstance(target, (cst.Attribute, cst.Subscript)):
+        if type(target) in (cst.Attribute, cst.Subscript):
             self._expr(target, env)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             for element in target.elements:
                 self._read_target_parts(element.value, env)
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             self._read_target_parts(target.value, env)
 
     def _loop(self, loop: cst.For | cst.While, env: Env) -> Env | None:
-        if isinstance(loop, cst.For):
+        if type(loop) is cst.For:
             self._expr(loop.iter, env)
         context = _LoopContext(loop)
         state: Env = env
@@ -311,14 +313,16 @@ class _Scope:
             context.breaks.clear()
             context.continues.clear()
             self.loops.append(context)
-            if isinstance(loop, cst.While):
+            self.loop_nodes += (loop,)
+            if type(loop) is cst.While:
                 self._expr(loop.test, header)
             normal_exit = dict(header)
             body_env = dict(header)
-            if isinstance(loop, cst.For):
+            if type(loop) is cst.For:
                 self._bind_target(loop, loop.target, body_env)
             end = self._block(block_statements(loop.body), body_env)
             self.loops.pop()
+            self.loop_nodes = self.loop_nodes[:-1]
             following = _merge(env, end, *context.continues)
             if following == state:
                 break
@@ -357,7 +361,7 @@ class _Scope:
     def _nested_definition(self, statement: cst.FunctionDef | cst.ClassDef, env: Env) -> None:
         for decorator in statement.decorators:
             self._expr(decorator.decorator, env)
-        if isinstance(statement, cst.FunctionDef):
+        if type(statement) is cst.FunctionDef:
             for param in _all_params(statement.params):
                 if param.default is not None:
                     self._expr(param.default, env)
@@ -369,18 +373,17 @@ class _Scope:
 
     # ------------------------------------------------------------------ expressions
     def _read(self, node: cst.Name, env: Env) -> None:
-        read = self.facts.reads.get(node)
-        if read is None:
-            loops = tuple(context.node for context in self.loops)
-            read = Read(node, self.role, loops, tuple(self.branches), self.facts._next_order(), self.owner[-1],
-                        self.calls[-1])
-            self.facts.reads[node] = read
-            if read.owner is not None:
-                read.owner.value_reads.append(read)
         reaching = env.get(node.value)
-        if not reaching:
+        if not reaching:  # a global, a builtin, or a name bound later: no local value to record
             self.unresolved.add(node.value)
             return
+        read = self.facts.reads.get(id(node))
+        if read is None:
+            read = Read(node, self.role, self.loop_nodes, self.branches, self.facts._next_order(), self.owner[-1],
+                        self.calls[-1])
+            self.facts.reads[id(node)] = read
+            if read.owner is not None:
+                read.owner.value_reads.append(read)
         for definition in reaching:
             if definition not in read.definitions:
                 read.definitions.add(definition)
@@ -388,13 +391,18 @@ class _Scope:
 
     def _expr(self, node: cst.CSTNode, env: Env) -> None:
         kind = type(node)
+        if kind in _CONSTANTS:
+            return
         if kind is cst.Name:
             self._read(node, env)
         elif kind is cst.Attribute:
-            self._with_role(Role.META if node.attr.value in METADATA_ATTRIBUTES else self.role, node.value, env)
+            if node.attr.value in METADATA_ATTRIBUTES:
+                self._with_role(Role.META, node.value, env)
+            else:
+                self._expr(node.value, env)
         elif kind is cst.Call:
             self._call(node, env)
-            if isinstance(node.func, cst.Name) and node.func.value in INTROSPECTION_CALLS:
+            if type(node.func) is cst.Name and node.func.value in INTROSPECTION_CALLS:
                 self.introspects = True
         elif kind is cst.Arg:
             self._expr(node.value, env)
@@ -424,7 +432,7 @@ class _Scope:
     def _call(self, node: cst.Call, env: Env) -> None:
         func = node.func
         self.calls.append(node)
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             # The receiver of a method is its data (`x.view(...)`), unless it is only described.
             self._with_role(Role.META if func.attr.value in QUERY_METHODS else self.role, func.value, env)
         else:
@@ -448,7 +456,7 @@ class _Scope:
             for condition in clause.ifs:
                 self._expr(condition.test, inner)
             clause = clause.inner_for_in
-        parts = (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,)
+        parts = (node.key, node.value) if type(node) is cst.DictComp else (node.elt,)
         for part in parts:
             self._expr(part, inner)
         for name, definitions in inner.items():
@@ -461,7 +469,7 @@ class DefUse:
 
     def __init__(self, module: cst.Module) -> None:
         self.definitions: list[Definition] = []
-        self.reads: dict[cst.Name, Read] = {}
+        self.reads: dict[int, Read] = {}  # by id() of the Name node
         self._order = 0
         scope = _Scope(self, module, ())
         scope.run(module.body)
@@ -472,10 +480,10 @@ class DefUse:
 
     def _scope(self, node: cst.FunctionDef | cst.ClassDef | cst.Lambda) -> set[str]:
         """Run a nested scope; return the names it reads from outside (free names)."""
-        if isinstance(node, cst.ClassDef):
+        if type(node) is cst.ClassDef:
             scope = _Scope(self, node, ())
             scope.run(block_statements(node.body))
-        elif isinstance(node, cst.Lambda):
+        elif type(node) is cst.Lambda:
             scope = _Scope(self, node, _all_params(node.params))
             scope._expr(node.body, dict(scope.entry))
         else:
@@ -485,49 +493,53 @@ class DefUse:
         return ((scope.unresolved | scope.escaping) - bound) | scope.declared
 
     def read_of(self, name: cst.Name) -> Read | None:
-        return self.reads.get(name)
+        return self.reads.get(id(name))
+
+
+_PATTERN_PARTS = (cst.MatchPattern, cst.MatchSequenceElement, cst.MatchMappingElement, cst.MatchKeywordElement)
+_CONSTANTS = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis})
 
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
     found = [*params.posonly_params, *params.params, *params.kwonly_params]
     for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
+        if type(star) is cst.Param:
             found.append(star)
     return found
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         return [name for element in target.elements for name in _target_names(element.value)]
-    if isinstance(target, cst.StarredElement):
+    if type(target) is cst.StarredElement:
         return _target_names(target.value)
     return []
 
 
 def _only_names(target: cst.BaseExpression) -> bool:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return True
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         return all(_only_names(element.value) for element in target.elements)
-    if isinstance(target, cst.StarredElement):
+    if type(target) is cst.StarredElement:
         return _only_names(target.value)
     return False
 
 
 def _imported_names(node: cst.Import | cst.ImportFrom) -> list[str]:
-    if isinstance(node.names, cst.ImportStar):
+    if type(node.names) is cst.ImportStar:
         return []
     names = []
     for alias in node.names:
-        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        if alias.asname is not None and type(alias.asname.name) is cst.Name:
             names.append(alias.asname.name.value)
         else:
             expr = alias.name
-            while isinstance(expr, cst.Attribute):
+            while type(expr) is cst.Attribute:
                 expr = expr.value
-            if isinstance(expr, cst.Name):
+            if type(expr) is cst.Name:
                 names.append(expr.value)
     return names
 
@@ -537,10 +549,9 @@ def _pattern_names(pattern: cst.MatchPattern) -> list[str]:
     stack: list[cst.CSTNode] = [pattern]
     while stack:
         node = stack.pop()
-        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and isinstance(node.name, cst.Name):
+        if type(node) in (cst.MatchAs, cst.MatchStar) and type(node.name) is cst.Name:
             names.append(node.name.value)
-        elif isinstance(node, cst.MatchMapping) and isinstance(node.rest, cst.Name):
+        elif type(node) is cst.MatchMapping and type(node.rest) is cst.Name:
             names.append(node.rest.value)
-        stack.extend(child for child in sub_nodes(node) if isinstance(child, cst.MatchPattern | cst.MatchSequenceElement
-                                                                      | cst.MatchMappingElement | cst.MatchKeywordElement))
+        stack.extend(child for child in sub_nodes(node) if isinstance(child, _PATTERN_PARTS))
     return names

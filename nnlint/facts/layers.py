@@ -114,14 +114,23 @@ class LayerFacts:
         return Layer(call, family, name, bias, via)
 
     def _family_of_class(self, info: ClassFacts) -> str | None:
-        for base in info.bases:
-            family = FAMILIES.get(base.rsplit(".", 1)[-1])
-            if family is not None:
-                return family
-            local = self.modules.class_of(base)
-            if local is not None and local is not info:
-                return self._family_of_class(local)
+        """The torch layer family a class of this file derives from (`class WSConv2d(nn.Conv2d)`)."""
+        for ancestor in [info, *self._ancestors(info)]:
+            for base in ancestor.bases:
+                family = FAMILIES.get(base.rsplit(".", 1)[-1])
+                if family is not None:
+                    return family
         return None
+
+    def _ancestors(self, info: ClassFacts) -> list[ClassFacts]:
+        found: list[ClassFacts] = []
+        stack = self.modules.local_bases(info)
+        while stack:
+            current = stack.pop()
+            if current not in found and current is not info:
+                found.append(current)
+                stack.extend(self.modules.local_bases(current))
+        return found
 
     def _factory_default(self, func: cst.Name) -> tuple[str | None, str]:
         """`norm_layer(c)` where `norm_layer=nn.BatchNorm2d` is the parameter's default."""
@@ -193,15 +202,23 @@ class LayerFacts:
         )
 
     def _call_sites_of(self, function: cst.FunctionDef) -> Iterator[CallSite]:
+        """Calls of a function (`conv(...)`, `blocks.conv(...)`), method (`self.m(...)`) or class."""
+        owner = self.modules.class_around(function)
         target = function.name.value
-        if target == "__init__":
-            owner = self.modules.class_around(function)
-            target = owner.name if owner is not None else ""
+        if owner is not None and target == "__init__":
+            owner, target = None, owner.name
         for site in self.modules.calls:
             func = site.node.func
-            called = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-            if called == target:
-                yield site
+            if type(func) is cst.Name:
+                if owner is None and func.value == target:
+                    yield site
+            elif type(func) is cst.Attribute and func.attr.value == target:
+                if owner is not None:
+                    matches = dotted_name(func.value) in ("self", "cls", owner.name)
+                else:
+                    matches = site.qualname is not None  # `blocks.conv(...)` through an import
+                if matches:
+                    yield site
 
     def builds_module(self, expr: cst.BaseExpression) -> bool:
         """Whether `expr` makes a new nn.Module: a torch layer, a module class of this file, a factory."""
@@ -251,21 +268,26 @@ class LayerFacts:
             yield [element.value for element in literal.elements if not isinstance(element, cst.StarredElement)], \
                 "a list of layers", None
         for site in self.modules.calls:
-            owner = self.modules.class_of(site.class_name) if site.class_name else None
-            if self._is_sequential(site, owner):
+            owner = self._is_sequential(site)
+            if owner is not False:
                 yield _ordered_arguments(site.node), "nn.Sequential", owner
         for run in self._addition_runs():
             yield run, "successive additions", None
 
-    def _is_sequential(self, site: CallSite, owner: ClassFacts | None) -> bool:
+    def _is_sequential(self, site: CallSite) -> ClassFacts | None | bool:
+        """False, or the class around a Sequential call (`nn.Sequential(...)`, `super().__init__(...)`
+        of a Sequential subclass), None when there is none."""
         func = site.node.func
-        name = (site.qualname or dotted_name(func) or "").rsplit(".", 1)[-1]
-        if name in SEQUENTIAL_NAMES:
-            return True
-        is_super_init = (isinstance(func, cst.Attribute) and func.attr.value == "__init__"
-                         and isinstance(func.value, cst.Call) and dotted_name(func.value.func) == "super")
-        return is_super_init and owner is not None and any(
-            base.rsplit(".", 1)[-1] == "Sequential" for base in owner.bases)
+        kind = type(func)
+        last = func.attr.value if kind is cst.Attribute else func.value if kind is cst.Name else ""
+        owner = self.modules.class_of(site.class_name) if site.class_name else None
+        if last in SEQUENTIAL_NAMES:
+            return owner
+        if last != "__init__" or owner is None or type(func.value) is not cst.Call:
+            return False
+        if dotted_name(func.value.func) == "super" and any(b.rsplit(".", 1)[-1] == "Sequential" for b in owner.bases):
+            return owner
+        return False
 
     def _addition_runs(self) -> Iterator[list[cst.BaseExpression]]:
         """`layers.append(conv); layers.append(bn)` and `self.add_module('bn', bn)`, per function and list."""
@@ -329,9 +351,11 @@ class LayerFacts:
     def _in_forward(self) -> Iterator[Adjacency]:
         """`self.bn(self.conv(x))`, or `x = self.conv(x)` then `x = self.bn(x)`."""
         for site in self.modules.calls:
-            owner = self.modules.class_of(site.class_name) if site.class_name else None
             func = site.node.func
-            if owner is None or not _is_self_attribute(func):
+            if site.class_name is None or not _is_self_attribute(func) or not site.node.args:
+                continue
+            owner = self.modules.class_of(site.class_name)
+            if owner is None:
                 continue
             args = positional_args(site.node)
             if not args:
@@ -376,8 +400,9 @@ class LayerFacts:
                 continue
             by_letter: dict[str, Layer] = {}
             for letter, branch in _letter_branches(statement.body, statement.target.value):
-                layer = next((self.layer(c.node) for c in self._calls_by_function.get(function, [])
-                              if _within(c.node, branch) and self.layer(c.node) is not None), None)
+                inside = _calls_within(branch)
+                built = (self.layer(c.node) for c in self._calls_by_function.get(function, []) if id(c.node) in inside)
+                layer = next((layer for layer in built if layer is not None), None)
                 if layer is not None:
                     by_letter[letter] = layer
             if by_letter:
@@ -471,11 +496,13 @@ def _compared_letter(test: cst.BaseExpression, variable: str) -> str | None:
     return text if text is not None and len(text) == 1 else None
 
 
-def _within(node: cst.CSTNode, block: cst.CSTNode) -> bool:
+def _calls_within(block: cst.CSTNode) -> set[int]:
+    """id() of every call below `block`."""
+    found: set[int] = set()
     stack: list[cst.CSTNode] = [block]
     while stack:
         current = stack.pop()
-        if current is node:
-            return True
+        if type(current) is cst.Call:
+            found.add(id(current))
         stack.extend(sub_nodes(current))
-    return False
+    return found

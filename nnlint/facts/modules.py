@@ -73,10 +73,13 @@ class ClassFacts:
     super_init_calls: list[tuple[str, cst.Call]] = field(default_factory=list)
     enumerates_submodules: bool = False
     registers_submodules: bool = False
+    _reached: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     def methods_reached_from(self, start: str) -> set[str]:
         """`start` and every method of this class it calls through `self.method(...)`."""
-        seen = {start}
+        if start in self._reached:
+            return self._reached[start]
+        seen = self._reached[start] = {start}
         stack = [start]
         while stack:
             for callee in self.self_calls.get(stack.pop(), ()):
@@ -154,29 +157,26 @@ class ModuleFacts:
     # ------------------------------------------------------------------ the pass
     def _visit(self, node: cst.CSTNode) -> None:
         kind = type(node)
-        if kind is cst.ClassDef:
-            self._visit_class(node)
-        elif kind is cst.FunctionDef:
-            self._visit_function(node)
-        elif kind is cst.Attribute:
-            self._visit_attribute(node)
-        elif kind is cst.Call:
-            self._visit_call(node)
-        elif kind in (cst.Assign, cst.AnnAssign, cst.AugAssign):
-            self._visit_assignment(node)
-        elif kind in (cst.List, cst.Tuple):
-            if len(node.elements) > 1:
-                self.displays.append(node)
-            for child in sub_nodes(node):
-                self._visit(child)
-        elif kind in (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match):
-            self._depth += 1
-            for child in sub_nodes(node):
-                self._visit(child)
-            self._depth -= 1
+        if kind in _LEAVES:
+            return
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, node)
         else:
             for child in sub_nodes(node):
                 self._visit(child)
+
+    def _visit_compound(self, node: cst.BaseCompoundStatement) -> None:
+        self._depth += 1
+        for child in sub_nodes(node):
+            self._visit(child)
+        self._depth -= 1
+
+    def _visit_display(self, node: cst.List | cst.Tuple) -> None:
+        if len(node.elements) > 1:
+            self.displays.append(node)
+        for child in sub_nodes(node):
+            self._visit(child)
 
     def _visit_class(self, node: cst.ClassDef) -> None:
         for decorator in node.decorators:
@@ -294,6 +294,23 @@ class ModuleFacts:
                 self._visit(target)
         if node.value is not None:
             self._visit(node.value)
+
+
+_LEAVES = frozenset({cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis, cst.Pass,
+                     cst.Break, cst.Continue, cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal})
+_HANDLERS = {
+    cst.ClassDef: ModuleFacts._visit_class,
+    cst.FunctionDef: ModuleFacts._visit_function,
+    cst.Attribute: ModuleFacts._visit_attribute,
+    cst.Call: ModuleFacts._visit_call,
+    cst.Assign: ModuleFacts._visit_assignment,
+    cst.AnnAssign: ModuleFacts._visit_assignment,
+    cst.AugAssign: ModuleFacts._visit_assignment,
+    cst.List: ModuleFacts._visit_display,
+    cst.Tuple: ModuleFacts._visit_display,
+    **{kind: ModuleFacts._visit_compound
+       for kind in (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match)},
+}
 
 
 def _class_body(node: cst.ClassDef) -> list[cst.BaseStatement]:

@@ -90,19 +90,34 @@ def _content_fields(node_type: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(node_type) if not f.name.startswith(_LAYOUT_FIELD_PREFIXES))
 
 
+@lru_cache(maxsize=None)
+def _is_node_type(value_type: type) -> bool:
+    return issubclass(value_type, cst.CSTNode)
+
+
 def sub_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The child nodes that carry code, in source order, skipping whitespace and punctuation.
+    """The child nodes that carry code (mostly in source order), skipping whitespace and punctuation.
 
     Many times faster than `node.children`, which rebuilds every child list on each access.
     """
     for name in _content_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
+        value_type = type(value)
+        if value_type is tuple or value_type is list:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if _is_node_type(type(item)):
                     yield item
+        elif _is_node_type(value_type):
+            yield value
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def code_snippet(node: cst.CSTNode, limit: int = 48) -> str:
+    """The node's code on one line, shortened to `limit` characters for a message."""
+    text = " ".join(_EMPTY_MODULE.code_for_node(node).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def main_guard(module: cst.Module) -> cst.If | None:

@@ -109,6 +109,7 @@ def is_torch_module_class(qualname: str) -> bool:
     last = qualname.rsplit(".", 1)[-1]
     return last[:1].isupper() and not qualname.startswith("torch.nn.functional.")
 
+
 # Calls that make a tensor from shapes or values instead of computing from an input (last name part).
 TENSOR_FACTORIES = frozenset({
     "zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "arange", "linspace",

@@ -12,6 +12,7 @@ from nnlint.facts import FileFacts
 from nnlint.facts.defuse import Definition, Read, Role, exclusive
 from nnlint.facts.names import ImportTable
 from nnlint.facts.torch_api import QUERY_METHODS, TENSOR_FACTORIES, is_torch_module_class
+from nnlint.facts.syntax import code_snippet
 from nnlint.rules import Report, Rule
 
 # Layers and ops live in code that imports one of these.
@@ -23,7 +24,6 @@ OUTPUT_CAPTURING_DECORATORS = frozenset({"capture_outputs", "check_model_inputs"
 BUILTIN_NAMES = frozenset(dir(builtins))
 RECEIVERS = frozenset({"self", "cls"})
 MAX_ANCESTRY = 64
-_CODE = cst.Module(body=[])
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
@@ -49,7 +49,7 @@ def _overwritten(dead: Definition, call: cst.Call, names: ImportTable) -> Report
         if restarted is not None and _differs(killer, dead):
             return Report(
                 killer.node,
-                f"the output of `{_snippet(call)}` ({_names(dead)}) is overwritten here before anything reads it: "
+                f"the output of `{code_snippet(call)}` ({_names(dead)}) is overwritten here before anything reads it: "
                 f"this line reads `{restarted}` again instead of the previous layer's output",
             )
     return None
@@ -64,7 +64,7 @@ def _bypassed(dead: Definition, call: cst.Call, facts: FileFacts) -> Report | No
             continue
         return Report(
             dead.node,
-            f"{_names(dead)} (the output of `{_snippet(call)}`) is never read: `{read.name}` is used after it "
+            f"{_names(dead)} (the output of `{code_snippet(call)}`) is never read: `{read.name}` is used after it "
             "instead, so this layer is skipped",
         )
     return None
@@ -261,11 +261,6 @@ def _loop_without_reads(definition: Definition) -> cst.CSTNode | None:
 # --------------------------------------------------------------------------- messages
 def _names(definition: Definition) -> str:
     return ", ".join(f"`{name}`" for name in definition.names)
-
-
-def _snippet(node: cst.CSTNode, limit: int = 48) -> str:
-    text = " ".join(_CODE.code_for_node(node).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 RULE = Rule(

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import libcst as cst
-
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.layers import PARAMETER_FREE_LAYERS
+from nnlint.facts.layers import PARAMETER_FREE_LAYERS, STATELESS_LAYERS
 from nnlint.facts.modules import AttributeRead, ClassFacts, ModuleFacts
+from nnlint.facts.syntax import code_snippet
 from nnlint.rules import Report, Rule
 
 CALLABLE_METHODS = ("forward", "__call__")
-# Layers that hold nothing and do nothing: leaving one unused loses nothing.
-PLACEHOLDERS = frozenset({"Identity"})
-_CODE = cst.Module(body=[])
+# Bases of models restored from published checkpoints: a layer with weights left unused there
+# is usually kept so that those checkpoints still load.
+PUBLISHED_WEIGHTS_BASES = ("PreTrainedModel", "ModelMixin")
 
 
 def _is_upkeep(read: AttributeRead, info: ClassFacts) -> bool:
@@ -36,6 +35,9 @@ def _used_attributes(modules: ModuleFacts, family: list[ClassFacts]) -> set[str]
 
 def check(facts: FileFacts) -> Iterator[Report]:
     modules, layers = facts.modules, facts.layers
+    restores_published_weights = any(
+        qualname.endswith(PUBLISHED_WEIGHTS_BASES) for qualname in facts.names.aliases.values()
+    ) or any(base.endswith(PUBLISHED_WEIGHTS_BASES) for info in modules.classes.values() for base in info.bases)
     for info in modules.classes.values():
         if not info.is_module or "__init__" not in info.methods or not modules.fully_visible(info):
             continue
@@ -51,21 +53,19 @@ def check(facts: FileFacts) -> Iterator[Report]:
             if store.attr in used or store.attr in reported or store.method not in init_methods:
                 continue
             name = layers.layer_name(store.value)
-            if not layers.builds_module(store.value) or name in PLACEHOLDERS:
+            if not layers.builds_module(store.value) or name in STATELESS_LAYERS:
+                continue
+            parameter_free = name in PARAMETER_FREE_LAYERS
+            if not parameter_free and restores_published_weights:
                 continue
             reported.add(store.attr)
-            effect = ("so it never takes effect" if name in PARAMETER_FREE_LAYERS else
-                      "so its parameters get no gradient (and DDP fails on unused parameters)")
+            effect = ("so it never takes effect" if parameter_free else
+                      "so its weights are never trained (and DDP fails on unused parameters)")
             yield Report(
                 store.node,
-                f"self.{store.attr} = {_snippet(store.value)} is never used: forward and every other method leave "
-                f"it out, {effect}; use it, or delete it",
+                f"self.{store.attr} = {code_snippet(store.value, 40)} is never used: forward and every other "
+                f"method leave it out, {effect}; use it, or delete it",
             )
-
-
-def _snippet(node: cst.CSTNode, limit: int = 40) -> str:
-    text = " ".join(_CODE.code_for_node(node).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 RULE = Rule(

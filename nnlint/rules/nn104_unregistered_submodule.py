@@ -45,7 +45,8 @@ class _Container:
 
     def add_item(self, item: cst.BaseExpression) -> None:
         layers = self.facts.layers
-        if layers.builds_module(item) and layers.layer_name(item) not in STATELESS_LAYERS:
+        name = layers.layer_name(item)
+        if layers.builds_module(item) and name not in STATELESS_LAYERS and not name.endswith("Loss"):
             self.stateful = True
 
     def add_definition(self, definition: Definition) -> None:
