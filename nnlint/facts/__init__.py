@@ -7,8 +7,12 @@ from typing import Mapping
 
 import libcst as cst
 
+from nnlint.facts.bindings import Bindings
+from nnlint.facts.data_splits import DataSplitFacts
 from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.loaders import LoaderFacts
 from nnlint.facts.names import ImportTable
+from nnlint.facts.shuffling import ShuffleFacts
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.training import TrainingFacts
 
@@ -36,3 +40,19 @@ class FileFacts:
     @cached_property
     def summary(self) -> ModuleSummary:
         return summarize(self.module, self.dataflow, self.training)
+
+    @cached_property
+    def bindings(self) -> Bindings:
+        return Bindings(self.module)
+
+    @cached_property
+    def data_splits(self) -> DataSplitFacts:
+        return DataSplitFacts(self.dataflow, self.bindings)
+
+    @cached_property
+    def loaders(self) -> LoaderFacts:
+        return LoaderFacts(self.dataflow, self.training, self.bindings)
+
+    @cached_property
+    def shuffling(self) -> ShuffleFacts:
+        return ShuffleFacts(self.dataflow, self.bindings)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 import libcst as cst
 
 from nnlint.facts import torch_api
+from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import block_statements, dotted_name, string_value
 from nnlint.facts.values import TENSOR_KINDS, UNKNOWN, Kind, Value, join
@@ -93,6 +94,15 @@ class GradResetEvent(Event):
     """`param.grad = None`: a hand-written zero_grad."""
 
 
+@dataclass(eq=False)
+class SubscriptEvent(Event):
+    """`X[idx]`, `X[:n_train]`, `X[perm]` on data or with a permutation (nothing else is recorded)."""
+
+    base: Value = UNKNOWN
+    index: Value = UNKNOWN
+    result: Value = UNKNOWN
+
+
 @dataclass
 class _Frame:
     function: FunctionInfo
@@ -120,6 +130,7 @@ class Dataflow:
         self._summaries: dict[tuple, Value] = {}
         self._active: set[tuple] = set()
         self._forward_outputs: dict[str, Value] = {}
+        self.data = DataSemantics(self)
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
         self.module_info = module_info
@@ -245,8 +256,8 @@ class Dataflow:
             return UNKNOWN
         self._active.add(key)
         env = dict(self.globals)
-        for name, value in zip(function.params, args):
-            env[name] = value
+        for position, name in enumerate(function.params):
+            env[name] = args[position] if position < len(args) else UNKNOWN  # a parameter hides a global
         frame = _Frame(function, env, specialized, depth)
         if any(d in NO_GRAD_CONTEXTS for d in function.decorators):
             frame.no_grad = 1
@@ -370,14 +381,11 @@ class Dataflow:
             self.globals = saved_globals
 
     def _run_loop(self, loop: cst.For | cst.While, frame: _Frame) -> None:
-        if isinstance(loop, cst.For):
-            self.eval(loop.iter, frame)
-        else:
-            self.eval(loop.test, frame)
+        iterated = self.eval(loop.iter, frame) if isinstance(loop, cst.For) else self.eval(loop.test, frame)
         before = dict(frame.env)
         frame.loops.append(loop)
         if isinstance(loop, cst.For):
-            self._assign(loop.target, UNKNOWN, frame)
+            self._assign(loop.target, self.data.iterate(iterated), frame)
         self._run_block(block_statements(loop.body), frame)
         frame.loops.pop()
         self._merge(frame, before, dict(frame.env))
@@ -411,13 +419,18 @@ class Dataflow:
         if isinstance(small, cst.Assign):
             value = self.eval(small.value, frame)
             for target in small.targets:
-                self._assign(target.target, value, frame)
+                self._assign(target.target, self.data.bind(target.target, small.value, value), frame)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
-                self._assign(small.target, self.eval(small.value, frame), frame)
+                value = self.eval(small.value, frame)
+                self._assign(small.target, self.data.bind(small.target, small.value, value), frame)
         elif isinstance(small, cst.AugAssign):
-            self.eval(small.value, frame)
-            self._assign(small.target, UNKNOWN, frame)
+            value = self.eval(small.value, frame)
+            result = UNKNOWN
+            if isinstance(small.target, cst.Name):
+                current = frame.env.get(small.target.value, UNKNOWN)
+                result = self.data.augmented(small.operator, current, value, small.target, small.value, small)
+            self._assign(small.target, result, frame)
         elif isinstance(small, cst.Expr):
             self.eval(small.value, frame)
         elif isinstance(small, cst.Return):
@@ -450,7 +463,10 @@ class Dataflow:
             self.eval(target.value, frame)
             container = dotted_name(target.value)
             key = _constant_index(target)
-            if container is not None and isinstance(key, str):
+            stored = self.data.store_item(frame.env.get(container, UNKNOWN), value) if container else None
+            if stored is not None:
+                frame.env[container] = stored
+            elif container is not None and isinstance(key, str):
                 current = frame.env.get(container, UNKNOWN)
                 if current.kind is Kind.MAPPING or current is UNKNOWN:
                     keys = tuple(k for k in current.keys if k != key) + (key,)
@@ -501,6 +517,9 @@ class Dataflow:
                 else:
                     self.eval(element.value, frame)
             return Value(Kind.MAPPING, items=tuple(items), keys=tuple(keys))
+        if isinstance(expr, cst.BinaryOperation):
+            left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
+            return self.data.arithmetic(expr.operator, left, right, expr.left, expr.right, expr)
         if isinstance(expr, cst.IfExp):
             self.eval(expr.test, frame)
             return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
@@ -539,13 +558,11 @@ class Dataflow:
         base = self.eval(expr.value, frame)
         if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
             return self.class_attr(base.class_name, expr.attr.value)
-        return UNKNOWN
+        return self.data.attribute(base, expr)
 
     def _eval_subscript(self, expr: cst.Subscript, frame: _Frame) -> Value:
         base = self.eval(expr.value, frame)
-        for element in expr.slice:
-            for child in _expressions_in(element):
-                self.eval(child, frame)
+        indices = [self.eval(child, frame) for element in expr.slice for child in _expressions_in(element)]
         index = _constant_index(expr)
         if index is not None:
             item = base.item(index)
@@ -553,7 +570,12 @@ class Dataflow:
                 return item
         if base.kind in TENSOR_KINDS:
             return base
-        return UNKNOWN
+        index_value = indices[0] if len(expr.slice) == 1 and len(indices) == 1 else UNKNOWN
+        result = self.data.subscript(expr, base, index_value)
+        if Kind.DATA in (base.kind, index_value.kind, result.kind) or index_value.kind is Kind.PERMUTATION:
+            self._record(SubscriptEvent(expr, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                        frame.specialized, base=base, index=index_value, result=result))
+        return result
 
     def _eval_call(self, call: cst.Call, frame: _Frame) -> Value:
         func = call.func
@@ -589,6 +611,12 @@ class Dataflow:
             else:
                 args.append(value)
         result = self._call_result(call, qualname, method, receiver, callee, args, kwargs, frame)
+        if result.kind is Kind.UNKNOWN:
+            data_result, fitted = self.data.call_result(call, qualname, method, receiver, receiver_name, callee,
+                                                        args, kwargs)
+            result = data_result if data_result is not UNKNOWN else result
+            if fitted is not None and receiver_name is not None:
+                frame.env[receiver_name] = fitted
         self._record(CallEvent(
             call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized,
             qualname=qualname, method=method, receiver=receiver, receiver_name=receiver_name,

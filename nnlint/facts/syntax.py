@@ -73,3 +73,15 @@ def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
 
 def positional_args(call: cst.Call) -> list[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call in `node`'s subtree, `node` included, outermost first."""
+    found: list[cst.Call] = []
+
+    class _Collector(cst.CSTVisitor):
+        def visit_Call(self, inner: cst.Call) -> None:
+            found.append(inner)
+
+    node.visit(_Collector())
+    return found
