@@ -23,6 +23,9 @@ _LABEL_WORDS = frozenset({
     "y", "ys", "labels", "label", "lbls", "targets", "target", "tgt", "tgts", "classes", "annotations", "gt",
     "masks", "answers", "outputs", "responses",
 })
+# Words that say how data is stored, not what it is: `X_df` and `y_series` are a pair.
+_CONTAINER_WORDS = frozenset({"df", "series", "frame", "arr", "array", "tensor", "tensors", "t", "np", "list", "lst",
+                              "mat", "matrix", "vec", "all", "full", "raw", "shuffled", "shuf"})
 _PAIRING_METHODS = api.FIT_MODEL_METHODS | api.SCORE_METHODS
 _COUNT_CALLS = frozenset({"len", "range"})
 
@@ -212,8 +215,8 @@ def _input_and_label(first: str, second: str) -> bool:
         input_words = [w for w in inputs if w in _INPUT_WORDS]
         label_words = [w for w in labels if w in _LABEL_WORDS]
         if input_words and label_words:
-            rest_inputs = [w for w in inputs if w not in _INPUT_WORDS]
-            rest_labels = [w for w in labels if w not in _LABEL_WORDS]
+            rest_inputs = [w for w in inputs if w not in _INPUT_WORDS | _CONTAINER_WORDS]
+            rest_labels = [w for w in labels if w not in _LABEL_WORDS | _CONTAINER_WORDS]
             if rest_inputs == rest_labels:
                 return True
     return False
