@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 import libcst as cst
 
 from nnlint.facts import data_api as api
-from nnlint.facts.syntax import calls_in, dotted_name, keyword_arg, positional_args, string_value
+from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, string_value
 from nnlint.facts.values import UNKNOWN, Kind, Value
 
 if TYPE_CHECKING:
@@ -75,14 +75,7 @@ def _flag(expr: cst.BaseExpression | None) -> bool | None:
 
 
 def _names_in(expr: cst.CSTNode) -> list[str]:
-    found: list[str] = []
-
-    class _Collector(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.append(node.value)
-
-    expr.visit(_Collector())
-    return found
+    return [node.value for node in descendants(expr) if isinstance(node, cst.Name)]
 
 
 def _role_of_bound(expr: cst.BaseExpression) -> str | None:
@@ -104,17 +97,11 @@ def _length_role(expr: cst.BaseExpression) -> str | None:
 
 def _strings_in(expr: cst.CSTNode) -> list[str]:
     found: list[str] = []
-
-    class _Collector(cst.CSTVisitor):
-        def visit_SimpleString(self, node: cst.SimpleString) -> None:
-            value = node.evaluated_value
-            if isinstance(value, str):
-                found.append(value)
-
-        def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+    for node in descendants(expr):
+        if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
+            found.append(node.evaluated_value)
+        elif isinstance(node, cst.FormattedStringText):
             found.append(node.value)
-
-    expr.visit(_Collector())
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterator, Sequence
 
 import libcst as cst
@@ -75,13 +76,28 @@ def positional_args(call: cst.Call) -> list[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and every node below it, in source order, without libcst's (slow) visitor machinery."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        names = _CHILD_FIELDS.get(type(current))
+        if names is None:
+            names = _CHILD_FIELDS[type(current)] = tuple(f.name for f in dataclasses.fields(current))
+        children: list[cst.CSTNode] = []
+        for name in names:
+            value = getattr(current, name)
+            if isinstance(value, cst.CSTNode):
+                children.append(value)
+            elif isinstance(value, (list, tuple)):
+                children.extend(item for item in value if isinstance(item, cst.CSTNode))
+        stack.extend(reversed(children))
+
+
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     """Every call in `node`'s subtree, `node` included, outermost first."""
-    found: list[cst.Call] = []
-
-    class _Collector(cst.CSTVisitor):
-        def visit_Call(self, inner: cst.Call) -> None:
-            found.append(inner)
-
-    node.visit(_Collector())
-    return found
+    return [inner for inner in descendants(node) if isinstance(inner, cst.Call)]
