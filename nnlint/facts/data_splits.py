@@ -263,10 +263,12 @@ class DataSplitFacts:
         if event.qualname is None and method is not None and isinstance(call.func, cst.Attribute):
             if event.receiver is not None and event.receiver.kind in (Kind.SCALER, Kind.DATA):
                 return None
+            training = method in api.FIT_MODEL_METHODS
             name = dotted_name(call.func.value)
+            if name is None and training and isinstance(call.func.value, cst.Call):
+                name = self.bindings.target_of(call)  # `knn = KNeighborsClassifier().fit(X, y)`
             if name is None or _is_scaler_name(name):
                 return None
-            training = method in api.FIT_MODEL_METHODS
             if not training and method not in api.PREDICT_METHODS:
                 return self._forward_use(event, data_value, arguments[0].value)
             return ModelUse(event, self._key(event.receiver, name, event), training, data_value, arguments[0].value,

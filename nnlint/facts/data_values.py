@@ -347,12 +347,13 @@ class DataSemantics:
         count = len(elements) or 3
         roles = roles or [""] * count
         basis = dataset.basis if dataset.kind is Kind.DATA else UNKNOWN
-        return Value(Kind.SEQUENCE, items=tuple(data(role, call, "random_split", basis) for role in roles))
+        return Value(Kind.SEQUENCE, items=tuple(data(role, call, "random_split", basis, dataset.class_name)
+                                                for role in roles))
 
     def _subset(self, call: cst.Call, dataset: Value, indices: Value) -> Value:
         role = indices.detail if indices.kind is Kind.DATA else ""
         base = dataset.basis if dataset.kind is Kind.DATA else UNKNOWN
-        return data(role, indices.origin if role else call, "Subset", base)
+        return data(role, indices.origin if role else call, "Subset", base, dataset.class_name)
 
     def _load_dataset(self, call: cst.Call, short: str) -> Value:
         split = keyword_arg(call, "split")

@@ -136,7 +136,7 @@ class Dataflow:
         self.module_info = module_info
         frame = _Frame(module_info, self.globals, specialized=False, depth=0)
         self._run_block(module.body, frame)
-        for info in self.classes.values():
+        for info in list(self.classes.values()):  # analysing may declare nested classes
             self._analyse_class(info)
         for node, function in list(self.functions.items()):
             if function.class_name is None and node not in self.function_events:

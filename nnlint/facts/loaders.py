@@ -12,7 +12,7 @@ import libcst as cst
 from nnlint.facts import data_api as api
 from nnlint.facts.bindings import Bindings
 from nnlint.facts.dataflow import CallEvent, Dataflow
-from nnlint.facts.syntax import calls_in, keyword_arg, positional_args
+from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args
 from nnlint.facts.training import Effect, TrainingFacts
 from nnlint.facts.values import Kind, Value
 
@@ -20,6 +20,7 @@ from nnlint.facts.values import Kind, Value
 _SHUFFLE_POSITION = 2
 _SAMPLER_POSITIONS = (3, 4)
 _SAMPLER_KEYWORDS = ("sampler", "batch_sampler")
+_RANDOM_SOURCES = ("torch.rand", "torch.randn", "torch.randint", "torch.normal", "numpy.random.", "random.")
 _TRAINING_HOOKS = frozenset({"train_dataloader"})
 _EVALUATION_HOOKS = frozenset({"val_dataloader", "test_dataloader", "predict_dataloader"})
 
@@ -31,12 +32,13 @@ class Loader:
     shuffle: str            # "missing", "false" or "set" (True, or anything not literally False)
     has_sampler: bool
     opaque: bool            # **kwargs: the configuration cannot be read
-    iterable: bool          # an IterableDataset, which cannot be shuffled by the loader
+    order_free: bool        # an IterableDataset (the loader cannot shuffle it), random data, or
+                            # windows cut from one sequence (whose order is often kept on purpose)
     training_reason: str | None = None
 
     @property
     def never_shuffles(self) -> bool:
-        return self.shuffle != "set" and not self.has_sampler and not self.opaque and not self.iterable
+        return self.shuffle != "set" and not self.has_sampler and not self.opaque and not self.order_free
 
 
 class LoaderFacts:
@@ -71,12 +73,12 @@ class LoaderFacts:
         has_sampler = any(_given(keyword_arg(call, key)) for key in _SAMPLER_KEYWORDS) or any(
             len(positional) > position and not _is_none(positional[position].value) for position in _SAMPLER_POSITIONS)
         opaque = any(arg.star == "**" or arg.star == "*" for arg in call.args)
-        return Loader(call, event, shuffle, has_sampler, opaque, self._iterable(event))
+        return Loader(call, event, shuffle, has_sampler, opaque, self._order_free(event))
 
-    def _iterable(self, event: CallEvent) -> bool:
+    def _order_free(self, event: CallEvent) -> bool:
         dataset = event.args[0] if event.args else event.kwargs.get("dataset")
         class_name = dataset.class_name if dataset is not None else ""
-        if class_name and self._derives_from_iterable(class_name):
+        if class_name and (self._derives_from_iterable(class_name) or self._random_or_windowed(class_name)):
             return True
         call = event.node
         source = positional_args(call)[0].value if positional_args(call) else None
@@ -84,6 +86,20 @@ class LoaderFacts:
         qualnames = [self.dataflow.names.qualname(node.func) or "" for node in calls_in(source)] if source else []
         return "streaming=True" in text.replace(" ", "") or any(
             name.startswith(api.ITERABLE_DATASET_SOURCES) for name in qualnames)
+
+    def _random_or_windowed(self, class_name: str) -> bool:
+        """A dataset class of the file that generates random samples (`torch.randn` in `__init__` or
+        `__getitem__`), or whose `__getitem__` cuts windows out of one sequence (`self.data[i:j]`)."""
+        for method_name in ("__init__", "__getitem__"):
+            method = self.dataflow.method(class_name, method_name)
+            if method is None:
+                continue
+            for event in self.dataflow.function_events.get(method, []):
+                if isinstance(event, CallEvent) and (event.qualname or "").startswith(_RANDOM_SOURCES):
+                    return True
+            if method_name == "__getitem__" and any(_is_window(node) for node in descendants(method.body)):
+                return True
+        return False
 
     def _derives_from_iterable(self, class_name: str) -> bool:
         seen: set[str] = set()
@@ -155,6 +171,16 @@ class LoaderFacts:
         if api.role_from_name(function) == api.TRAIN:
             return f"it is built by {function}()"
         return None
+
+
+def _is_window(node: cst.CSTNode) -> bool:
+    """`self.data[start:end]`: a slice with both bounds of an attribute of the dataset."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
+        return False
+    element = node.slice[0].slice
+    base = dotted_name(node.value) or ""
+    both_bounds = isinstance(element, cst.Slice) and element.lower is not None and element.upper is not None
+    return both_bounds and base.startswith("self.")
 
 
 def _given(arg: cst.Arg | None) -> bool:
