@@ -190,6 +190,11 @@ _DATA_WORDS = frozenset({
     "records", "points", "arr", "array", "tensor", "tensors", "batches", "subset", "pairs", "encodings",
     "audio", "signals", "vectors", "graphs", "fold", "rows", "tfds", "xs", "ys",
 })
+# Role words that also mean something else (valid = validity, dev = device, eval = evaluation mode):
+# they name a split only next to a word for a whole data set, not next to a mask or an index.
+_AMBIGUOUS_ROLE_WORDS = frozenset({"valid", "dev", "eval"})
+_INDEX_WORDS = frozenset({"idx", "indices", "index", "ids", "mask", "tokens", "points", "rows", "input", "inp",
+                          "target", "tgt", "label", "text", "image", "img", "tensor", "tensors", "arr", "array"})
 _NOT_DATA_WORDS = frozenset({
     "size", "sizes", "len", "length", "num", "n", "count", "path", "paths", "dir", "file", "files", "root",
     "url", "transform", "transforms", "tfms", "ratio", "frac", "fraction", "pct", "percent", "mode",
@@ -235,9 +240,12 @@ def role_from_name(name: str) -> str | None:
     roles = {_ROLE_WORDS[part] for part in parts if part in _ROLE_WORDS}
     if len(roles) != 1:
         return None
-    has_data_word = any(part in _DATA_WORDS for part in parts)
-    if not has_data_word:
+    data_words = {part for part in parts if part in _DATA_WORDS}
+    if not data_words:
         return None
+    ambiguous = {part for part in parts if part in _AMBIGUOUS_ROLE_WORDS}
+    if ambiguous and not data_words - _INDEX_WORDS:
+        return None  # `valid_mask`, `dev_ids`, `eval_indices`: validity, devices, not a split
     short_only = all(part in _SHORT_ROLE_WORDS for part in parts if part in _ROLE_WORDS)
     if short_only and not (len(parts) == 2 and any(part in ("x", "y") for part in parts)):
         return None

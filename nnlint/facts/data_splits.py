@@ -41,6 +41,15 @@ def root_name(expr: cst.BaseExpression | None) -> str | None:
     return expr.value if isinstance(expr, cst.Name) else None
 
 
+def describe_scaling(scaler: Value) -> str:
+    """How data was scaled, for messages: `StandardScaler`, `statistics (mean)`, `a constant`."""
+    if scaler.producer in api.STATISTICS:
+        return f"statistics ({scaler.producer})"
+    if scaler.detail == api.FIXED and scaler.producer != "Normalize":
+        return "a constant"
+    return scaler.producer
+
+
 def intent_of_name(name: str | None) -> str | None:
     """The split a result's or a loop's name says it is about (`test_acc`, `val_loss`): held out or train."""
     if not name:
@@ -71,13 +80,12 @@ class Fit:
 
     @property
     def is_statistic(self) -> bool:
+        """Hand-written statistics (`X.mean(0)`), as opposed to a scaler object or function."""
         return self.scaler.producer in api.STATISTICS
 
     @property
-    def name(self) -> str:
-        if self.is_statistic:
-            return f"{self.scaler.producer}()"
-        return self.scaler.producer
+    def is_function(self) -> bool:
+        return self.event.qualname in api.SCALING_FUNCTIONS
 
 
 @dataclass(frozen=True)

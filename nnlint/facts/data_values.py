@@ -156,6 +156,10 @@ class DataSemantics:
         if qualname in api.COLUMN_TRANSFORMERS:
             return Value(Kind.SCALER, short, call, api.UNFITTED) if self._holds_scaler(call) else UNKNOWN
         if qualname in api.NORMALIZE_TRANSFORMS:
+            given = [*args, *kwargs.values()]
+            for statistics in given + [item for value in given for item in value.items]:
+                if statistics.kind is Kind.SCALER and statistics.origin is not None:
+                    self.applied.setdefault(statistics.origin, set()).add("")  # mean/std of some data
             return Value(Kind.SCALER, short, call, api.FIXED)
         if qualname in api.COMPOSE_TRANSFORMS or (qualname.startswith(api.TRANSFORM_PREFIXES) and short[:1].isupper()):
             return self._transform(call, qualname, first)
@@ -248,9 +252,7 @@ class DataSemantics:
         info = self.dataflow.classes.get(class_name)
         if info is None or info.is_module:
             return UNKNOWN
-        if self.dataflow.method(class_name, "fit") is not None and (
-            self.dataflow.method(class_name, "transform") or self.dataflow.method(class_name, "fit_transform")
-        ):
+        if self._is_scaler_class(class_name):
             return Value(Kind.SCALER, class_name, call, api.UNFITTED, class_name=class_name)
         if not self._is_dataset_class(class_name):
             return UNKNOWN
@@ -304,6 +306,21 @@ class DataSemantics:
             return UNKNOWN
         role = target.detail if target.kind is Kind.DATA else ""
         return Value(Kind.SCALER, statistic, call, role, basis=target)
+
+    def _is_scaler_class(self, class_name: str) -> bool:
+        """A class of the file with `fit` and `transform` whose `fit` computes statistics
+        (mean, std, min, max, ...) or fits a known scaler."""
+        fit = self.dataflow.method(class_name, "fit")
+        if fit is None or not (self.dataflow.method(class_name, "transform")
+                               or self.dataflow.method(class_name, "fit_transform")):
+            return False
+        for node in calls_in(fit.body):
+            qualname = self.names.qualname(node.func)
+            if qualname is not None and (api.is_scaler_class(qualname) or api.statistic_name(qualname, None)):
+                return True
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in api.STATISTICS:
+                return True
+        return False
 
     def _holds_scaler(self, call: cst.Call) -> bool:
         names = (self.names.qualname(node.func) for node in calls_in(call))
@@ -458,11 +475,12 @@ class DataSemantics:
             return base
         if base.kind not in (Kind.UNKNOWN,):
             return UNKNOWN
-        container = dotted_name(expr.value) or ""
+        container = api.words((dotted_name(expr.value) or "").rsplit(".", 1)[-1])
         role = None
-        if set(api.words(container.rsplit(".", 1)[-1])) & {"ds", "dataset", "datasets", "data", "splits", "dsets"}:
-            role = api.HF_SPLIT_KEYS.get(key)
-        role = role or api.role_from_name(key)
+        if set(container) & {"ds", "dataset", "datasets", "data", "splits", "dsets", "dsets", "loaders"}:
+            role = api.HF_SPLIT_KEYS.get(key) or api.role_from_name(key)
+        elif api.words(key)[:1] in (["x"], ["y"]):
+            role = api.role_from_name(key)  # `npz["X_train"]`
         return data(role, expr, f'["{key}"]', UNKNOWN) if role else UNKNOWN
 
     def arithmetic(self, operator: cst.BaseBinaryOp, left: Value, right: Value,

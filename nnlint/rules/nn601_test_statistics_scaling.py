@@ -15,18 +15,23 @@ def check(facts: FileFacts) -> Iterator[Report]:
     for leak in facts.data_splits.leaks:
         fit = leak.fit
         seen = expression_text(fit.seen_expr) if fit.seen_expr is not None else "the data"
+        if fit.is_statistic:
+            what = f"{fit.scaler.producer}() is computed on"
+        elif fit.is_function:
+            what = f"{fit.scaler.producer}() computes its statistics on"
+        else:
+            what = f"{fit.scaler.producer} is fitted on"
         if leak.reason == "held-out":
-            what = api.describe(fit.scaler.detail)
             yield Report(
                 fit.node,
-                f"{fit.name} is fitted on the {what} data ({seen}): its statistics must come from the "
-                "training split only; fit on the training data and only transform the rest",
+                f"{what} the {api.describe(fit.scaler.detail)} data ({seen}): scaling statistics must come "
+                "from the training split only; fit on the training data and only transform the other splits",
             )
         else:
             yield Report(
                 fit.node,
-                f"{fit.name} is fitted on {seen} before it is split ({leak.split.name}): the test rows "
-                "leak into the statistics; split first, then fit on the training split only",
+                f"{what} all of {seen} before it is split ({leak.split.name}): the test rows leak into the "
+                "statistics; split first, then fit on the training split only",
             )
 
 
