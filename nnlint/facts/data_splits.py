@@ -342,13 +342,13 @@ class DataSplitFacts:
                 if event.method in api.TRAINER_EVALUATIONS and "dataloaders" in event.kwargs:
                     slots.append(("dataloaders=", event.kwargs["dataloaders"], keyword_arg(call, "dataloaders").value))
             for where, value, expr in slots:
-                if value is None:
-                    continue
-                if value.kind is Kind.SEQUENCE and value.items and isinstance(expr, (cst.Tuple, cst.List)):
-                    value, expr = value.items[0], expr.elements[0].value
-                data_value = as_data(value, expr)
-                if data_value.kind is Kind.DATA and data_value.detail == api.TRAIN:
+                if value is not None and all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
                     yield call, f"{where} is given the training split ({expression_text(expr)})"
+
+    @staticmethod
+    def _is_training_data(value: Value, expr: cst.BaseExpression) -> bool:
+        data_value = as_data(value, expr)
+        return data_value.kind is Kind.DATA and data_value.detail == api.TRAIN
 
     def _held_out_hooks(self) -> Iterator[tuple[cst.CSTNode, str]]:
         for event in self.dataflow.calls():
@@ -389,7 +389,7 @@ class DataSplitFacts:
         words = set(api.words(last))
         if event.callee.kind is Kind.MODULE or (event.qualname is None and words & _MODEL_WORDS):
             return pairs[0]
-        if words & _EVALUATION_WORDS and not words & _TRAIN_WORDS:
+        if event.qualname is None and words & _EVALUATION_WORDS and not words & _TRAIN_WORDS:
             for value, expr in pairs:
                 data_value = as_data(value, expr)
                 if data_value.kind is Kind.DATA:
@@ -412,6 +412,22 @@ class DataSplitFacts:
                     return f"{loop_name} holds the training split"
                 break
         return None
+
+
+def _evaluation_sets(where: str, value: Value, expr: cst.BaseExpression) -> list[tuple[Value, cst.BaseExpression]]:
+    """The data sets a validation argument holds: `validation_data=(X, y)` one, `eval_set=[(X_tr, y_tr),
+    (X_va, y_va)]` and `valid_sets=[train, valid]` several (the training set may be one of them)."""
+    if value.kind is not Kind.SEQUENCE or not isinstance(expr, (cst.Tuple, cst.List)) or not value.items:
+        return [(value, expr)]
+    if where == "validation_data=":
+        return [(value.items[0], expr.elements[0].value)]
+    sets = []
+    for item, element in zip(value.items, expr.elements):
+        inner = element.value
+        if item.kind is Kind.SEQUENCE and item.items and isinstance(inner, (cst.Tuple, cst.List)):
+            item, inner = item.items[0], inner.elements[0].value
+        sets.append((item, inner))
+    return sets
 
 
 def _unwrap_iteration(expr: cst.BaseExpression) -> cst.BaseExpression:

@@ -42,5 +42,5 @@ RULE = Rule(
     summary="A scaler or normalization statistics are fitted on test/validation data, or on all the data "
             "before the train/test split.",
     check=check,
-    triggers=("fit", "mean", "std", "min", "max", "scale", "adapt", "median", "quantile", "percentile", "var"),
+    triggers=("fit", "mean", "std", "min", "max", "scale", "adapt", "median", "quantile", "percentile", "var", "ptp"),
 )

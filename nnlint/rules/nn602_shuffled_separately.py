@@ -25,5 +25,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     summary="Inputs and labels are shuffled independently, so samples no longer match their labels.",
     check=check,
-    triggers=("shuffle", "permutation", "randperm", "sample"),
+    triggers=("shuffle", "permutation", "randperm", "sample", "choice"),
 )
