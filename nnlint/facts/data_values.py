@@ -78,11 +78,20 @@ def _names_in(expr: cst.CSTNode) -> list[str]:
     return [node.value for node in descendants(expr) if isinstance(node, cst.Name)]
 
 
+_COUNT_WORDS = frozenset({"n", "num", "nb", "number", "size", "len", "length", "count", "samples", "examples",
+                          "rows", "end", "start", "split", "idx", "index", "cut", "cutoff", "point", "total",
+                          "ratio", "frac", "fraction", "pct", "percent", "part", "portion"})
+
+
 def _role_of_bound(expr: cst.BaseExpression) -> str | None:
-    """The split a slice bound names: `n_train`, `train_size`, `int(0.8 * len(X))` names none."""
-    roles = {
-        api.role_from_split_name(word) for name in _names_in(expr) for word in api.words(name)
-    } - {None}
+    """The split a slice bound or a length names: `n_train`, `train_size`, `num_val`; names with other
+    words (`eval_prefix_len`) and `int(0.8 * len(X))` name none."""
+    roles = set()
+    for name in _names_in(expr):
+        words = api.words(name)
+        role_words = [word for word in words if api.role_from_split_name(word)]
+        if role_words and all(word in _COUNT_WORDS for word in words if word not in role_words):
+            roles.update(api.role_from_split_name(word) for word in role_words)
     return roles.pop() if len(roles) == 1 else None
 
 
