@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Sequence
 
 from nnlint import __version__
+from nnlint.cache import ResultCache
 from nnlint.catalog import page_text
 from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
-from nnlint.diagnostics import Finding
-from nnlint.engine import FileResult, default_workers, lint_bytes, lint_project
+from nnlint.diagnostics import FileResult, Finding
+from nnlint.analysis import lint_bytes
+from nnlint.engine import default_workers, lint_project
 from nnlint.files import discover
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the cache (.nnlint_cache, or $NNLINT_CACHE_DIR)")
     parser.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     parser.add_argument("--list-rules", action="store_true", help="list every rule: code, name, default on/off")
     parser.add_argument("--version", action="version", version=f"nnlint {__version__}")
@@ -116,7 +120,8 @@ def run(argv: Sequence[str]) -> int:
     else:
         excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
         files = list(discover(paths, excludes))
-        results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers())
+        cache = None if args.no_cache else ResultCache.at_default(config.root)
+        results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(), cache)
 
     findings: list[Finding] = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     rules = list(all_rules())

@@ -99,7 +99,7 @@ def test_github_output(project: Path) -> None:
     result = run_nnlint("--output-format", "github", cwd=project)
     lines = result.stdout.decode().splitlines()
     assert lines[0].startswith("::error file=train.py,line=6,col=12,endLine=6,endColumn=42,title=NN201 ")
-    assert lines[0].split("::", 2)[2].startswith("NN201 softmax output")
+    assert lines[0].split("::", 2)[2].startswith("NN201 probabilities from softmax() reach cross_entropy()")
     assert len(lines) == 2
 
 

@@ -10,7 +10,10 @@ import libcst as cst
 from nnlint.facts.bindings import Bindings
 from nnlint.facts.data_splits import DataSplitFacts
 from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.defuse import DefUse
+from nnlint.facts.layers import LayerFacts
 from nnlint.facts.loaders import LoaderFacts
+from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.shuffling import ShuffleFacts
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
@@ -18,16 +21,13 @@ from nnlint.facts.training import TrainingFacts
 
 
 class FileFacts:
-    def __init__(self, path: str, text: str, module: cst.Module,
+    def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
                  project: Mapping[str, SymbolSummary] | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
+        self.names = names
         self.project = project or {}
-
-    @cached_property
-    def names(self) -> ImportTable:
-        return ImportTable(self.module)
 
     @cached_property
     def dataflow(self) -> Dataflow:
@@ -40,6 +40,18 @@ class FileFacts:
     @cached_property
     def summary(self) -> ModuleSummary:
         return summarize(self.module, self.dataflow, self.training)
+
+    @cached_property
+    def defuse(self) -> DefUse:
+        return DefUse(self.module)
+
+    @cached_property
+    def modules(self) -> ModuleFacts:
+        return ModuleFacts(self.module, self.names)
+
+    @cached_property
+    def layers(self) -> LayerFacts:
+        return LayerFacts(self.names, self.modules, self.defuse)
 
     @cached_property
     def bindings(self) -> Bindings:

@@ -136,8 +136,13 @@ class Dataflow:
         self.module_info = module_info
         frame = _Frame(module_info, self.globals, specialized=False, depth=0)
         self._run_block(module.body, frame)
-        for info in list(self.classes.values()):  # analysing may declare nested classes
-            self._analyse_class(info)
+        # Analysing a method can declare more classes (a class defined inside a function).
+        analysed: set[str] = set()
+        while len(analysed) < len(self.classes):
+            for name, info in list(self.classes.items()):
+                if name not in analysed:
+                    analysed.add(name)
+                    self._analyse_class(info)
         for node, function in list(self.functions.items()):
             if function.class_name is None and node not in self.function_events:
                 self._analyse(function, (), specialized=False, depth=0)
@@ -146,7 +151,7 @@ class Dataflow:
     def _declare(self, body: Sequence[cst.BaseStatement]) -> None:
         for statement in body:
             if isinstance(statement, cst.FunctionDef):
-                info = self._function_info(statement, None)
+                self._function_info(statement, None)
                 self.globals[statement.name.value] = Value(Kind.FUNCTION, statement.name.value, statement)
             elif isinstance(statement, cst.ClassDef):
                 self._declare_class(statement)
@@ -686,7 +691,7 @@ class Dataflow:
         if symbol is not None:
             return symbol.value.to_value() if symbol.value is not None else UNKNOWN
         if qualname in torch_api.FUNCTION_RESULTS:
-            return Value(torch_api.FUNCTION_RESULTS[qualname], short, call)
+            return Value(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
@@ -700,10 +705,11 @@ class Dataflow:
         loss = torch_api.loss_kind(qualname)
         if loss is not None:
             if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
-                return Value(Kind.LOSS, short, call, detail=loss)
+                return Value(Kind.LOSS, f"{short}()", call, detail=loss)
             return Value(Kind.LOSS_FN, short, call, detail=loss)
         if qualname in torch_api.MODULE_OUTPUTS:
-            return Value(Kind.MODULE, short, call, output=Value(torch_api.MODULE_OUTPUTS[qualname], short, call))
+            return Value(Kind.MODULE, short, call,
+                         output=Value(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call))
         if qualname in torch_api.SEQUENTIAL_CLASSES:
             last = args[-1] if args else UNKNOWN
             output = self._module_output(last, frame)

@@ -1,4 +1,4 @@
-"""The project index: every linted file's summary, and the imports that reach them.
+"""The project index: every linted file's imports and summary, and what each import reaches.
 
 Imports resolve the way Python would find the files: relative imports from the importer's
 package, absolute ones from the importer's directory and each directory above it (a
@@ -39,15 +39,21 @@ def is_interesting(symbol: SymbolSummary) -> bool:
 
 
 class ProjectIndex:
-    def __init__(self, summaries: Mapping[str, ModuleSummary]) -> None:
-        self.summaries = {str(Path(path).absolute()): summary for path, summary in summaries.items()}
+    """Every linted file's imports (known before analysis) and the summaries known so far."""
+
+    def __init__(self, imports: Mapping[str, Mapping[str, str]]) -> None:
+        self.imports = {str(Path(path).absolute()): aliases for path, aliases in imports.items()}
+        self.summaries: dict[str, ModuleSummary] = {}
         self._by_suffix: dict[str, list[str]] = {}
-        for path in self.summaries:
+        for path in self.imports:
             parts = list(Path(path).with_suffix("").parts[1:])
             if parts and parts[-1] == "__init__":
                 parts.pop()
             for start in range(max(0, len(parts) - 4), len(parts)):
                 self._by_suffix.setdefault(".".join(parts[start:]), []).append(path)
+
+    def add_summary(self, path: str, summary: ModuleSummary) -> None:
+        self.summaries[str(Path(path).absolute())] = summary
 
     def _find_module(self, importer: Path, dotted: str) -> str | None:
         level = len(dotted) - len(dotted.lstrip("."))
@@ -61,21 +67,21 @@ class ProjectIndex:
             directories = [importer.parent, *importer.parent.parents]
         for directory in directories:
             for candidate in _module_path_candidates(directory, name):
-                if str(candidate) in self.summaries:
+                if str(candidate) in self.imports:
                     return str(candidate)
         matches = self._by_suffix.get(name, []) if not level else []
         return matches[0] if len(matches) == 1 else None
 
     def resolve(self, importer: str, qualname: str, depth: int = 0) -> tuple[str, str | None] | None:
-        """(file, symbol) that `qualname` names from `importer`; symbol None for a module."""
+        """(file, name) that `qualname` reaches from `importer`, through re-exports; name None
+        for a module. The name may be one the file defines but has no summary for (yet)."""
         importer_path = Path(importer).absolute()
         level = len(qualname) - len(qualname.lstrip("."))
         parts = qualname[level:].split(".") if qualname[level:] else []
         for split in range(len(parts), -1, -1):
-            module = "." * level + ".".join(parts[:split])
             if split == 0 and level == 0:
                 continue
-            found = self._find_module(importer_path, module)
+            found = self._find_module(importer_path, "." * level + ".".join(parts[:split]))
             if found is None:
                 continue
             rest = parts[split:]
@@ -83,35 +89,39 @@ class ProjectIndex:
                 return found, None
             if len(rest) != 1:
                 return None
-            summary = self.summaries[found]
-            if rest[0] in summary.symbols:
-                return found, rest[0]
-            reexport = summary.imports.get(rest[0])
+            reexport = self.imports[found].get(rest[0])
             if reexport is not None and depth < MAX_REEXPORT_DEPTH:
                 return self.resolve(found, reexport, depth + 1)
-            return None
+            return found, rest[0]
         return None
+
+    def dependencies(self, path: str) -> set[str]:
+        """The other files whose summaries this file's imports can reach."""
+        absolute = str(Path(path).absolute())
+        found = set()
+        for qualname in self.imports.get(absolute, {}).values():
+            target = self.resolve(absolute, qualname)
+            if target is not None and target[0] != absolute:
+                found.add(target[0])
+        return found
 
     def view_for(self, path: str) -> dict[str, SymbolSummary]:
         """The summaries a file can reach through its imports, keyed as it spells them."""
         absolute = str(Path(path).absolute())
-        summary = self.summaries.get(absolute)
-        if summary is None:
-            return {}
         view: dict[str, SymbolSummary] = {}
-        for qualname in summary.imports.values():
+        for qualname in self.imports.get(absolute, {}).values():
             target = self.resolve(absolute, qualname)
-            if target is None or target[0] == absolute:
+            if target is None or target[0] == absolute or target[0] not in self.summaries:
                 continue
-            file, symbol = target
-            if symbol is not None:
-                found = self.summaries[file].symbols[symbol]
-                if is_interesting(found):
-                    view[qualname] = found
+            file, name = target
+            symbols = self.summaries[file].symbols
+            if name is not None:
+                if name in symbols and is_interesting(symbols[name]):
+                    view[qualname] = symbols[name]
                 continue
-            for name, found in self.summaries[file].symbols.items():
-                if is_interesting(found):
-                    view[f"{qualname}.{name}"] = found
+            for symbol_name, symbol in symbols.items():
+                if is_interesting(symbol):
+                    view[f"{qualname}.{symbol_name}"] = symbol
         return view
 
 

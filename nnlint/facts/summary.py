@@ -70,18 +70,17 @@ class SymbolSummary:
 @dataclass
 class ModuleSummary:
     symbols: dict[str, SymbolSummary] = field(default_factory=dict)
-    imports: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> "ModuleSummary":
-        return cls({name: SymbolSummary.from_json(s) for name, s in data["symbols"].items()}, dict(data["imports"]))
+        return cls({name: SymbolSummary.from_json(s) for name, s in data["symbols"].items()})
 
 
 def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -> ModuleSummary:
-    summary = ModuleSummary(imports=dict(dataflow.names.aliases))
+    summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
             info = dataflow.classes.get(statement.name.value)

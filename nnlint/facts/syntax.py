@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import fields
+from functools import lru_cache
 from typing import Iterator, Sequence
 
 import libcst as cst
@@ -76,26 +77,41 @@ def positional_args(call: cst.Call) -> list[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
 
 
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+# Fields that hold only whitespace and punctuation: no walker needs to enter them.
+_LAYOUT_FIELD_PREFIXES = (
+    "whitespace", "lpar", "rpar", "comma", "leading_lines", "trailing_whitespace", "header", "footer",
+    "semicolon", "lines_after_decorators", "newline", "equal", "colon", "dot", "operator", "lbracket",
+    "rbracket", "lbrace", "rbrace", "lines_after",
+)
+
+
+@lru_cache(maxsize=None)
+def _content_fields(node_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(node_type) if not f.name.startswith(_LAYOUT_FIELD_PREFIXES))
+
+
+def sub_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The child nodes that carry code, in source order, skipping whitespace and punctuation.
+
+    Many times faster than `node.children`, which rebuilds every child list on each access.
+    """
+    for name in _content_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
 
 
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """`node` and every node below it, in source order, without libcst's (slow) visitor machinery."""
+    """`node` and every node below it that carries code, in source order."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        names = _CHILD_FIELDS.get(type(current))
-        if names is None:
-            names = _CHILD_FIELDS[type(current)] = tuple(f.name for f in dataclasses.fields(current))
-        children: list[cst.CSTNode] = []
-        for name in names:
-            value = getattr(current, name)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif isinstance(value, (list, tuple)):
-                children.extend(item for item in value if isinstance(item, cst.CSTNode))
-        stack.extend(reversed(children))
+        stack.extend(reversed(tuple(sub_nodes(current))))
 
 
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
