@@ -169,12 +169,12 @@ class DataSplitFacts:
 
     def _split(self, event: Event) -> SplitOp | None:
         if isinstance(event, SubscriptEvent):
-            result, base = event.result, event.base
             node = event.node
+            base = as_data(event.base, node.value)
+            base_role = base.detail if base.kind is Kind.DATA else ""
+            role = event.result.detail if event.result.kind is Kind.DATA else ""
             named = api.role_from_name(self.bindings.target_of(node) or "")
-            if result.kind is Kind.DATA and result.detail in api.SPLIT_ROLES and (
-                base.kind is not Kind.DATA or base.detail != result.detail or named
-            ):
+            if (role in api.SPLIT_ROLES and role != base_role) or (named and named != base_role):
                 return SplitOp(node, ((base, node.value),), event, "an index split")
             return None
         if not isinstance(event, CallEvent):
