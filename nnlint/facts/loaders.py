@@ -55,7 +55,7 @@ class LoaderFacts:
                 found[event.node] = self._loader(event)
         usage = self._usage(set(found))
         for loader in found.values():
-            loader.training_reason = self._training_reason(loader, usage.get(loader.node, set()))
+            loader.training_reason = self._training_reason(loader, usage.get(loader.node, {}))
         return list(found.values())
 
     def _loader(self, event: CallEvent) -> Loader:
@@ -116,41 +116,46 @@ class LoaderFacts:
                 queue.extend(info.bases)
         return False
 
-    def _usage(self, loaders: set[cst.CSTNode]) -> dict[cst.CSTNode, set[str]]:
+    def _usage(self, loaders: set[cst.CSTNode]) -> dict[cst.CSTNode, dict[str, str]]:
         """For each loader, how the code uses it: "train" (a training loop draws its batches, a
         training helper or a trainer's fit is given it) or "evaluate" (its batches are used only
-        under no_grad or by loops that never step)."""
-        usage: dict[cst.CSTNode, set[str]] = {}
+        under no_grad or by loops that never step), each with the first reason found."""
+        usage: dict[cst.CSTNode, dict[str, str]] = {}
         for event in self.dataflow.calls():
             values = [*event.args, *event.kwargs.values()]
             if event.receiver is not None:
                 values.append(event.receiver)
             for value in values:
                 if value.kind is Kind.DATA and value.origin in loaders and value.origin is not event.node:
-                    usage.setdefault(value.origin, set()).add(self._use_of(event, value))
+                    use, reason = self._use_of(event, value)
+                    usage.setdefault(value.origin, {}).setdefault(use, reason)
         return usage
 
-    def _use_of(self, event: CallEvent, value: Value) -> str:
+    def _use_of(self, event: CallEvent, value: Value) -> tuple[str, str]:
         receiver = (event.receiver_name or "").rsplit(".", 1)[-1].lower()
         if "trainer" in receiver and event.method == "fit":
             given = event.kwargs.get("train_dataloaders") or event.kwargs.get("train_dataloader")
-            return "train" if given is value or (len(event.args) > 1 and event.args[1] is value) else "other"
+            if given is value or (len(event.args) > 1 and event.args[1] is value):
+                return "train", f"{event.receiver_name}.fit() trains on it"
+            return "other", ""
         callee = event.callee
         if callee.kind is Kind.FUNCTION and isinstance(callee.origin, cst.FunctionDef):
             effects = {action.effect for action in self.training.actions_of(callee.origin)}
-            return "train" if {Effect.BACKWARD, Effect.STEP} <= effects else "other"
+            if {Effect.BACKWARD, Effect.STEP} <= effects:
+                return "train", f"{callee.producer}() trains on it"
+            return "other", ""
         if value.producer != "batch":
-            return "other"
+            return "other", ""
         if event.loops:
             loop = self.training.loop(event.loops[-1])
             if loop is not None and loop.has(Effect.BACKWARD) and loop.has(Effect.STEP):
-                return "train"
-            return "evaluate"
-        return "evaluate" if event.no_grad else "other"
+                return "train", "a training loop iterates it"
+            return "evaluate", ""
+        return ("evaluate", "") if event.no_grad else ("other", "")
 
-    def _training_reason(self, loader: Loader, uses: set[str]) -> str | None:
+    def _training_reason(self, loader: Loader, uses: dict[str, str]) -> str | None:
         if "train" in uses:
-            return "it is iterated by a training loop"
+            return uses["train"]
         if "evaluate" in uses:
             return None
         function = loader.event.function.name
