@@ -7,14 +7,18 @@ from typing import Mapping
 
 import libcst as cst
 
+from nnlint.facts.bindings import Bindings
+from nnlint.facts.data_splits import DataSplitFacts
 from nnlint.facts.dataflow import Dataflow
 from nnlint.facts.defuse import DefUse
 from nnlint.facts.layers import LayerFacts
+from nnlint.facts.loaders import LoaderFacts
 from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.guards import Guards
 from nnlint.facts.layout import LayoutFacts
 from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
+from nnlint.facts.shuffling import ShuffleFacts
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.training import TrainingFacts
 
@@ -63,3 +67,19 @@ class FileFacts:
     @cached_property
     def modes(self) -> ModeFacts:
         return ModeFacts(self.module, self.dataflow, self.training)
+
+    @cached_property
+    def bindings(self) -> Bindings:
+        return Bindings(self.module)
+
+    @cached_property
+    def data_splits(self) -> DataSplitFacts:
+        return DataSplitFacts(self.dataflow, self.bindings)
+
+    @cached_property
+    def loaders(self) -> LoaderFacts:
+        return LoaderFacts(self.dataflow, self.training, self.bindings)
+
+    @cached_property
+    def shuffling(self) -> ShuffleFacts:
+        return ShuffleFacts(self.dataflow, self.bindings)

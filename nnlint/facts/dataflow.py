@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping, Sequence, cast
 import libcst as cst
 
 from nnlint.facts import torch_api
+from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import block_statements, dotted_name, string_value, walk_statements
 from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
@@ -125,6 +126,15 @@ class AccumulateEvent(Event):
     added: cst.BaseExpression | None = None
 
 
+@dataclass(eq=False)
+class SubscriptEvent(Event):
+    """`X[idx]`, `X[:n_train]`, `X[perm]` on data or with a permutation (nothing else is recorded)."""
+
+    base: Value = UNKNOWN
+    index: Value = UNKNOWN
+    result: Value = UNKNOWN
+
+
 @dataclass
 class _Frame:
     function: FunctionInfo
@@ -161,6 +171,7 @@ class Dataflow:
         self._probing: list[Event] | None = None
         self._module = module
         self._passed: dict[str, tuple[int, set[str]]] | None = None
+        self.data = DataSemantics(self)
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
         self.module_info = module_info
@@ -224,7 +235,8 @@ class Dataflow:
     def class_of(self, name: str) -> ClassInfo | None:
         return self.classes.get(name)
 
-    def method(self, class_name: str, method: str) -> cst.FunctionDef | None:
+    def _lineage(self, class_name: str) -> Iterator[ClassInfo]:
+        """The class and its bases defined in this file, nearest first."""
         seen: set[str] = set()
         queue = [class_name]
         while queue:
@@ -232,25 +244,17 @@ class Dataflow:
             if current in seen or current not in self.classes:
                 continue
             seen.add(current)
-            info = self.classes[current]
-            if method in info.methods:
-                return info.methods[method]
-            queue.extend(info.bases)
-        return None
+            yield self.classes[current]
+            queue.extend(self.classes[current].bases)
+
+    def method(self, class_name: str, method: str) -> cst.FunctionDef | None:
+        return next((info.methods[method] for info in self._lineage(class_name) if method in info.methods), None)
 
     def class_attr(self, class_name: str, attr: str) -> Value:
-        seen: set[str] = set()
-        queue = [class_name]
-        while queue:
-            current = queue.pop(0)
-            if current in seen or current not in self.classes:
-                continue
-            seen.add(current)
-            info = self.classes[current]
+        for info in self._lineage(class_name):
             self._ensure_attrs(info)
             if attr in info.attrs:
                 return info.attrs[attr]
-            queue.extend(info.bases)
         method = self.method(class_name, attr)
         if method is not None:
             return Value(Kind.FUNCTION, attr, method, class_name=class_name)
@@ -519,15 +523,12 @@ class Dataflow:
             self.globals = saved_globals
 
     def _run_loop(self, loop: cst.For | cst.While, frame: _Frame) -> None:
-        if isinstance(loop, cst.For):
-            self.eval(loop.iter, frame)
-        else:
-            self.eval(loop.test, frame)
+        iterated = self.eval(loop.iter, frame) if isinstance(loop, cst.For) else self.eval(loop.test, frame)
         before = dict(frame.env)
         frame.loops.append(loop)
         frame.bound.append(set())
         if isinstance(loop, cst.For):
-            self._assign(loop.target, UNKNOWN, frame)
+            self._assign(loop.target, self.data.iterate(iterated), frame)
         self._run_block(block_statements(loop.body), frame)
         frame.loops.pop()
         frame.bound.pop()
@@ -577,15 +578,20 @@ class Dataflow:
             if len(small.targets) == 1 and _adds_to_itself(small.targets[0].target, small.value):
                 self._record_accumulation(small, small.targets[0].target, UNKNOWN, small.value.right, frame)
             for target in small.targets:
-                self._assign(target.target, value, frame)
+                self._assign(target.target, self.data.bind(target.target, small.value, value), frame)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
-                self._assign(small.target, self.eval(small.value, frame), frame)
+                value = self.eval(small.value, frame)
+                self._assign(small.target, self.data.bind(small.target, small.value, value), frame)
         elif isinstance(small, cst.AugAssign):
             value = self.eval(small.value, frame)
             if isinstance(small.operator, cst.AddAssign):
                 self._record_accumulation(small, small.target, value, small.value, frame)
-            self._assign(small.target, UNKNOWN, frame, bind=False)
+            result = UNKNOWN
+            if isinstance(small.target, cst.Name):
+                current = frame.env.get(small.target.value, UNKNOWN)
+                result = self.data.augmented(small.operator, current, value, small.target, small.value, small)
+            self._assign(small.target, result, frame, bind=False)
         elif isinstance(small, cst.Expr):
             self.eval(small.value, frame)
         elif isinstance(small, cst.Return):
@@ -633,7 +639,10 @@ class Dataflow:
             self.eval(target.value, frame)
             container = dotted_name(target.value)
             key = _constant_index(target)
-            if container is not None and isinstance(key, str):
+            stored = self.data.store_item(frame.env.get(container, UNKNOWN), value) if container else None
+            if stored is not None:
+                frame.env[container] = stored
+            elif container is not None and isinstance(key, str):
                 current = frame.env.get(container, UNKNOWN)
                 if current.kind is Kind.MAPPING or current is UNKNOWN:
                     keys = tuple(k for k in current.keys if k != key) + (key,)
@@ -690,6 +699,9 @@ class Dataflow:
                 else:
                     self.eval(element.value, frame)
             return Value(Kind.MAPPING, items=tuple(items), keys=tuple(keys))
+        if isinstance(expr, cst.BinaryOperation):
+            left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
+            return self.data.arithmetic(expr.operator, left, right, expr.left, expr.right, expr)
         if isinstance(expr, cst.IfExp):
             self.eval(expr.test, frame)
             return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
@@ -733,13 +745,11 @@ class Dataflow:
         base = self.eval(expr.value, frame)
         if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
             return self.class_attr(base.class_name, expr.attr.value)
-        return UNKNOWN
+        return self.data.attribute(base, expr)
 
     def _eval_subscript(self, expr: cst.Subscript, frame: _Frame) -> Value:
         base = self.eval(expr.value, frame)
-        for element in expr.slice:
-            for child in _expressions_in(element):
-                self.eval(child, frame)
+        indices = [self.eval(child, frame) for element in expr.slice for child in _expressions_in(element)]
         index = _constant_index(expr)
         if index is None and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
             key = self.eval(expr.slice[0].slice.value, frame)
@@ -750,7 +760,12 @@ class Dataflow:
                 return item
         if base.kind in TENSOR_KINDS:
             return base
-        return UNKNOWN
+        index_value = indices[0] if len(expr.slice) == 1 and len(indices) == 1 else UNKNOWN
+        result = self.data.subscript(expr, base, index_value)
+        if Kind.DATA in (base.kind, index_value.kind, result.kind) or index_value.kind is Kind.PERMUTATION:
+            self._record(SubscriptEvent(expr, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                        frame.specialized, base=base, index=index_value, result=result))
+        return result
 
     def _eval_call(self, call: cst.Call, frame: _Frame) -> Value:
         func = call.func
@@ -786,6 +801,12 @@ class Dataflow:
             else:
                 args.append(value)
         result = self._call_result(call, qualname, method, receiver, callee, args, kwargs, frame)
+        if result.kind is Kind.UNKNOWN:
+            data_result, fitted = self.data.call_result(call, qualname, method, receiver, receiver_name, callee,
+                                                        args, kwargs)
+            result = data_result if data_result is not UNKNOWN else result
+            if fitted is not None and receiver_name is not None:
+                frame.env[receiver_name] = fitted
         self._record(CallEvent(
             call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized, tuple(frame.branches),
             qualname=qualname, method=method, receiver=receiver, receiver_name=receiver_name,

@@ -56,16 +56,14 @@ class ImportTable:
 
     def qualname(self, expr: cst.BaseExpression) -> str | None:
         """The imported thing `expr` names, or None when it is not rooted in an import."""
-        parts: list[str] = []
-        while isinstance(expr, cst.Attribute):
-            parts.append(expr.attr.value)
-            expr = expr.value
-        if not isinstance(expr, cst.Name):
+        name = dotted_name(expr)
+        if name is None:
             return None
-        root = self.aliases.get(expr.value)
-        if root is None:
+        root, _, rest = name.partition(".")
+        full = self.aliases.get(root)
+        if full is None:
             return None
-        return ".".join([root, *reversed(parts)])
+        return f"{full}.{rest}" if rest else full
 
     def imports_any(self, prefixes: tuple[str, ...]) -> bool:
         return any(full == p or full.startswith(p + ".") for full in self.aliases.values() for p in prefixes)

@@ -171,3 +171,17 @@ def target_names(target: cst.BaseExpression) -> Iterator[str]:
             yield from target_names(element.value)
     elif isinstance(target, cst.StarredElement):
         yield from target_names(target.value)
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and every node below it that carries code, in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(tuple(sub_nodes(current))))
+
+
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    """Every call in `node`'s subtree, `node` included, outermost first."""
+    return [inner for inner in descendants(node) if isinstance(inner, cst.Call)]
