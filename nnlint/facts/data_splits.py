@@ -121,7 +121,6 @@ class DataSplitFacts:
     def __init__(self, dataflow: Dataflow, bindings: Bindings) -> None:
         self.dataflow = dataflow
         self.bindings = bindings
-        self._order = {id(event): position for position, event in enumerate(dataflow.events)}
 
     # ------------------------------------------------------------- fits and splits
     @cached_property
@@ -226,7 +225,8 @@ class DataSplitFacts:
         return found
 
     def _split_after(self, fit: Fit) -> SplitOp | None:
-        """The split that divides data these statistics were computed on, after computing them."""
+        """The split that divides the data these statistics were computed on (the statistics
+        scale data split after them, or were computed on all the data and then applied to a split)."""
         for split in self.splits:
             for value, _ in split.inputs:
                 basis = value.basis if value.kind is Kind.DATA else None
@@ -237,11 +237,8 @@ class DataSplitFacts:
         root = root_name(fit.seen_expr)
         if root is None:
             return None
-        start = self._order[id(fit.event)]
         for split in self.splits:
-            if split.event.function is not fit.event.function or self._order[id(split.event)] < start:
-                continue
-            if any(root_name(expr) == root for _, expr in split.inputs):
+            if split.event.function is fit.event.function and any(root_name(e) == root for _, e in split.inputs):
                 return split
         return None
 

@@ -30,8 +30,8 @@ def check(facts: FileFacts) -> Iterator[Report]:
         else:
             yield Report(
                 fit.node,
-                f"{what} all of {seen} before it is split ({leak.split.name}): the test rows leak into the "
-                "statistics; split first, then fit on the training split only",
+                f"{what} all of {seen}, which {leak.split.name} divides into training and test data: the "
+                "test rows leak into the statistics; split first, then fit on the training split only",
             )
 
 
