@@ -18,6 +18,9 @@ from nnlint.engine import RECURSION_LIMIT
 from nnlint.rules import all_rules
 from program_strategies import grammar_programs, training_programs
 
+# hypothesmith compiles what it generates: Python's warnings about those programs are noise here.
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
+
 RULES = list(all_rules())
 FUZZ_SETTINGS = settings(
     max_examples=200,
