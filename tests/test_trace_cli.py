@@ -77,11 +77,10 @@ def test_other_output_formats(capsys: pytest.CaptureFixture[str], output_format:
 def test_the_command_runs_end_to_end() -> None:
     result = run_nnlint("trace", "--steps", "2", str(TRACE / "nn501_view_instead_of_permute.py"))
     assert result.returncode == 1, result.stderr.decode()
-    assert result.stdout.decode().endswith(
-        "fixtures/trace/nn501_view_instead_of_permute.py:13:12: NN501 view/reshape turns shape (4, 7, 8, 3) into "
-        "(4, 3, 7, 8), a reordering of the same sizes: this keeps the memory order, so the values land in the "
-        "wrong places; use permute (or transpose) to reorder dimensions (observed at runtime)\n"
-    )
+    # The static NN501 finding on that line is what the run confirms.
+    line = result.stdout.decode().splitlines()[-1]
+    assert line.startswith("fixtures/trace/nn501_view_instead_of_permute.py:13:12: NN501 ")
+    assert line.endswith("(confirmed at runtime)")
 
 
 @pytest.mark.parametrize("script, expected", [
