@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Sequence
 
 from nnlint import __version__
+from nnlint.baseline import Baseline, BaselineError, fingerprinted, read_file, write_baseline
+from nnlint.cache import ResultCache
 from nnlint.catalog import page_text
 from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
-from nnlint.diagnostics import Finding
-from nnlint.engine import FileResult, default_workers, lint_bytes, lint_paths
+from nnlint.diagnostics import FileResult, Finding
+from nnlint.analysis import lint_bytes
+from nnlint.engine import default_workers, lint_project
 from nnlint.files import discover
+from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
 from nnlint.rules import all_rules, rule_by_code
@@ -48,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: all cores)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the cache (.nnlint_cache, or $NNLINT_CACHE_DIR)")
+    gate = parser.add_mutually_exclusive_group()
+    gate.add_argument("--baseline", metavar="FILE",
+                      help="fail only on findings not recorded in FILE (written by --write-baseline)")
+    gate.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
     parser.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     parser.add_argument("--list-rules", action="store_true", help="list every rule: code, name, default on/off")
     parser.add_argument("--version", action="version", version=f"nnlint {__version__}")
@@ -84,9 +94,11 @@ def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
     )
 
 
-def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> list[FileResult]:
+def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> tuple[list[FileResult], dict[str, bytes]]:
+    """The result for the source on stdin, and that source (it cannot be read twice)."""
     path = args.stdin_filename or "-"
-    return [lint_bytes(path, sys.stdin.buffer.read(), selection.enabled, selection.ignored_in(path))]
+    data = sys.stdin.buffer.read()
+    return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path))], {path: data}
 
 
 def run(argv: Sequence[str]) -> int:
@@ -99,7 +111,8 @@ def run(argv: Sequence[str]) -> int:
     try:
         config = discover_config(paths if "-" not in paths else [args.stdin_filename or "."], args.config)
         selection = _selection(args, config)
-    except ConfigError as err:
+        baseline = Baseline.load(args.baseline) if args.baseline else None
+    except (ConfigError, BaselineError) as err:
         print(f"nnlint: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     missing = [p for p in paths if p != "-" and not Path(p).exists()]
@@ -111,34 +124,54 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     output_format = args.output_format or config.output_format or "text"
 
+    stdin: dict[str, bytes] = {}
     if paths == ["-"]:
-        results = _lint_stdin(args, selection)
+        results, stdin = _lint_stdin(args, selection)
     else:
         excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-        codes = selection.codes
         files = list(discover(paths, excludes))
-        jobs = [(path, codes, selection.ignored_in(path)) for path in files]
-        results = lint_paths(jobs, args.jobs or default_workers())
+        cache = None if args.no_cache else ResultCache.at_default(config.root)
+        with Progress(sys.stderr) as progress:
+            results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(),
+                                   cache, progress)
 
     findings: list[Finding] = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
+    findings = fingerprinted(findings, lambda path: stdin[path] if path in stdin else read_file(path))
+    if args.write_baseline:
+        return _write_baseline(args.write_baseline, findings)
+    accepted = 0
+    if baseline is not None:
+        findings, accepted = baseline.new_findings(findings)
     rules = list(all_rules())
     sys.stdout.write(FORMATTERS[output_format](findings, rules))
     if args.statistics and output_format == "text":
         sys.stdout.write(statistics(findings))
     if not args.quiet and output_format == "text":
-        _summary(findings, len(results))
+        _summary(findings, len(results), accepted)
     if findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
 
-def _summary(findings: list[Finding], checked: int) -> None:
+def _summary(findings: list[Finding], checked: int, accepted: int = 0) -> None:
     files = len({f.path for f in findings})
+    in_baseline = f" ({accepted} accepted by the baseline)" if accepted else ""
     if findings:
         print(f"nnlint: {len(findings)} finding{'s' * (len(findings) != 1)} in {files} of {checked} "
-              f"file{'s' * (checked != 1)}", file=sys.stderr)
+              f"file{'s' * (checked != 1)}{in_baseline}", file=sys.stderr)
     else:
-        print(f"nnlint: {checked} file{'s' * (checked != 1)} checked, no findings", file=sys.stderr)
+        print(f"nnlint: {checked} file{'s' * (checked != 1)} checked, no {'new ' * bool(accepted)}findings"
+              f"{in_baseline}", file=sys.stderr)
+
+
+def _write_baseline(file: str, findings: list[Finding]) -> int:
+    try:
+        write_baseline(file, findings)
+    except BaselineError as err:
+        print(f"nnlint: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"nnlint: wrote {len(findings)} finding{'s' * (len(findings) != 1)} to {file}", file=sys.stderr)
+    return EXIT_CLEAN
 
 
 def main(argv: Sequence[str] | None = None) -> int:

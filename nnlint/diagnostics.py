@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nnlint.facts.summary import ModuleSummary
 
 
 class Severity(str, Enum):
@@ -30,3 +34,14 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.line, self.column, self.code)
+
+
+@dataclass
+class FileResult:
+    """What linting one file gives: its findings, its size and its summary for the project."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    lines: int = 0
+    summary: "ModuleSummary | None" = None
+    view_key: str = ""

@@ -1,153 +1,168 @@
-"""The per-file pass: read, parse once, build facts on demand, run rules, position findings."""
+"""Linting files as one project: read, scan, plan by imports, analyse, cache, in parallel.
+
+A first, cheap pass scans every file (syntax check and imports, with `ast`). The project index
+then orders the files so that each is analysed after the files it imports, and each analysis
+receives the summaries of what it imports. Every file is analysed once; the outcome depends on
+neither file order nor worker count. Files in an import cycle see each other's summaries only
+in one direction, chosen by path order."""
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
-import warnings
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
-from nnlint.diagnostics import Finding
-from nnlint.facts import FileFacts
-from nnlint.files import SourceFile, UnreadableSource, decode_source
-from nnlint.noqa import is_suppressed
-from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule, all_rules
+from nnlint.analysis import finding, lint_bytes, scan_bytes
+from nnlint.cache import ResultCache, cache_key
+from nnlint.diagnostics import FileResult
+from nnlint.facts.project import ProjectIndex, view_key
+from nnlint.facts.summary import SymbolSummary
+from nnlint.progress import Progress
+from nnlint.rules import UNREADABLE, all_rules
 
 # Real code nests deeper than CPython's default limit allows a recursive walker to follow.
 RECURSION_LIMIT = 8_000
 
-
-@dataclass
-class FileResult:
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    lines: int = 0
+# What a worker needs for one file: path, bytes, enabled codes, ignored prefixes, project view,
+# and the import aliases of its scan.
+Job = tuple[str, bytes, frozenset[str], tuple[str, ...], Mapping[str, SymbolSummary], Mapping[str, str]]
 
 
-def _finding(rule: Rule, path: str, line: int, column: int, message: str,
-             end: tuple[int, int] | None = None) -> Finding:
-    end_line, end_column = end if end else (line, column)
-    return Finding(path, line, column, rule.code, message, rule.name, rule.severity, end_line, end_column)
-
-
-def _syntax_error(path: str, text: str) -> Finding | None:
-    """Python's own verdict on the text, which is clearer than any parser's."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text, filename=path)
-    except SyntaxError as err:
-        line = err.lineno or 1
-        column = err.offset or 1
-        return _finding(PARSE_ERROR, path, line, max(column, 1), f"cannot parse: {err.msg}")
-    except (RecursionError, MemoryError):
-        return _finding(PARSE_ERROR, path, 1, 1, "cannot parse: expressions nested too deeply")
-    except ValueError as err:
-        return _finding(UNREADABLE, path, 1, 1, f"cannot read file: {err}")
-    return None
-
-
-def _applicable(rules: Sequence[Rule], text: str) -> list[Rule]:
-    return [rule for rule in rules if rule.check and (not rule.triggers or any(t in text for t in rule.triggers))]
-
-
-def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> list[Finding]:
-    """All findings for one file's text, noqa and per-file ignores applied."""
-    path, text = source.path, source.text
-    selected = {rule.code for rule in rules}
-    error = _syntax_error(path, text)
-    if error is not None:
-        return [error] if error.code in selected and not error.code.startswith(ignored) else []
-    runnable = _applicable([r for r in rules if not r.code.startswith(ignored)], text)
-    if not runnable:
-        return []
-    try:
-        module = cst.parse_module(text)
-    except Exception as err:  # libcst rejects a little that CPython accepts
-        if PARSE_ERROR.code not in selected:
-            return []
-        return [_finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {str(err).splitlines()[0] if str(err) else type(err).__name__}")]
-    facts = FileFacts(path, text, module)
-    reports: list[tuple[Rule, Report]] = []
-    failures: list[Finding] = []
-    for rule in runnable:
-        try:
-            reports.extend((rule, report) for report in rule.check(facts))
-        except Exception as err:  # one broken rule must not stop the others
-            summary = f"{type(err).__name__}: {err}".splitlines()[0][:200]
-            failures.append(_finding(INTERNAL_ERROR, path, 1, 1, f"internal error in {rule.code}: {summary}"))
-    return _position(path, text, module, reports) + failures
-
-
-def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
-    if not reports:
-        return []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    lines = text.splitlines()
-    findings: dict[tuple[int, int, str], Finding] = {}
-    for rule, report in reports:
-        where = positions.get(report.node)
-        if where is None:
-            continue
-        line, column = where.start.line, where.start.column + 1
-        physical = lines[line - 1] if 0 < line <= len(lines) else ""
-        if is_suppressed(rule.code, physical):
-            continue
-        key = (line, column, rule.code)
-        if key not in findings:
-            findings[key] = _finding(rule, path, line, column, report.message,
-                                     (where.end.line, where.end.column + 1))
-    return list(findings.values())
-
-
-def lint_bytes(path: str, data: bytes, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> FileResult:
-    """Lint one file's raw bytes (from disk or stdin)."""
-    try:
-        source = SourceFile(path, decode_source(data))
-    except UnreadableSource as err:
-        return FileResult(path, _unreadable(path, str(err), rules))
-    return FileResult(path, lint_source(source, rules, ignored), source.text.count("\n") + 1)
-
-
-def _unreadable(path: str, reason: str, rules: Sequence[Rule]) -> list[Finding]:
-    return [_finding(UNREADABLE, path, 1, 1, reason)] if any(r.code == UNREADABLE.code for r in rules) else []
-
-
-def lint_file(path: str, codes: frozenset[str], ignored: tuple[str, ...] = ()) -> FileResult:
-    """Lint one file on disk; every failure becomes a finding, never an exception."""
-    rules = [rule for rule in all_rules() if rule.code in codes]
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        return FileResult(path, _unreadable(path, f"cannot read file: {err.strerror or err}", rules))
-    return lint_bytes(path, data, rules, ignored)
-
-
-def _lint_job(job: tuple[str, frozenset[str], tuple[str, ...]]) -> FileResult:
-    return lint_file(*job)
+def _analyse_job(job: Job) -> FileResult:
+    path, data, codes, ignored, view, aliases = job
+    return lint_bytes(path, data, [rule for rule in all_rules() if rule.code in codes], ignored, view, aliases)
 
 
 def _worker_init() -> None:
     sys.setrecursionlimit(RECURSION_LIMIT)
 
 
-def lint_paths(jobs: Iterable[tuple[str, frozenset[str], tuple[str, ...]]], workers: int) -> list[FileResult]:
-    """Lint files, in parallel when asked; results come back in the order of `jobs`."""
-    job_list = list(jobs)
-    if workers <= 1 or len(job_list) < 2:
+class _Inline(Executor):
+    """The one-process stand-in for a pool."""
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):  # type: ignore[override]
+        return map(fn, *iterables)
+
+
+def _pool(workers: int, files: int) -> Executor:
+    if workers <= 1 or files < 2:
         _worker_init()
-        return [_lint_job(job) for job in job_list]
-    workers = min(workers, len(job_list))
-    chunk = max(1, min(16, len(job_list) // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        return list(pool.map(_lint_job, job_list, chunksize=chunk))
+        return _Inline()
+    return ProcessPoolExecutor(max_workers=min(workers, files), initializer=_worker_init)
+
+
+def _chunk(count: int, workers: int) -> int:
+    return max(1, min(16, count // (max(workers, 1) * 4)))
+
+
+def _waves(index: ProjectIndex, paths: Sequence[str]) -> Iterator[list[str]]:
+    """Groups of files, each group importing only from earlier groups (cycles broken by path)."""
+    absolute = {path: str(Path(path).absolute()) for path in paths}
+    by_absolute = {a: p for p, a in absolute.items()}
+    waiting = {path: {by_absolute[d] for d in index.dependencies(path) if d in by_absolute} for path in paths}
+    while waiting:
+        ready = sorted(path for path, deps in waiting.items() if not deps)
+        if not ready:
+            ready = [min(waiting)]
+        yield ready
+        for path in ready:
+            del waiting[path]
+        done = set(ready)
+        for deps in waiting.values():
+            deps -= done
+
+
+def lint_project(
+    paths: Sequence[str],
+    codes: frozenset[str],
+    ignored_in: Callable[[str], tuple[str, ...]],
+    workers: int,
+    cache: ResultCache | None = None,
+    progress: Progress | None = None,
+) -> list[FileResult]:
+    """Lint files as one project; results come back in the order of `paths`."""
+    progress = progress or Progress()
+    rules = [rule for rule in all_rules() if rule.code in codes]
+    contents: dict[str, bytes] = {}
+    results: dict[str, FileResult] = {}
+    for path in paths:
+        try:
+            contents[path] = Path(path).read_bytes()
+        except OSError as err:
+            unreadable = [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err.strerror or err}")]
+            results[path] = FileResult(path, unreadable if UNREADABLE in rules else [])
+    with _pool(workers, len(contents)) as pool:
+        progress.phase("scanning", len(contents))
+        scans = _scan_all(contents, pool, workers, cache, progress)
+        for path, scan in scans.items():
+            if scan.aliases is None:
+                ignored = ignored_in(path)
+                kept = [f for f in scan.findings if f.code in codes and not f.code.startswith(ignored)]
+                results[path] = FileResult(path, kept, scan.lines)
+        index = ProjectIndex({path: scan.aliases for path, scan in scans.items() if scan.aliases is not None})
+        pending = [path for path in contents if path not in results]
+        progress.phase("linting", len(pending))
+        for wave in _waves(index, pending):
+            jobs = [(p, contents[p], codes, ignored_in(p), index.view_for(p), scans[p].aliases) for p in wave]
+            for result in _analyse_cached(jobs, pool, workers, cache, progress):
+                results[result.path] = result
+                if result.summary is not None:
+                    index.add_summary(result.path, result.summary)
+    if cache is not None:
+        cache.save()
+    return [results[p] for p in paths]
+
+
+def _scan_all(contents: dict[str, bytes], pool: Executor, workers: int, cache: ResultCache | None,
+              progress: Progress) -> dict:
+    scans = {}
+    misses = []
+    for path, data in contents.items():
+        key = cache_key(data, ("scan",), (), "") if cache is not None else ""
+        hit = cache.get_scan(key, path) if cache is not None else None
+        if hit is not None:
+            scans[path] = hit
+            progress.advance()
+        else:
+            misses.append((path, key))
+    found = pool.map(scan_bytes, [p for p, _ in misses], [contents[p] for p, _ in misses],
+                     chunksize=_chunk(len(misses), workers))
+    for (path, key), scan in zip(misses, found):
+        scans[path] = scan
+        progress.advance()
+        if cache is not None:
+            cache.put_scan(key, scan)
+    return scans
+
+
+def _analyse_cached(jobs: list[Job], pool: Executor, workers: int, cache: ResultCache | None,
+                    progress: Progress) -> list[FileResult]:
+    results: list[FileResult] = []
+    misses: list[tuple[Job, str]] = []
+    for job in jobs:
+        path, data, codes, ignored, view, _ = job
+        key = cache_key(data, codes, ignored, view_key(view)) if cache is not None else ""
+        hit = cache.get(key, path) if cache is not None else None
+        if hit is not None:
+            results.append(hit)
+            progress.advance()
+        else:
+            misses.append((job, key))
+    analysed = pool.map(_analyse_job, [job for job, _ in misses], chunksize=_chunk(len(misses), workers))
+    for (job, key), result in zip(misses, analysed):
+        results.append(result)
+        progress.advance()
+        if cache is not None:
+            cache.put(key, result)
+    return results
+
+
+def lint_file(path: str, codes: frozenset[str] | None = None) -> FileResult:
+    """Lint one file on its own (no project, no cache); every failure is a finding."""
+    codes = codes if codes is not None else frozenset(r.code for r in all_rules() if r.default_enabled)
+    return lint_project([path], codes, lambda _: (), workers=1)[0]
 
 
 def default_workers() -> int:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import fnmatch
 import io
 import os
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from nnlint.notebook import CellPosition
 
 PYTHON_SUFFIXES = (".py", ".pyi")
+NOTEBOOK_SUFFIX = ".ipynb"
+LINTED_SUFFIXES = PYTHON_SUFFIXES + (NOTEBOOK_SUFFIX,)
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", ".eggs", "*.egg-info",
@@ -27,6 +33,21 @@ class UnreadableSource(Exception):
 class SourceFile:
     path: str
     text: str
+    # Notebooks: the cell and line each line of `text` comes from; None for Python files.
+    cells: tuple[CellPosition, ...] | None = None
+
+
+def read_source(path: str, data: bytes) -> SourceFile:
+    """The text to lint in a file's bytes: Python source, or a notebook's code cells."""
+    if not path.endswith(NOTEBOOK_SUFFIX):
+        return SourceFile(path, decode_source(data))
+    from nnlint.notebook import NotNotebook, notebook_text  # notebook.py builds on this module
+
+    try:
+        text, cells = notebook_text(data)
+    except NotNotebook as err:
+        raise UnreadableSource(str(err)) from None
+    return SourceFile(path, text, cells)
 
 
 def decode_source(data: bytes) -> str:
@@ -36,11 +57,31 @@ def decode_source(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as err:
-        raise UnreadableSource(str(err)) from None
+        encoding = "utf-8"  # the first two lines are not UTF-8, or their cookie is invalid
+        if _decodes(data, encoding):
+            raise UnreadableSource(f"cannot decode: {err}") from None
     try:
         return data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as err:
-        raise UnreadableSource(f"cannot decode as {encoding}: {err.reason if hasattr(err, 'reason') else err}") from None
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise UnreadableSource(f"cannot decode as {encoding}: {err.reason} on line {line} "
+                               "(save the file as UTF-8 or declare its encoding in a coding cookie)") from None
+    except LookupError as err:
+        raise UnreadableSource(f"cannot decode as {encoding}: {err}") from None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def physical_lines(text: str) -> list[str]:
+    """The lines as Python numbers them, without their ends (str.splitlines also splits at
+    form feeds and other characters that end no line in Python)."""
+    return [line.rstrip("\r\n") for line in io.StringIO(text, newline="").readlines()]
 
 
 def is_excluded(path: Path, patterns: Iterable[str]) -> bool:
@@ -48,6 +89,15 @@ def is_excluded(path: Path, patterns: Iterable[str]) -> bool:
     name = path.name
     absolute = str(path.absolute())
     return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(absolute, p) for p in patterns)
+
+
+def _is_special(path: Path) -> bool:
+    """A FIFO, socket or device: reading a FIFO named x.py would block forever. A path that
+    cannot be examined stays in, to be reported as unreadable."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _is_virtualenv(directory: Path) -> bool:
@@ -72,10 +122,10 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[str]:
                 if not is_excluded(current / d, patterns) and not _is_virtualenv(current / d)
             )
             for name in sorted(files):
-                if not name.endswith(PYTHON_SUFFIXES):
+                if not name.endswith(LINTED_SUFFIXES):
                     continue
                 file_path = current / name
-                if is_excluded(file_path, patterns):
+                if is_excluded(file_path, patterns) or _is_special(file_path):
                     continue
                 text = str(file_path)
                 if text not in seen:

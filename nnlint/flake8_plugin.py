@@ -6,7 +6,7 @@ import ast
 from typing import Iterator, Sequence
 
 from nnlint import __version__
-from nnlint.engine import lint_source
+from nnlint.analysis import lint_source
 from nnlint.files import SourceFile
 from nnlint.rules import all_rules
 

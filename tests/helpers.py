@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,8 +18,13 @@ FIXTURE_OPTIONS = re.compile(r"#\s*nnlint-fixture:\s*(?P<options>.*)$", re.MULTI
 FINDING_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) (?P<message>.*)$")
 
 
-def run_nnlint(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+CACHE_DIR = tempfile.mkdtemp(prefix="nnlint-test-cache-")
+
+
+def run_nnlint(*args: str, cwd: Path | None = None, stdin: bytes | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real command in a subprocess; the cache goes to a private directory unless `env` says."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NNLINT_CACHE_DIR": CACHE_DIR, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "nnlint", *args],
         cwd=cwd or REPO, input=stdin, capture_output=True, env=env, timeout=300,

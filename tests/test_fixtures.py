@@ -46,3 +46,21 @@ def test_fixture_project(project: Path) -> None:
     found = _lint([project], [])
     for file in files:
         assert found.get(str(file.resolve()), set()) == expected_findings(file.read_text(encoding="utf-8")), file
+
+
+def test_project_results_depend_on_neither_file_order_nor_jobs() -> None:
+    project = FIXTURES / "projects" / "softmax_head_across_files"
+    files = sorted(str(p) for p in project.rglob("*.py"))
+    runs = [
+        run_nnlint("--jobs", "1", *files).stdout,
+        run_nnlint("--jobs", "2", *reversed(files)).stdout,
+        run_nnlint("--jobs", "2", str(project)).stdout,
+    ]
+    assert runs[0] and runs[0] == runs[1] == runs[2]
+
+
+def test_a_file_linted_alone_still_works_with_less_knowledge() -> None:
+    train = FIXTURES / "projects" / "softmax_head_across_files" / "train.py"
+    result = run_nnlint(str(train))
+    assert result.returncode == 0, result.stdout
+    assert b"checked, no findings" in result.stderr

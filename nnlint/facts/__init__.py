@@ -3,35 +3,59 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Mapping
 
 import libcst as cst
 
+from nnlint.facts.bindings import Bindings
+from nnlint.facts.data_splits import DataSplitFacts
 from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.defuse import DefUse
+from nnlint.facts.layers import LayerFacts
+from nnlint.facts.loaders import LoaderFacts
+from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.guards import Guards
 from nnlint.facts.layout import LayoutFacts
 from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
+from nnlint.facts.shuffling import ShuffleFacts
+from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.training import TrainingFacts
 from nnlint.facts.training_steps import TrainingSteps
 
 
 class FileFacts:
-    def __init__(self, path: str, text: str, module: cst.Module) -> None:
+    def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
+                 project: Mapping[str, SymbolSummary] | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
-
-    @cached_property
-    def names(self) -> ImportTable:
-        return ImportTable(self.module)
+        self.names = names
+        self.project = project or {}
 
     @cached_property
     def dataflow(self) -> Dataflow:
-        return Dataflow(self.module, self.names)
+        return Dataflow(self.module, self.names, self.project)
 
     @cached_property
     def training(self) -> TrainingFacts:
         return TrainingFacts(self.dataflow)
+
+    @cached_property
+    def summary(self) -> ModuleSummary:
+        return summarize(self.module, self.dataflow, self.training)
+
+    @cached_property
+    def defuse(self) -> DefUse:
+        return DefUse(self.module)
+
+    @cached_property
+    def modules(self) -> ModuleFacts:
+        return ModuleFacts(self.module, self.names)
+
+    @cached_property
+    def layers(self) -> LayerFacts:
+        return LayerFacts(self.names, self.modules, self.defuse)
 
     @cached_property
     def guards(self) -> Guards:
@@ -44,3 +68,19 @@ class FileFacts:
     @cached_property
     def modes(self) -> ModeFacts:
         return ModeFacts(self.module, self.dataflow, TrainingSteps(self.dataflow, self.training))
+
+    @cached_property
+    def bindings(self) -> Bindings:
+        return Bindings(self.module)
+
+    @cached_property
+    def data_splits(self) -> DataSplitFacts:
+        return DataSplitFacts(self.dataflow, self.bindings)
+
+    @cached_property
+    def loaders(self) -> LoaderFacts:
+        return LoaderFacts(self.dataflow, self.training, self.bindings)
+
+    @cached_property
+    def shuffling(self) -> ShuffleFacts:
+        return ShuffleFacts(self.dataflow, self.bindings)

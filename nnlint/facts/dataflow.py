@@ -9,19 +9,31 @@ built on these facts only see what holds on every path.
 
 from __future__ import annotations
 
+import ast
+
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence, cast
 
 import libcst as cst
 
 from nnlint.facts import torch_api
+from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, string_value
-from nnlint.facts.values import TENSOR_KINDS, UNKNOWN, Kind, Value, join
+from nnlint.facts.syntax import block_statements, dotted_name, string_value, walk_statements
+from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
+
+if TYPE_CHECKING:
+    from nnlint.facts.summary import SymbolSummary
 
 MAX_CALL_DEPTH = 4
+# Argument values not worth a specialized analysis of the function they are passed to.
+_UNINFORMATIVE = (Kind.UNKNOWN, Kind.NONE, Kind.STRING)
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
+ENABLE_GRAD_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
+BACKPROPAGATED = "backward()"    # the producer of a value known to hold a graph because backward() ran on it
+# Objects whose `.backward(loss)` backpropagates their argument (accelerate, Fabric, DeepSpeed, ...).
+_BACKWARD_OWNER_WORDS = ("accelerat", "fabric", "engine", "strategy", "precision", "trainer", "deepspeed", "model")
 
 
 @dataclass(eq=False)
@@ -59,6 +71,8 @@ class Event:
     loops: tuple[cst.CSTNode, ...]
     no_grad: bool
     specialized: bool
+    # The branches taken to get here: (if/try/match statement, branch index, loops around it).
+    branches: tuple[tuple[cst.CSTNode, int, int], ...] = ()
 
 
 @dataclass(eq=False)
@@ -90,6 +104,37 @@ class GradResetEvent(Event):
     """`param.grad = None`: a hand-written zero_grad."""
 
 
+@dataclass(eq=False)
+class GradReadEvent(Event):
+    """`param.grad` read: gradients used by hand (manual updates, gradient statistics)."""
+
+
+@dataclass(eq=False)
+class AccumulateEvent(Event):
+    """`total += value`, `total = total + value`, `totals[key] += value` or `items.append(value)`.
+
+    `target` is the accumulator's dotted name; `added` the expression added and `operands` the
+    values of the names added in it (`loss` in `total += loss * n`); `bound_in` the loops whose
+    current iteration had already bound the accumulator afresh before this statement (a
+    per-iteration sum, not a running one).
+    """
+
+    target: str = ""
+    value: Value = UNKNOWN
+    operands: tuple[Value, ...] = ()
+    bound_in: tuple[cst.CSTNode, ...] = ()
+    added: cst.BaseExpression | None = None
+
+
+@dataclass(eq=False)
+class SubscriptEvent(Event):
+    """`X[idx]`, `X[:n_train]`, `X[perm]` on data or with a permutation (nothing else is recorded)."""
+
+    base: Value = UNKNOWN
+    index: Value = UNKNOWN
+    result: Value = UNKNOWN
+
+
 @dataclass
 class _Frame:
     function: FunctionInfo
@@ -99,13 +144,18 @@ class _Frame:
     loops: list[cst.CSTNode] = field(default_factory=list)
     no_grad: int = 0
     returns: list[Value] = field(default_factory=list)
+    branches: list[tuple[cst.CSTNode, int, int]] = field(default_factory=list)
+    bound: list[set[str]] = field(default_factory=list)   # names bound so far in each loop's iteration
 
 
 class Dataflow:
     """Runs the interpreter over a module; read `events`, `classes` and `functions`."""
 
-    def __init__(self, module: cst.Module, names: ImportTable) -> None:
+    def __init__(self, module: cst.Module, names: ImportTable,
+                 project: Mapping[str, "SymbolSummary"] | None = None) -> None:
         self.names = names
+        # What other files of the project give: imported qualified name -> summary.
+        self.project: Mapping[str, SymbolSummary] = project or {}
         self.events: list[Event] = []
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[cst.FunctionDef, FunctionInfo] = {}
@@ -114,13 +164,26 @@ class Dataflow:
         self._summaries: dict[tuple, Value] = {}
         self._active: set[tuple] = set()
         self._forward_outputs: dict[str, Value] = {}
+        self._loss_families: dict[str, str | None] = {}
+        self._string_dispatch: dict[cst.FunctionDef, bool] = {}
+        # While set, events are collected here instead of recorded and nothing is memoized:
+        # what-if analyses (a loss class probed with a marker input, parameter defaults).
+        self._probing: list[Event] | None = None
+        self._module = module
+        self._passed: dict[str, tuple[int, set[str]]] | None = None
+        self.data = DataSemantics(self)
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
         self.module_info = module_info
         frame = _Frame(module_info, self.globals, specialized=False, depth=0)
         self._run_block(module.body, frame)
-        for info in list(self.classes.values()):  # analysing a method may declare nested classes
-            self._analyse_class(info)
+        # Analysing a method can declare more classes (a class defined inside a function).
+        analysed: set[str] = set()
+        while len(analysed) < len(self.classes):
+            for name, info in list(self.classes.items()):
+                if name not in analysed:
+                    analysed.add(name)
+                    self._analyse_class(info)
         for node, function in list(self.functions.items()):
             if function.class_name is None and node not in self.function_events:
                 self._analyse(function, (), specialized=False, depth=0)
@@ -129,7 +192,7 @@ class Dataflow:
     def _declare(self, body: Sequence[cst.BaseStatement]) -> None:
         for statement in body:
             if isinstance(statement, cst.FunctionDef):
-                info = self._function_info(statement, None)
+                self._function_info(statement, None)
                 self.globals[statement.name.value] = Value(Kind.FUNCTION, statement.name.value, statement)
             elif isinstance(statement, cst.ClassDef):
                 self._declare_class(statement)
@@ -172,7 +235,8 @@ class Dataflow:
     def class_of(self, name: str) -> ClassInfo | None:
         return self.classes.get(name)
 
-    def method(self, class_name: str, method: str) -> cst.FunctionDef | None:
+    def _lineage(self, class_name: str) -> Iterator[ClassInfo]:
+        """The class and its bases defined in this file, nearest first."""
         seen: set[str] = set()
         queue = [class_name]
         while queue:
@@ -180,25 +244,17 @@ class Dataflow:
             if current in seen or current not in self.classes:
                 continue
             seen.add(current)
-            info = self.classes[current]
-            if method in info.methods:
-                return info.methods[method]
-            queue.extend(info.bases)
-        return None
+            yield self.classes[current]
+            queue.extend(self.classes[current].bases)
+
+    def method(self, class_name: str, method: str) -> cst.FunctionDef | None:
+        return next((info.methods[method] for info in self._lineage(class_name) if method in info.methods), None)
 
     def class_attr(self, class_name: str, attr: str) -> Value:
-        seen: set[str] = set()
-        queue = [class_name]
-        while queue:
-            current = queue.pop(0)
-            if current in seen or current not in self.classes:
-                continue
-            seen.add(current)
-            info = self.classes[current]
+        for info in self._lineage(class_name):
             self._ensure_attrs(info)
             if attr in info.attrs:
                 return info.attrs[attr]
-            queue.extend(info.bases)
         method = self.method(class_name, attr)
         if method is not None:
             return Value(Kind.FUNCTION, attr, method, class_name=class_name)
@@ -220,7 +276,9 @@ class Dataflow:
                 self._ensure_attrs(self.classes[base])
         init = info.methods.get("__init__")
         if init is not None:
+            probing, self._probing = self._probing, None
             self._analyse(self.functions[init], (self._instance(info.name),), specialized=False, depth=0)
+            self._probing = probing
 
     def _analyse_class(self, info: ClassInfo) -> None:
         self._ensure_attrs(info)
@@ -230,17 +288,25 @@ class Dataflow:
             if method is not init:
                 self._analyse(self.functions[method], (self_value,), specialized=False, depth=0)
 
-    def _analyse(self, function: FunctionInfo, args: tuple[Value, ...], specialized: bool, depth: int) -> Value:
-        """Interpret `function` with these argument values; memoized; returns its result."""
-        key = (function.node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in args))
+    def _analyse(self, function: FunctionInfo, args: tuple[Value, ...], specialized: bool, depth: int,
+                 kwargs: dict[str, Value] | None = None, defaults: bool = True) -> Value:
+        """Interpret `function` with these argument values; memoized; returns its result.
+
+        Parameters not passed take their default's value when `defaults` (the call has no
+        `*args`/`**kwargs`), else UNKNOWN.
+        """
+        kwargs = {name: value for name, value in (kwargs or {}).items() if name in function.params}
+        key = (function.node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in args),
+               tuple(sorted((k, v.kind, v.detail, v.class_name, v.producer) for k, v in kwargs.items())), defaults)
         if key in self._summaries:
             return self._summaries[key]
         if key in self._active or depth > MAX_CALL_DEPTH or function.node is None:
             return UNKNOWN
+        if self._probing is not None:
+            specialized = True
         self._active.add(key)
         env = dict(self.globals)
-        for name, value in zip(function.params, args):
-            env[name] = value
+        env.update(self._parameter_values(function, args, kwargs, defaults, trust_defaults=specialized))
         frame = _Frame(function, env, specialized, depth)
         if any(d in NO_GRAD_CONTEXTS for d in function.decorators):
             frame.no_grad = 1
@@ -253,10 +319,52 @@ class Dataflow:
             for other in frame.returns[1:]:
                 result = join(result, other)
         self._active.discard(key)
-        self._summaries[key] = result
+        if self._probing is None:
+            self._summaries[key] = result
         return result
 
-    def _call_function(self, callee: Value, args: list[Value], frame: _Frame, bound_self: Value | None) -> Value:
+    def _never_passed(self, function: FunctionInfo, param: str) -> bool:
+        """No call in this file passes `param` (a constructor's callers name the class)."""
+        if self._passed is None:
+            self._passed = _passed_arguments(self._module)
+        callee = function.class_name if function.name == "__init__" and function.class_name else function.name
+        positional, keywords = self._passed.get(callee, (0, set()))
+        index = function.params.index(param) - (1 if function.is_method else 0)
+        return index >= positional and param not in keywords and "**" not in keywords
+
+    def _parameter_values(self, function: FunctionInfo, args: tuple[Value, ...], kwargs: dict[str, Value],
+                          defaults: bool, trust_defaults: bool) -> dict[str, Value]:
+        """Arguments by parameter; a parameter not passed takes its default's value when `defaults`.
+
+        Outside a call (`trust_defaults` False) only None and loss-function defaults are taken,
+        the latter only when no call in the file passes that parameter:
+        `criterion=nn.CrossEntropyLoss()` is not what runs if the file calls
+        `train(..., criterion=nn.MSELoss())`.
+        """
+        values = dict.fromkeys(function.params, UNKNOWN)
+        values.update(zip(function.params, args))
+        values.update(kwargs)
+        if defaults and function.node is not None:
+            params = function.node.params
+            missing = [p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                       if p.default is not None and p.name.value in values
+                       and p.name.value not in kwargs and function.params.index(p.name.value) >= len(args)]
+            for param in missing:
+                value = self._evaluate_quietly(param.default)
+                if trust_defaults or value.kind is Kind.NONE or (
+                        value.kind is Kind.LOSS_FN and self._never_passed(function, param.name.value)):
+                    values[param.name.value] = value
+        return values
+
+    def _evaluate_quietly(self, expr: cst.BaseExpression) -> Value:
+        """An expression's value in the module's scope, recording nothing (a parameter default)."""
+        probing, self._probing = self._probing, []
+        value = self.eval(expr, _Frame(self.module_info, dict(self.globals), specialized=True, depth=MAX_CALL_DEPTH))
+        self._probing = probing
+        return value
+
+    def _call_function(self, callee: Value, args: list[Value], frame: _Frame, bound_self: Value | None,
+                       kwargs: dict[str, Value] | None = None, defaults: bool = True) -> Value:
         node = callee.origin
         if not isinstance(node, cst.FunctionDef):
             return UNKNOWN
@@ -264,29 +372,48 @@ class Dataflow:
         if function is None:
             return UNKNOWN
         full_args = tuple(([bound_self] if bound_self is not None else []) + args)
-        interesting = any(a.kind is not Kind.UNKNOWN for a in full_args[1 if bound_self is not None else 0:])
+        passed = [*full_args[1 if bound_self is not None else 0:], *(kwargs or {}).values()]
+        # A string is worth a specialized analysis only for a function that dispatches on it.
+        boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_string(node) else _UNINFORMATIVE
+        interesting = any(value.kind not in boring for value in passed)
+        if not interesting:  # one analysis serves every such call
+            full_args = tuple(a if a is bound_self else UNKNOWN for a in full_args)
+            kwargs = None
         standalone = node in self.function_events
-        if not interesting and standalone:
-            key = (node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in full_args))
-            if key in self._summaries:
-                return self._summaries[key]
         specialized = interesting or standalone
-        return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1)
+        return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1,
+                             kwargs=kwargs, defaults=defaults)
+
+    def _dispatches_on_string(self, node: cst.FunctionDef) -> bool:
+        """`if name == "ce":` on a parameter somewhere in the function: a factory chosen by name."""
+        if node not in self._string_dispatch:
+            params = set(self.functions[node].params)
+            self._string_dispatch[node] = any(
+                isinstance(statement, cst.If) and _string_test(statement.test, params) is not None
+                for statement in walk_statements(block_statements(node.body))
+            )
+        return self._string_dispatch[node]
 
     def forward_output(self, class_name: str, args: list[Value], depth: int) -> Value:
         forward = self.method(class_name, "forward") or self.method(class_name, "__call__")
         if forward is None:
             return UNKNOWN
         function = self.functions[forward]
-        if not any(a.kind is not Kind.UNKNOWN for a in args) and class_name in self._forward_outputs:
+        informative = any(a.kind not in _UNINFORMATIVE for a in args)
+        if not informative and class_name in self._forward_outputs:
             return self._forward_outputs[class_name]
+        if not informative:
+            args = []
         result = self._analyse(function, (self._instance(class_name), *args), specialized=True, depth=depth + 1)
-        if not any(a.kind is not Kind.UNKNOWN for a in args):
+        if not informative:
             self._forward_outputs[class_name] = result
         return result
 
     # ----------------------------------------------------------------- statements
     def _record(self, event: Event) -> None:
+        if self._probing is not None:
+            self._probing.append(event)
+            return
         self.events.append(event)
         if not event.specialized:
             self.function_events.setdefault(event.function.node, []).append(event)
@@ -295,10 +422,15 @@ class Dataflow:
         for statement in body:
             self._run_statement(statement, frame)
 
-    def _run_branch(self, body: Sequence[cst.BaseStatement], frame: _Frame) -> dict[str, Value]:
+    def _run_branch(self, body: Sequence[cst.BaseStatement], frame: _Frame,
+                    branch: tuple[cst.CSTNode, int] | None = None) -> dict[str, Value]:
         saved = frame.env
         frame.env = dict(saved)
+        if branch is not None:
+            frame.branches.append((*branch, len(frame.loops)))
         self._run_block(body, frame)
+        if branch is not None:
+            frame.branches.pop()
         branch_env = frame.env
         frame.env = saved
         return branch_env
@@ -319,14 +451,18 @@ class Dataflow:
                 self._run_small(small, frame)
         elif isinstance(statement, cst.If):
             self.eval(statement.test, frame)
-            taken = self._run_branch(block_statements(statement.body), frame)
+            decided = self._decided(statement.test, frame)
+            if decided is not None:
+                self._run_decided(statement, decided, frame)
+                return
+            taken = self._run_branch(block_statements(statement.body), frame, (statement, 0))
             orelse = statement.orelse
             if orelse is None:
                 other = dict(frame.env)
             elif isinstance(orelse, cst.If):
-                other = self._run_branch([orelse], frame)
+                other = self._run_branch([orelse], frame, (statement, 1))
             else:
-                other = self._run_branch(block_statements(orelse.body), frame)
+                other = self._run_branch(block_statements(orelse.body), frame, (statement, 1))
             self._merge(frame, taken, other)
         elif isinstance(statement, (cst.For, cst.While)):
             self._run_loop(statement, frame)
@@ -334,8 +470,9 @@ class Dataflow:
             self._run_with(statement, frame)
         elif isinstance(statement, (cst.Try, cst.TryStar)):
             self._run_block(block_statements(statement.body), frame)
-            for handler in statement.handlers:
-                self._merge(frame, dict(frame.env), self._run_branch(block_statements(handler.body), frame))
+            for index, handler in enumerate(statement.handlers, start=1):
+                self._merge(frame, dict(frame.env),
+                            self._run_branch(block_statements(handler.body), frame, (statement, index)))
             if statement.orelse is not None:
                 self._run_block(block_statements(statement.orelse.body), frame)
             if statement.finalbody is not None:
@@ -349,8 +486,30 @@ class Dataflow:
                                                     class_name=statement.name.value)
         elif isinstance(statement, cst.Match):
             self.eval(statement.subject, frame)
-            branches = [self._run_branch(block_statements(case.body), frame) for case in statement.cases]
+            branches = [self._run_branch(block_statements(case.body), frame, (statement, index))
+                        for index, case in enumerate(statement.cases)]
             self._merge(frame, dict(frame.env), *branches)
+
+    def _decided(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
+        """The outcome of `name == "ce"` when a call passed the string (factories chosen by name)."""
+        if not frame.specialized:
+            return None
+        compared = _string_test(test, set(frame.env))
+        if compared is None:
+            return None
+        name, strings, equal = compared
+        value = frame.env.get(name, UNKNOWN)
+        if value.kind is not Kind.STRING:
+            return None
+        return (value.detail in strings) == equal
+
+    def _run_decided(self, statement: cst.If, taken: bool, frame: _Frame) -> None:
+        if taken:
+            frame.env = self._run_branch(block_statements(statement.body), frame, (statement, 0))
+        elif isinstance(statement.orelse, cst.If):
+            frame.env = self._run_branch([statement.orelse], frame, (statement, 1))
+        elif statement.orelse is not None:
+            frame.env = self._run_branch(block_statements(statement.orelse.body), frame, (statement, 1))
 
     def _define_function(self, node: cst.FunctionDef, frame: _Frame) -> None:
         function = self._function_info(node, None)
@@ -364,30 +523,42 @@ class Dataflow:
             self.globals = saved_globals
 
     def _run_loop(self, loop: cst.For | cst.While, frame: _Frame) -> None:
-        if isinstance(loop, cst.For):
-            self.eval(loop.iter, frame)
-        else:
-            self.eval(loop.test, frame)
+        iterated = self.eval(loop.iter, frame) if isinstance(loop, cst.For) else self.eval(loop.test, frame)
         before = dict(frame.env)
         frame.loops.append(loop)
+        frame.bound.append(set())
         if isinstance(loop, cst.For):
-            self._assign(loop.target, UNKNOWN, frame)
+            self._assign(loop.target, self.data.iterate(iterated), frame)
         self._run_block(block_statements(loop.body), frame)
         frame.loops.pop()
+        frame.bound.pop()
         self._merge(frame, before, dict(frame.env))
         if loop.orelse is not None:
             self._run_block(block_statements(loop.orelse.body), frame)
 
     def _run_with(self, statement: cst.With, frame: _Frame) -> None:
-        disables_grad = False
+        disables_grad = enables_grad = False
         for item in statement.items:
             self.eval(item.item, frame)
             disables_grad |= self._disables_grad(item.item)
+            enables_grad |= self._enables_grad(item.item)
             if item.asname is not None:
                 self._assign(item.asname.name, UNKNOWN, frame)
-        frame.no_grad += disables_grad
+        saved = frame.no_grad
+        frame.no_grad = 0 if enables_grad else saved + disables_grad
         self._run_block(block_statements(statement.body), frame)
-        frame.no_grad -= disables_grad
+        frame.no_grad = saved
+
+    def _enables_grad(self, expr: cst.BaseExpression) -> bool:
+        if not isinstance(expr, cst.Call):
+            return self.names.qualname(expr) in ENABLE_GRAD_CONTEXTS
+        name = self.names.qualname(expr.func)
+        if name in ENABLE_GRAD_CONTEXTS:
+            return True
+        if name in SET_GRAD_ENABLED and expr.args:
+            mode = expr.args[0].value
+            return isinstance(mode, cst.Name) and mode.value == "True"
+        return False
 
     def _disables_grad(self, expr: cst.BaseExpression) -> bool:
         if not isinstance(expr, cst.Call):
@@ -404,14 +575,23 @@ class Dataflow:
     def _run_small(self, small: cst.BaseSmallStatement, frame: _Frame) -> None:
         if isinstance(small, cst.Assign):
             value = self.eval(small.value, frame)
+            if len(small.targets) == 1 and _adds_to_itself(small.targets[0].target, small.value):
+                self._record_accumulation(small, small.targets[0].target, UNKNOWN, small.value.right, frame)
             for target in small.targets:
-                self._assign(target.target, value, frame)
+                self._assign(target.target, self.data.bind(target.target, small.value, value), frame)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
-                self._assign(small.target, self.eval(small.value, frame), frame)
+                value = self.eval(small.value, frame)
+                self._assign(small.target, self.data.bind(small.target, small.value, value), frame)
         elif isinstance(small, cst.AugAssign):
-            self.eval(small.value, frame)
-            self._assign(small.target, UNKNOWN, frame)
+            value = self.eval(small.value, frame)
+            if isinstance(small.operator, cst.AddAssign):
+                self._record_accumulation(small, small.target, value, small.value, frame)
+            result = UNKNOWN
+            if isinstance(small.target, cst.Name):
+                current = frame.env.get(small.target.value, UNKNOWN)
+                result = self.data.augmented(small.operator, current, value, small.target, small.value, small)
+            self._assign(small.target, result, frame, bind=False)
         elif isinstance(small, cst.Expr):
             self.eval(small.value, frame)
         elif isinstance(small, cst.Return):
@@ -421,7 +601,22 @@ class Dataflow:
                 if isinstance(child, cst.BaseExpression):
                     self.eval(child, frame)
 
-    def _assign(self, target: cst.BaseExpression, value: Value, frame: _Frame) -> None:
+    def _record_accumulation(self, statement: cst.CSTNode, target: cst.BaseExpression, value: Value,
+                             added: cst.BaseExpression, frame: _Frame) -> None:
+        accumulator = dotted_name(target.value if isinstance(target, cst.Subscript) else target)
+        if accumulator is None:
+            return
+        operands = tuple(frame.env.get(name, UNKNOWN) for name in added_names(added))
+        bound_in = tuple(loop for loop, names in zip(frame.loops, frame.bound) if accumulator in names)
+        self._record(AccumulateEvent(statement, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                     frame.specialized, tuple(frame.branches), target=accumulator,
+                                     value=value, operands=operands, bound_in=bound_in, added=added))
+
+    def _assign(self, target: cst.BaseExpression, value: Value, frame: _Frame, bind: bool = True) -> None:
+        bound_name = dotted_name(target) if bind else None
+        if bound_name is not None:
+            for names in frame.bound:
+                names.add(bound_name)
         if isinstance(target, cst.Name):
             frame.env[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -438,13 +633,16 @@ class Dataflow:
                 frame.env[name] = value
                 if target.attr.value == "grad":
                     self._record(GradResetEvent(target, frame.function, tuple(frame.loops), frame.no_grad > 0,
-                                                frame.specialized))
+                                                frame.specialized, tuple(frame.branches)))
                 self._store_self_attr(name, value, frame)
         elif isinstance(target, cst.Subscript):
             self.eval(target.value, frame)
             container = dotted_name(target.value)
             key = _constant_index(target)
-            if container is not None and isinstance(key, str):
+            stored = self.data.store_item(frame.env.get(container, UNKNOWN), value) if container else None
+            if stored is not None:
+                frame.env[container] = stored
+            elif container is not None and isinstance(key, str):
                 current = frame.env.get(container, UNKNOWN)
                 if current.kind is Kind.MAPPING or current is UNKNOWN:
                     keys = tuple(k for k in current.keys if k != key) + (key,)
@@ -456,12 +654,14 @@ class Dataflow:
         if function.class_name is None or not name.startswith("self.") or name.count(".") != 1:
             return
         info = self.classes.get(function.class_name)
-        if info is None or frame.specialized:
+        # A setter called with a loss function is learnt from the call (`trainer.set_criterion(...)`).
+        setter = frame.specialized and function.name != "__init__" and value.kind is Kind.LOSS_FN
+        if info is None or (frame.specialized and not setter):
             return
         attr = name[5:]
         if function.name == "__init__":
             info.attrs[attr] = join(info.attrs[attr], value) if attr in info.attrs else value
-        elif attr not in info.attrs and value.kind is not Kind.UNKNOWN:
+        elif value.kind is not Kind.UNKNOWN and (attr not in info.attrs or info.attrs[attr].kind is Kind.NONE):
             info.attrs[attr] = value
 
     # ----------------------------------------------------------------- expressions
@@ -469,7 +669,11 @@ class Dataflow:
         if expr is None:
             return UNKNOWN
         if isinstance(expr, cst.Name):
-            return frame.env.get(expr.value, UNKNOWN)
+            return NONE if expr.value == "None" else frame.env.get(expr.value, UNKNOWN)
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            left = self.eval(expr.left, frame)
+            right = self.eval(expr.right, frame)
+            return right if left.kind is Kind.NONE else UNKNOWN
         if isinstance(expr, cst.Call):
             return self._eval_call(expr, frame)
         if isinstance(expr, cst.Attribute):
@@ -495,10 +699,15 @@ class Dataflow:
                 else:
                     self.eval(element.value, frame)
             return Value(Kind.MAPPING, items=tuple(items), keys=tuple(keys))
+        if isinstance(expr, cst.BinaryOperation):
+            left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
+            return self.data.arithmetic(expr.operator, left, right, expr.left, expr.right, expr)
         if isinstance(expr, cst.IfExp):
             self.eval(expr.test, frame)
             return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
-        if isinstance(expr, (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
+        if isinstance(expr, cst.SimpleString):
+            return _string_constant(expr)
+        if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
             return UNKNOWN
         if isinstance(expr, cst.Lambda):
             return UNKNOWN
@@ -527,27 +736,36 @@ class Dataflow:
         frame.env = saved
 
     def _eval_attribute(self, expr: cst.Attribute, frame: _Frame) -> Value:
+        if expr.attr.value == "grad":
+            self._record(GradReadEvent(expr, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                       frame.specialized, tuple(frame.branches)))
         name = dotted_name(expr)
         if name is not None and name in frame.env:
             return frame.env[name]
         base = self.eval(expr.value, frame)
         if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
             return self.class_attr(base.class_name, expr.attr.value)
-        return UNKNOWN
+        return self.data.attribute(base, expr)
 
     def _eval_subscript(self, expr: cst.Subscript, frame: _Frame) -> Value:
         base = self.eval(expr.value, frame)
-        for element in expr.slice:
-            for child in _expressions_in(element):
-                self.eval(child, frame)
+        indices = [self.eval(child, frame) for element in expr.slice for child in _expressions_in(element)]
         index = _constant_index(expr)
+        if index is None and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+            key = self.eval(expr.slice[0].slice.value, frame)
+            index = key.detail if key.kind is Kind.STRING else None
         if index is not None:
             item = base.item(index)
             if item is not UNKNOWN:
                 return item
         if base.kind in TENSOR_KINDS:
             return base
-        return UNKNOWN
+        index_value = indices[0] if len(expr.slice) == 1 and len(indices) == 1 else UNKNOWN
+        result = self.data.subscript(expr, base, index_value)
+        if Kind.DATA in (base.kind, index_value.kind, result.kind) or index_value.kind is Kind.PERMUTATION:
+            self._record(SubscriptEvent(expr, frame.function, tuple(frame.loops), frame.no_grad > 0,
+                                        frame.specialized, base=base, index=index_value, result=result))
+        return result
 
     def _eval_call(self, call: cst.Call, frame: _Frame) -> Value:
         func = call.func
@@ -583,12 +801,29 @@ class Dataflow:
             else:
                 args.append(value)
         result = self._call_result(call, qualname, method, receiver, callee, args, kwargs, frame)
+        if result.kind is Kind.UNKNOWN:
+            data_result, fitted = self.data.call_result(call, qualname, method, receiver, receiver_name, callee,
+                                                        args, kwargs)
+            result = data_result if data_result is not UNKNOWN else result
+            if fitted is not None and receiver_name is not None:
+                frame.env[receiver_name] = fitted
         self._record(CallEvent(
-            call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized,
+            call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized, tuple(frame.branches),
             qualname=qualname, method=method, receiver=receiver, receiver_name=receiver_name,
             callee=callee, args=tuple(args), kwargs=kwargs, result=result,
         ))
+        if method == "append" and receiver_name is not None and len(args) == 1 and qualname is None:
+            self._record_accumulation(call, cast(cst.Attribute, func).value, args[0], call.args[0].value, frame)
+        if method == "backward" and qualname is None:
+            self._mark_backpropagated(call, frame)
         return result
+
+    def _mark_backpropagated(self, call: cst.Call, frame: _Frame) -> None:
+        """After `loss.backward()` the name `loss` is known to hold a loss tensor with a graph."""
+        tensor = backpropagated(call)
+        name = dotted_name(tensor)
+        if name is not None and frame.env.get(name, UNKNOWN).kind not in TENSOR_KINDS:
+            frame.env[name] = Value(Kind.LOSS, BACKPROPAGATED, tensor)
 
     def _call_result(
         self,
@@ -605,12 +840,9 @@ class Dataflow:
             return self._library_call(call, qualname, args, kwargs, frame)
         if callee.kind is Kind.FUNCTION:
             bound = receiver if callee.class_name and receiver is not None else None
-            return self._call_function(callee, args, frame, bound)
+            return self._call_function(callee, args, frame, bound, kwargs, not any(arg.star for arg in call.args))
         if callee.kind is Kind.CLASS:
-            info = self.classes.get(callee.class_name)
-            if info is not None and _is_loss_class(info):
-                return Value(Kind.LOSS_FN, info.name, call, detail=self._wrapped_loss(info))
-            return self._instance(callee.class_name)
+            return self.instantiate(callee.class_name, call)
         if callee.kind is Kind.MODULE:
             if callee.output is not None:
                 return callee.output
@@ -623,6 +855,23 @@ class Dataflow:
             return self._method_result(call, method, receiver)
         return UNKNOWN
 
+    def instantiate(self, class_name: str, call: cst.Call | None = None) -> Value:
+        """The value a call of a class of this file gives: a loss function, a model, an object."""
+        info = self.classes.get(class_name)
+        if info is not None and info.is_module:
+            # The family only when the class hands its input to that loss unchanged: a class that
+            # applies log_softmax before F.nll_loss takes logits, it is no NLLLoss for its callers.
+            family = self._loss_input_family(info)
+            if family is None and self._wrapped_loss(info) is not None:
+                family = "other"
+            if family is not None:
+                return Value(Kind.LOSS_FN, info.name, call, detail=family)
+        return self._instance(class_name)
+
+    def summary_of(self, function: FunctionInfo) -> Value:
+        """What a top-level function returns when nothing is known of its arguments."""
+        return self._analyse(function, (), specialized=False, depth=0)
+
     def _method_result(self, call: cst.Call, method: str, receiver: Value) -> Value:
         if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
             return UNKNOWN
@@ -630,6 +879,8 @@ class Dataflow:
             return Value(torch_api.METHOD_RESULTS[method], f".{method}()", call)
         if method == "log" and receiver.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
+        if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
+            return UNKNOWN  # a detached loss holds no graph
         if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
             return receiver
         return UNKNOWN
@@ -638,8 +889,11 @@ class Dataflow:
         self, call: cst.Call, qualname: str, args: list[Value], kwargs: dict[str, Value], frame: _Frame
     ) -> Value:
         short = qualname.rsplit(".", 1)[-1]
+        symbol = self.project.get(qualname)
+        if symbol is not None:
+            return symbol.value.to_value() if symbol.value is not None else UNKNOWN
         if qualname in torch_api.FUNCTION_RESULTS:
-            return Value(torch_api.FUNCTION_RESULTS[qualname], short, call)
+            return Value(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
@@ -653,10 +907,11 @@ class Dataflow:
         loss = torch_api.loss_kind(qualname)
         if loss is not None:
             if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
-                return Value(Kind.LOSS, short, call, detail=loss)
+                return Value(Kind.LOSS, f"{short}()", call, detail=loss)
             return Value(Kind.LOSS_FN, short, call, detail=loss)
         if qualname in torch_api.MODULE_OUTPUTS:
-            return Value(Kind.MODULE, short, call, output=Value(torch_api.MODULE_OUTPUTS[qualname], short, call))
+            return Value(Kind.MODULE, short, call,
+                         output=Value(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call))
         if qualname in torch_api.SEQUENTIAL_CLASSES:
             last = args[-1] if args else UNKNOWN
             output = self._module_output(last, frame)
@@ -678,21 +933,131 @@ class Dataflow:
             return self.forward_output(module.class_name, [], frame.depth)
         return UNKNOWN
 
-    def _wrapped_loss(self, info: ClassInfo) -> str:
-        """The loss family a user loss class computes, when its forward returns a known loss."""
+    def _loss_input_family(self, info: ClassInfo) -> str | None:
+        """The loss a module class of this file applies to its first input, unchanged.
+
+        `forward` is probed with a marker input: a class whose forward hands that very tensor
+        (reshaped or sliced at most) to F.cross_entropy is a cross-entropy for its callers.
+        """
+        if info.name in self._loss_families:
+            return self._loss_families[info.name]
+        if self._probing is not None:
+            return None
+        self._loss_families[info.name] = None
         forward = self.method(info.name, "forward")
-        if forward is None:
-            return "other"
-        result = self._analyse(self.functions[forward], (self._instance(info.name),), specialized=True, depth=1)
-        return result.detail if result.kind is Kind.LOSS and result.detail else "other"
+        if forward is None or len(self.functions[forward].params) < 2 or not self._computes_a_loss(forward):
+            return None
+        self._ensure_attrs(info)
+        marker = Value(Kind.LOGITS, "<loss input>")
+        probing, self._probing = self._probing, []
+        self._analyse(self.functions[forward], (self._instance(info.name), marker), specialized=True, depth=1)
+        events, self._probing = self._probing, probing
+        families = {event.loss_family for event in events
+                    if isinstance(event, CallEvent) and event.loss_family and event.arg(0, "input") is marker}
+        family = families.pop() if len(families) == 1 else None
+        self._loss_families[info.name] = family
+        return family
+
+    def _computes_a_loss(self, method: cst.FunctionDef) -> bool:
+        """Whether a method calls a loss function, from its own analysis (run now if not yet)."""
+        function = self.functions[method]
+        owner = function.class_name or ""
+        if owner in self.classes:
+            self._ensure_attrs(self.classes[owner])
+        self._analyse(function, (self._instance(owner),), specialized=False, depth=0)
+        return any(isinstance(event, CallEvent) and event.loss_family is not None
+                   for event in self.function_events.get(method, []))
+
+    def _wrapped_loss(self, info: ClassInfo) -> str | None:
+        """The loss family a module computes when its forward returns a loss: a user loss class."""
+        if self.method(info.name, "forward") is None:
+            return None
+        result = self.forward_output(info.name, [], depth=0)
+        return (result.detail or "other") if result.kind is Kind.LOSS else None
 
     # ----------------------------------------------------------------- queries
     def calls(self) -> Iterator[CallEvent]:
         return (e for e in self.events if isinstance(e, CallEvent))
 
 
-def _is_loss_class(info: ClassInfo) -> bool:
-    return info.is_module and info.name.endswith("Loss")
+def backpropagated(call: cst.Call) -> cst.BaseExpression:
+    """The tensor a `.backward()` call backpropagates: `loss` in `loss.backward()`,
+    `scaler.scale(loss).backward()` and `accelerator.backward(loss)`."""
+    tensor = cast(cst.Attribute, call.func).value
+    owner = (dotted_name(tensor) or "").rsplit(".", 1)[-1].lower()
+    if call.args and call.args[0].keyword is None and any(word in owner for word in _BACKWARD_OWNER_WORDS):
+        return call.args[0].value
+    if isinstance(tensor, cst.Call) and isinstance(tensor.func, cst.Attribute) and tensor.func.attr.value == "scale" \
+            and tensor.args:
+        return tensor.args[0].value
+    return tensor
+
+
+def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:
+    """Callee name -> (most positional arguments, keywords) over every call in the file."""
+    passed: dict[str, tuple[int, set[str]]] = {}
+    for node in ast.walk(ast.parse(module.code)):  # far faster than walking the libcst tree
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name is None:
+            continue
+        positional, keywords = passed.get(name, (0, set()))
+        keywords.update(k.arg if k.arg is not None else "**" for k in node.keywords)
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            keywords.add("**")
+        passed[name] = (max(positional, len(node.args)), keywords)
+    return passed
+
+
+def _string_constant(expr: cst.SimpleString) -> Value:
+    """A plain string literal's value, read without evaluating it (docstrings are many and long)."""
+    raw = expr.raw_value
+    if expr.prefix.lower() not in ("", "r", "u") or "\\" in raw or len(raw) > 64:
+        return UNKNOWN
+    return Value(Kind.STRING, detail=raw)
+
+
+def _string_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, frozenset[str], bool] | None:
+    """(name, strings, equal) for `name == "a"`, `name != "a"`, `name in ("a", "b")`, `name not in [...]`."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    comparison = test.comparisons[0]
+    left, right = test.left, comparison.comparator
+    if isinstance(left, cst.SimpleString) and isinstance(comparison.operator, (cst.Equal, cst.NotEqual)):
+        left, right = right, left
+    if not isinstance(left, cst.Name) or left.value not in names:
+        return None
+    operator = comparison.operator
+    if isinstance(operator, (cst.Equal, cst.NotEqual)):
+        strings = [string_value(right)]
+    elif isinstance(operator, (cst.In, cst.NotIn)) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+        strings = [string_value(element.value) for element in right.elements]
+    else:
+        return None
+    if any(text is None for text in strings):
+        return None
+    return left.value, frozenset(strings), isinstance(operator, (cst.Equal, cst.In))
+
+
+def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+    """`total = total + x`."""
+    return (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add)
+            and dotted_name(target) is not None and dotted_name(value.left) == dotted_name(target))
+
+
+def added_names(expr: cst.BaseExpression) -> Iterator[str]:
+    """The names summed, scaled or negated in `expr` (`loss` in `loss * x.size(0)`), not inside calls."""
+    if isinstance(expr, cst.BinaryOperation):
+        yield from added_names(expr.left)
+        yield from added_names(expr.right)
+    elif isinstance(expr, cst.UnaryOperation):
+        yield from added_names(expr.expression)
+    else:
+        name = dotted_name(expr)
+        if name is not None:
+            yield name
 
 
 def _constant_index(expr: cst.Subscript) -> int | str | None:

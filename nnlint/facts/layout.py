@@ -16,7 +16,7 @@ from typing import Sequence
 import libcst as cst
 
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, bound_names, child_nodes, positional_args
+from nnlint.facts.syntax import block_statements, bound_names, sub_nodes, positional_args
 
 FROM_END = 1_000  # where axis -1 of a tensor of unknown rank is placed, for ordering only
 RESHAPE_METHODS = frozenset({"view", "reshape"})
@@ -189,7 +189,7 @@ class LayoutFacts:
             self._scan(small.value, scope)
             self._mutated(small.value, scope)
         else:
-            for child in child_nodes(small):
+            for child in sub_nodes(small):
                 if isinstance(child, cst.BaseExpression):
                     self._scan(child, scope)
 
@@ -383,7 +383,7 @@ class LayoutFacts:
         """Judge every view/reshape call inside `node`, innermost first."""
         if node is None or isinstance(node, (cst.Lambda, cst.BaseComp)):
             return
-        for child in child_nodes(node):
+        for child in sub_nodes(node):
             self._scan(child, scope)
         if isinstance(node, cst.Call):
             self._judge(node, scope)

@@ -27,8 +27,8 @@ from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent,
 from nnlint.facts.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
                                      words)
 from nnlint.facts.mode_free import ModeFreeModels
-from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, child_nodes, dotted_name, keyword_arg,
-                                 positional_args, target_names)
+from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, dotted_name, keyword_arg,
+                                 positional_args, sub_nodes, target_names)
 from nnlint.facts.training_steps import TrainingSteps
 from nnlint.facts.values import Kind
 
@@ -894,7 +894,7 @@ def _code_name(expr: cst.BaseExpression) -> str:
 
 def _expressions_in(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     """The expressions directly below `node`, looking through wrappers such as Arg."""
-    for child in child_nodes(node):
+    for child in sub_nodes(node):
         if isinstance(child, cst.BaseExpression):
             yield child
         elif not isinstance(child, (cst.BaseParenthesizableWhitespace, cst.BaseStatement, cst.Comma)):

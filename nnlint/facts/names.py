@@ -1,74 +1,86 @@
-"""Qualified names through every import spelling: `F.softmax` -> torch.nn.functional.softmax."""
+"""Qualified names through every import spelling: `F.softmax` -> torch.nn.functional.softmax.
+
+The import table is read from the `ast` tree (the engine parses every file with `ast` first:
+it is the syntax check, and ten times cheaper than libcst), so the project planner can know
+every file's imports before any file is analysed. Lookups take libcst expressions."""
 
 from __future__ import annotations
 
+import ast
+from typing import Iterator, Mapping
+
 import libcst as cst
 
-from nnlint.facts.syntax import walk_statements
+from nnlint.facts.syntax import dotted_name, walk_statements
+
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def _module_name(expr: cst.BaseExpression | None) -> str:
-    if expr is None:
-        return ""
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute):
-        return f"{_module_name(expr.value)}.{expr.attr.value}"
-    return ""
+def _import_statements(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    for statement in body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            yield statement
+        for field in _BLOCK_FIELDS:
+            inner = getattr(statement, field, None)
+            if inner:
+                yield from _import_statements(inner)
 
 
-class ImportTable:
-    """Local alias -> qualified name for every import in a file, at any nesting level.
+def import_aliases(tree: ast.Module) -> dict[str, str]:
+    """Local alias -> qualified name for every import in a module, at any nesting level.
 
     Relative imports keep their leading dots (`.models.Net`); the project index resolves them.
     """
+    aliases: dict[str, str] = {}
+    for node in _import_statements(tree.body):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    aliases.setdefault(top, top)
+        else:
+            base = "." * node.level + (node.module or "")
+            for alias in node.names:
+                if alias.name == "*":
+                    continue
+                full = f"{base}.{alias.name}" if base and not base.endswith(".") else f"{base}{alias.name}"
+                aliases[alias.asname or alias.name] = full
+    return aliases
 
-    def __init__(self, module: cst.Module) -> None:
-        self.aliases: dict[str, str] = {}
-        # The first import statement of each top-level package (`torch` for `from torch import nn`).
-        self.first_import: dict[str, cst.Import | cst.ImportFrom] = {}
-        for statement in walk_statements(module.body):
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Import):
-                        self._add_import(small)
-                    elif isinstance(small, cst.ImportFrom):
-                        self._add_import_from(small)
 
-    def _add_import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = _module_name(alias.name)
-            self.first_import.setdefault(full.split(".")[0], node)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.aliases[alias.asname.name.value] = full
-            else:
-                top = full.split(".")[0]
-                self.aliases.setdefault(top, top)
-
-    def _add_import_from(self, node: cst.ImportFrom) -> None:
-        base = "." * len(node.relative) + _module_name(node.module)
-        if not node.relative:
-            self.first_import.setdefault(base.split(".")[0], node)
-        if isinstance(node.names, cst.ImportStar):
-            return
-        for alias in node.names:
-            name = _module_name(alias.name)
-            full = f"{base}.{name}" if base and not base.endswith(".") else f"{base}{name}"
-            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
-            self.aliases[local] = full
+class ImportTable:
+    def __init__(self, aliases: Mapping[str, str]) -> None:
+        self.aliases = dict(aliases)
 
     def qualname(self, expr: cst.BaseExpression) -> str | None:
         """The imported thing `expr` names, or None when it is not rooted in an import."""
-        parts: list[str] = []
-        while isinstance(expr, cst.Attribute):
-            parts.append(expr.attr.value)
-            expr = expr.value
-        if not isinstance(expr, cst.Name):
+        name = dotted_name(expr)
+        if name is None:
             return None
-        root = self.aliases.get(expr.value)
-        if root is None:
+        root, _, rest = name.partition(".")
+        full = self.aliases.get(root)
+        if full is None:
             return None
-        return ".".join([root, *reversed(parts)])
+        return f"{full}.{rest}" if rest else full
 
     def imports_any(self, prefixes: tuple[str, ...]) -> bool:
         return any(full == p or full.startswith(p + ".") for full in self.aliases.values() for p in prefixes)
+
+
+def first_import(module: cst.Module, package: str) -> cst.Import | cst.ImportFrom | None:
+    """The first statement that imports from `package` (`import torch`, `from torch import nn`)."""
+    for statement in walk_statements(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                names = [dotted_name(alias.name) or "" for alias in small.names]
+            elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+                names = [dotted_name(small.module) or ""]
+            else:
+                continue
+            if any(name == package or name.startswith(package + ".") for name in names):
+                return small
+    return None

@@ -108,3 +108,17 @@ def is_torch_module_class(qualname: str) -> bool:
         return False
     last = qualname.rsplit(".", 1)[-1]
     return last[:1].isupper() and not qualname.startswith("torch.nn.functional.")
+
+
+# Calls that make a tensor from shapes or values instead of computing from an input (last name part).
+TENSOR_FACTORIES = frozenset({
+    "zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "arange", "linspace",
+    "logspace", "eye", "tensor", "as_tensor", "from_numpy", "zeros_like", "ones_like", "empty_like",
+    "full_like", "rand_like", "randn_like", "randint_like", "array", "asarray",
+})
+# Methods that describe a value rather than compute a new one from it.
+QUERY_METHODS = frozenset({
+    "size", "dim", "ndimension", "numel", "nelement", "item", "tolist", "stride", "get_device",
+    "is_contiguous", "element_size", "data_ptr", "storage_offset", "is_floating_point", "keys", "values",
+    "items", "get", "pop", "split", "join", "format", "startswith", "endswith", "count", "index", "copy",
+})

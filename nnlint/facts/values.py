@@ -23,6 +23,11 @@ class Kind(Enum):
     LOSS_FN = "loss function"
     SEQUENCE = "sequence"                # a tuple or list literal with known items
     MAPPING = "mapping"                  # a dict literal with string keys
+    NONE = "None"                        # the literal None (a default not yet replaced)
+    STRING = "string"                    # a string literal, in `detail` (a factory's `name`)
+    DATA = "data"                        # data of a known split (detail: data_api role), scaled or not
+    SCALER = "statistics"                # a scaler, or statistics computed from data (detail: what it saw)
+    PERMUTATION = "permutation"          # a random order of indices (origin: the call that drew it)
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,7 +36,9 @@ class Value:
 
     MODULE values carry `output` (what calling them returns) or `class_name` (a class of
     this file whose `forward` decides); LOSS_FN values carry the loss family in `detail`;
-    SEQUENCE/MAPPING values carry their items.
+    SEQUENCE/MAPPING values carry their items. DATA values carry in `basis` the SCALER that
+    scaled them (None: not scaled since the split; UNKNOWN: not known); SCALER values carry in
+    `basis` the data they were fitted on.
     """
 
     kind: Kind
@@ -42,6 +49,7 @@ class Value:
     class_name: str = ""
     items: tuple["Value", ...] = ()
     keys: tuple[str, ...] = ()
+    basis: "Value | None" = None
 
     def same_as(self, other: "Value") -> bool:
         return (
@@ -52,6 +60,8 @@ class Value:
         )
 
     def item(self, index: int | str) -> "Value":
+        if self.kind is Kind.DATA:
+            return self  # a sample, a batch or a column of data belongs to the same split
         if self.kind is Kind.SEQUENCE and isinstance(index, int) and -len(self.items) <= index < len(self.items):
             return self.items[index]
         if self.kind is Kind.MAPPING and isinstance(index, str) and index in self.keys:
@@ -60,12 +70,21 @@ class Value:
 
 
 UNKNOWN = Value(Kind.UNKNOWN)
+NONE = Value(Kind.NONE, "None")
 
 TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.LOSS})
 
 
 def join(first: Value, second: Value) -> Value:
-    """The value a name holds where two paths meet: known only if both paths agree."""
-    if first is second or first.same_as(second):
+    """The value a name holds where two paths meet: known only if both paths agree.
+
+    None on one path does not spoil the other's value: where the value is used it is not None
+    (`if criterion is None: criterion = nn.CrossEntropyLoss()`).
+    """
+    if first is second or first.same_as(second) or second.kind is Kind.NONE:
+        if first.kind is Kind.DATA and first.basis is None and second.kind is Kind.DATA:
+            return second  # data scaled on one path counts as scaled: never claim it was not
         return first
+    if first.kind is Kind.NONE:
+        return second
     return UNKNOWN

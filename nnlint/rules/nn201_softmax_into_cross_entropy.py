@@ -19,7 +19,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
         if scores.kind is Kind.PROBS:
             yield Report(
                 call.node,
-                f"softmax output ({scores.producer}) is passed to {call.result.producer}, which applies "
+                f"probabilities from {scores.producer} reach {call.result.producer}, which applies "
                 "log_softmax itself: pass the raw logits",
             )
 

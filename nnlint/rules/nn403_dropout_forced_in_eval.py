@@ -1,5 +1,5 @@
-"""NN403: dropout that stays on in evaluation: `training=True` hard-coded (or left to
-F.dropout's default) in a model, or an `is_training`-style flag passed as True at evaluation."""
+"""NN403: dropout that stays on in evaluation: `training=True` hard-coded (or, outside a
+module, left to F.dropout's default), or an `is_training`-style flag passed as True at evaluation."""
 
 from __future__ import annotations
 
@@ -57,7 +57,11 @@ def _runs_at_evaluation(call: CallEvent, facts: FileFacts) -> bool:
         return True
     if MODE_PARAMETERS & set(function.params):
         return True
-    info = facts.dataflow.class_of(function.class_name) if function.class_name else None
+    return _in_module(call, facts)
+
+
+def _in_module(call: CallEvent, facts: FileFacts) -> bool:
+    info = facts.dataflow.class_of(call.function.class_name) if call.function.class_name else None
     return info is not None and info.is_module
 
 
@@ -71,7 +75,8 @@ def _forced_dropout(call: CallEvent, facts: FileFacts) -> str | None:
     if keyword is None:
         return None
     argument = _training_argument(node, keyword)
-    omitted = argument is None and qualname in TRAINING_BY_DEFAULT
+    # Leaving `training` to its default inside a module is NN106's finding, not this rule's.
+    omitted = argument is None and qualname in TRAINING_BY_DEFAULT and not _in_module(call, facts)
     if not (omitted or _is_true(argument)):
         return None
     if is_stochastic_inference(call.function.name) or any(_is_flag(c) for c in facts.guards.conditions_of(node)):

@@ -9,6 +9,7 @@ import libcst as cst
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.dataflow import CallEvent
+from nnlint.facts.names import first_import
 from nnlint.facts.syntax import dotted_name, main_guard
 from nnlint.facts.training import Action, Effect
 from nnlint.rules import Report, Rule
@@ -47,7 +48,7 @@ def _is_training_script(facts: FileFacts) -> bool:
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
-    torch_import = facts.names.first_import.get("torch")
+    torch_import = first_import(facts.module, "torch")
     if torch_import is None or not _is_training_script(facts) or _seeds_torch(facts):
         return
     yield Report(

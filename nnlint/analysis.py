@@ -1,0 +1,210 @@
+"""The per-file pass: decode, check syntax and read imports (ast), parse once (libcst), build
+facts on demand, run the rules, position the findings. Never raises: every failure is a finding."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Mapping, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from nnlint.diagnostics import FileResult, Finding
+from nnlint.facts import FileFacts
+from nnlint.facts.names import ImportTable, import_aliases
+from nnlint.facts.project import view_key
+from nnlint.facts.summary import ModuleSummary, SymbolSummary
+from nnlint.files import SourceFile, UnreadableSource, read_source
+from nnlint.notebook import CellPosition
+from nnlint.nesting import MAX_NESTING, too_deep
+from nnlint.noqa import is_suppressed
+from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
+
+# Files mentioning one of these (and packages' __init__ files, which re-export names) are
+# summarized for the project index even when no rule runs on them.
+PROJECT_TRIGGERS = ("torch", "backward", "zero_grad", "softmax", "sigmoid", "Loss", "loss")
+
+
+@dataclass
+class Scan:
+    """The cheap first look at a file: its imports, or the finding that stops its analysis."""
+
+    path: str
+    aliases: dict[str, str] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    lines: int = 0
+
+
+def finding(rule: Rule, path: str, line: int, column: int, message: str,
+            end: tuple[int, int] | None = None) -> Finding:
+    end_line, end_column = end if end else (line, column)
+    return Finding(path, line, column, rule.code, message, rule.name, rule.severity, end_line, end_column)
+
+
+def scan_text(path: str, text: str) -> Scan:
+    """Python's own syntax check (clearer messages than any other parser's) and the imports."""
+    lines = text.count("\n") + 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=path)
+    except SyntaxError as err:
+        return Scan(path, None, [finding(PARSE_ERROR, path, err.lineno or 1, max(err.offset or 1, 1),
+                                         f"cannot parse: {err.msg}")], lines)
+    except (RecursionError, MemoryError):
+        return Scan(path, None, [finding(PARSE_ERROR, path, 1, 1, "cannot parse: expressions nested too deeply")], lines)
+    except ValueError as err:
+        return Scan(path, None, [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err}")], lines)
+    deep = too_deep(tree, text)
+    if deep is not None:
+        return Scan(path, None, [_too_deep(path, getattr(deep, "lineno", 1), getattr(deep, "col_offset", 0) + 1)], lines)
+    return Scan(path, import_aliases(tree), [], lines)
+
+
+def _too_deep(path: str, line: int = 1, column: int = 1) -> Finding:
+    return finding(PARSE_ERROR, path, line, column, f"cannot analyse: code nested more than {MAX_NESTING} levels deep")
+
+
+def scan_bytes(path: str, data: bytes) -> Scan:
+    try:
+        source = read_source(path, data)
+        scan = scan_text(path, source.text)
+    except UnreadableSource as err:
+        return Scan(path, None, [finding(UNREADABLE, path, 1, 1, str(err))])
+    except Exception as err:  # a bug costs this file, never the run
+        return Scan(path, None, [_internal_error(path, "reading the file", err)])
+    scan.findings = in_cells(scan.findings, source.cells)
+    return scan
+
+
+def in_cells(findings: list[Finding], cells: tuple[CellPosition, ...] | None) -> list[Finding]:
+    """A notebook's findings placed at their cell, line in the cell and column."""
+    if not cells:
+        return findings
+    placed = []
+    for found in findings:
+        start = cells[min(max(found.line, 1), len(cells)) - 1]
+        end = cells[min(max(found.end_line, 1), len(cells)) - 1]
+        if found.end_line and end.cell == start.cell:
+            end_line, end_column = end.line, found.end_column + end.shift
+        else:
+            end_line, end_column = start.line, found.column + start.shift
+        placed.append(replace(found, line=start.line, column=found.column + start.shift, cell=start.cell,
+                              end_line=end_line, end_column=end_column))
+    return placed
+
+
+def _applicable(rules: Sequence[Rule], text: str) -> list[Rule]:
+    return [rule for rule in rules if rule.check and (not rule.triggers or any(t in text for t in rule.triggers))]
+
+
+def _selected(findings: list[Finding], rules: Sequence[Rule], ignored: tuple[str, ...]) -> list[Finding]:
+    codes = {rule.code for rule in rules}
+    return [f for f in findings if f.code in codes and not f.code.startswith(ignored)]
+
+
+def analyse_source(
+    source: SourceFile,
+    rules: Sequence[Rule],
+    ignored: tuple[str, ...] = (),
+    project: Mapping[str, SymbolSummary] | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[list[Finding], ModuleSummary | None]:
+    """Findings for one file, and its summary for the project index. `aliases` comes from an
+    earlier scan of the same text (which then passed the syntax check)."""
+    path, text = source.path, source.text
+    if aliases is None:
+        scan = scan_text(path, text)
+        if scan.aliases is None:
+            return _selected(scan.findings, rules, ignored), None
+        aliases = scan.aliases
+    active = [r for r in rules if not r.code.startswith(ignored)]
+    # Knowledge from other files can stand where this file's text would trigger a rule.
+    runnable = [r for r in active if r.check] if project else _applicable(active, text)
+    summarized = path.endswith("__init__.py") or any(trigger in text for trigger in PROJECT_TRIGGERS)
+    if not runnable and not summarized:
+        return [], None
+    try:
+        module = cst.parse_module(text)
+    except Exception as err:  # libcst rejects a little that CPython accepts
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return _selected([finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {reason}")], rules, ignored), None
+    facts = FileFacts(path, text, module, ImportTable(aliases), project)
+    reports: list[tuple[Rule, Report]] = []
+    failures: list[Finding] = []
+    for rule in runnable:
+        try:
+            reports.extend((rule, report) for report in rule.check(facts))
+        except RecursionError:
+            failures.append(_too_deep(path))
+        except Exception as err:  # one broken rule must not stop the others
+            failures.append(_internal_error(path, rule.code, err))
+    summary = None
+    if summarized:
+        try:
+            summary = facts.summary
+        except RecursionError:
+            failures.append(_too_deep(path))
+        except Exception as err:
+            failures.append(_internal_error(path, "the project summary", err))
+    return _position(path, text, module, reports) + failures, summary
+
+
+def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> list[Finding]:
+    """All findings for one file's text, noqa and per-file ignores applied."""
+    try:
+        return analyse_source(source, rules, ignored)[0]
+    except RecursionError:
+        return _selected([_too_deep(source.path)], rules, ignored)
+
+
+def lint_bytes(
+    path: str,
+    data: bytes,
+    rules: Sequence[Rule],
+    ignored: tuple[str, ...] = (),
+    project: Mapping[str, SymbolSummary] | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> FileResult:
+    """Lint one file's raw bytes (from disk or stdin)."""
+    try:
+        source = read_source(path, data)
+    except UnreadableSource as err:
+        return FileResult(path, _selected([finding(UNREADABLE, path, 1, 1, str(err))], rules, ignored))
+    except Exception as err:  # a bug costs this file, never the run
+        return FileResult(path, [_internal_error(path, "reading the file", err)])
+    try:
+        findings, summary = analyse_source(source, rules, ignored, project, aliases)
+    except RecursionError:  # deeper than the nesting check foresaw: still a diagnostic, never a crash
+        findings, summary = _selected([_too_deep(path)], rules, ignored), None
+    except Exception as err:
+        findings, summary = [_internal_error(path, "the analysis", err)], None
+    return FileResult(path, in_cells(findings, source.cells), source.text.count("\n") + 1, summary,
+                      view_key(project or {}))
+
+
+def _internal_error(path: str, where: str, err: Exception) -> Finding:
+    summary = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+    return finding(INTERNAL_ERROR, path, 1, 1, f"internal error in {where}: {summary}")
+
+
+def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
+    if not reports:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    lines = text.splitlines()
+    findings: dict[tuple[int, int, str], Finding] = {}
+    for rule, report in reports:
+        where = positions.get(report.node)
+        if where is None:
+            continue
+        line, column = where.start.line, where.start.column + 1
+        physical = lines[line - 1] if 0 < line <= len(lines) else ""
+        if is_suppressed(rule.code, physical):
+            continue
+        key = (line, column, rule.code)
+        if key not in findings:
+            findings[key] = finding(rule, path, line, column, report.message, (where.end.line, where.end.column + 1))
+    return list(findings.values())

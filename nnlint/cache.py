@@ -1,0 +1,145 @@
+"""The on-disk cache of per-file results, keyed by content, configuration and version.
+
+One JSON file per cache directory. JSON, not pickle: a cache file planted by someone else
+must never be able to run code. Anything unexpected in it is ignored and rebuilt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from nnlint import __version__
+from nnlint.diagnostics import FileResult, Finding, Severity
+from nnlint.analysis import Scan
+from nnlint.facts.summary import ModuleSummary
+
+CACHE_FORMAT = 1
+CACHE_FILE = "results-v1.json"
+ENV_VAR = "NNLINT_CACHE_DIR"
+DEFAULT_DIR = ".nnlint_cache"
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The version plus a digest of nnlint's own source: a development checkout changes code
+    without changing its version, and its results must not be served from a stale cache."""
+    digest = hashlib.blake2b(__version__.encode(), digest_size=12)
+    for source in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(data: bytes, codes: Iterable[str], ignored: Iterable[str], view_key: str) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{code_fingerprint()}\0{','.join(sorted(codes))}\0{','.join(ignored)}\0{view_key}\0".encode())
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _finding_to_json(finding: Finding) -> list:
+    return [finding.line, finding.column, finding.code, finding.message, finding.rule_name,
+            finding.severity.value, finding.end_line, finding.end_column, finding.cell]
+
+
+def _finding_from_json(path: str, row: list) -> Finding:
+    line, column, code, message, rule_name, severity, end_line, end_column, cell = row
+    if not all(isinstance(v, int) for v in (line, column, end_line, end_column)):
+        raise ValueError("bad position")
+    return Finding(path, line, column, str(code), str(message), str(rule_name), Severity(severity),
+                   end_line, end_column, cell if isinstance(cell, int) else None)
+
+
+def _merged(old: dict[str, list], used: dict[str, list]) -> dict[str, list]:
+    """This run's entries, and older ones for files this run did not lint."""
+    linted = {entry[0] for entry in used.values()}
+    kept = {k: v for k, v in old.items() if isinstance(v, list) and v and v[0] not in linted}
+    kept.update(used)
+    return kept
+
+
+class ResultCache:
+    """Entries: key -> [path, lines, findings, summary, view_key]; scans: key -> [path, lines,
+    findings, import aliases]."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._old: dict[str, list] = {}
+        self._used: dict[str, list] = {}
+        self._old_scans: dict[str, list] = {}
+        self._scans: dict[str, list] = {}
+        self._load()
+
+    @classmethod
+    def at_default(cls, root: Path) -> "ResultCache":
+        return cls(Path(os.environ.get(ENV_VAR) or root / DEFAULT_DIR))
+
+    def _load(self) -> None:
+        try:
+            data = json.loads((self.directory / CACHE_FILE).read_text(encoding="utf-8"))
+            if data.get("format") == CACHE_FORMAT and data.get("version") == code_fingerprint():
+                entries, scans = data.get("entries"), data.get("scans")
+                self._old = entries if isinstance(entries, dict) else {}
+                self._old_scans = scans if isinstance(scans, dict) else {}
+        except (OSError, ValueError, AttributeError):
+            self._old, self._old_scans = {}, {}
+
+    def get_scan(self, key: str, path: str) -> Scan | None:
+        entry = self._old_scans.get(key)
+        if entry is None:
+            return None
+        try:
+            _, lines, rows, aliases = entry
+            if aliases is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
+                return None
+            scan = Scan(path, aliases, [_finding_from_json(path, row) for row in rows], int(lines))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+        self._scans[key] = entry
+        return scan
+
+    def put_scan(self, key: str, scan: Scan) -> None:
+        self._scans[key] = [scan.path, scan.lines, [_finding_to_json(f) for f in scan.findings], scan.aliases]
+
+    def get(self, key: str, path: str) -> FileResult | None:
+        """The cached result for this key, or None (also for any malformed entry)."""
+        entry = self._old.get(key)
+        if entry is None:
+            return None
+        try:
+            _, lines, rows, summary, view_key = entry
+            result = FileResult(
+                path,
+                [_finding_from_json(path, row) for row in rows],
+                int(lines),
+                ModuleSummary.from_json(summary) if summary is not None else None,
+                str(view_key),
+            )
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+        self._used[key] = entry
+        return result
+
+    def put(self, key: str, result: FileResult) -> None:
+        summary = result.summary.to_json() if result.summary is not None else None
+        self._used[key] = [result.path, result.lines, [_finding_to_json(f) for f in result.findings],
+                           summary, result.view_key]
+
+    def save(self) -> None:
+        payload = json.dumps({"format": CACHE_FORMAT, "version": code_fingerprint(),
+                              "entries": _merged(self._old, self._used), "scans": _merged(self._old_scans, self._scans)})
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            gitignore = self.directory / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n")
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".results-")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(payload)
+            os.replace(temporary, self.directory / CACHE_FILE)
+        except OSError:
+            pass  # a read-only tree still lints; it just stays cold

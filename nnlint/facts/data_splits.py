@@ -1,0 +1,439 @@
+"""Facts about train/test splits: where statistics are fitted and on what, where data is split,
+and what data each model is trained and evaluated on.
+
+Built on the DATA / SCALER values the dataflow interpreter tracks (see data_values.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterator
+
+import libcst as cst
+
+from nnlint.facts import data_api as api
+from nnlint.facts.bindings import Bindings
+from nnlint.facts.data_values import as_data, is_scaled
+from nnlint.facts.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
+from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args
+from nnlint.facts.values import Kind, Value
+
+_MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
+_EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "validate", "validation", "valid", "val",
+                               "predict", "inference", "infer", "score"})
+_HELD_OUT_WORDS = frozenset({"test", "testing", "val", "valid", "validation", "holdout", "dev"})
+_TRAIN_WORDS = frozenset({"train", "training", "trn"})
+_FORWARD_SKIPPED = frozenset({"forward", "__call__"})
+
+
+def expression_text(node: cst.CSTNode) -> str:
+    text = cst.Module([]).code_for_node(node)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def root_name(expr: cst.BaseExpression | None) -> str | None:
+    """`X` for `X`, `X[:, 0]`, `X.values`, `df[cols]`; `self.X` for `self.X[idx]`."""
+    while isinstance(expr, (cst.Subscript, cst.Attribute)):
+        if isinstance(expr, cst.Attribute) and dotted_name(expr) is not None and dotted_name(expr).startswith("self."):
+            return dotted_name(expr) if dotted_name(expr).count(".") == 1 else root_name(expr.value)
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def describe_scaling(scaler: Value) -> str:
+    """How data was scaled, for messages: `StandardScaler`, `statistics (mean)`, `a constant`."""
+    if scaler.producer in api.STATISTICS:
+        return f"statistics ({scaler.producer})"
+    if scaler.detail == api.FIXED and scaler.producer != "Normalize":
+        return "a constant"
+    return scaler.producer
+
+
+def intent_of_name(name: str | None) -> str | None:
+    """The split a result's or a loop's name says it is about (`test_acc`, `val_loss`): held out or train."""
+    if not name:
+        return None
+    words = set(api.words(name.rsplit(".", 1)[-1]))
+    held_out, train = bool(words & _HELD_OUT_WORDS), bool(words & _TRAIN_WORDS)
+    if held_out == train:
+        return None
+    return api.TEST if held_out else api.TRAIN
+
+
+def intent_of_text(text: str) -> str | None:
+    words = set(api.words(text))
+    held_out, train = bool(words & _HELD_OUT_WORDS), bool(words & _TRAIN_WORDS)
+    if held_out == train:
+        return None
+    return api.TEST if held_out else api.TRAIN
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A scaler fitted, or statistics computed, on some data."""
+
+    node: cst.Call
+    scaler: Value              # the fitted SCALER: `detail` is the role of what it saw
+    seen_expr: cst.BaseExpression | None
+    event: CallEvent
+
+    @property
+    def is_statistic(self) -> bool:
+        """Hand-written statistics (`X.mean(0)`), as opposed to a scaler object or function."""
+        return self.scaler.producer in api.STATISTICS
+
+    @property
+    def is_function(self) -> bool:
+        return self.event.qualname in api.SCALING_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class SplitOp:
+    """Data divided into parts: train_test_split, random_split, an index split, a CV splitter."""
+
+    node: cst.CSTNode
+    inputs: tuple[tuple[Value, cst.BaseExpression | None], ...]
+    event: Event
+    name: str
+
+
+@dataclass(frozen=True)
+class Leak:
+    fit: Fit
+    reason: str                 # "held-out" or "before-split"
+    split: SplitOp | None = None
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """A model trained on (fit, a training forward pass) or evaluated on (predict, score, forward) data."""
+
+    event: CallEvent
+    key: tuple
+    training: bool
+    data: Value
+    data_expr: cst.BaseExpression | None
+    model_name: str
+
+
+class DataSplitFacts:
+    def __init__(self, dataflow: Dataflow, bindings: Bindings) -> None:
+        self.dataflow = dataflow
+        self.bindings = bindings
+
+    # ------------------------------------------------------------- fits and splits
+    @cached_property
+    def fits(self) -> list[Fit]:
+        found: dict[cst.CSTNode, Fit] = {}
+        for event in self.dataflow.calls():
+            result = event.result
+            fitted = result if result.kind is Kind.SCALER else result.basis if result.kind is Kind.DATA else None
+            if fitted is None or fitted.kind is not Kind.SCALER or fitted.origin is not event.node:
+                continue
+            if fitted.detail in (api.UNFITTED, api.FIXED, api.NO_SCALING):
+                continue
+            if event.node not in found or fitted.detail:
+                found[event.node] = Fit(event.node, fitted, self._seen_expr(event), event)
+        return list(found.values())
+
+    @staticmethod
+    def _seen_expr(event: CallEvent) -> cst.BaseExpression | None:
+        call = event.node
+        if event.qualname is None and event.method in api.STATISTICS and isinstance(call.func, cst.Attribute):
+            return call.func.value
+        arguments = positional_args(call)
+        return arguments[0].value if arguments else None
+
+    def _data_values(self) -> Iterator[Value]:
+        for event in self.dataflow.events:
+            if isinstance(event, CallEvent):
+                yield from event.args
+                yield from event.kwargs.values()
+                if event.receiver is not None:
+                    yield event.receiver
+                yield event.result
+            elif isinstance(event, SubscriptEvent):
+                yield event.base
+                yield event.result
+
+    @cached_property
+    def splits(self) -> list[SplitOp]:
+        found: list[SplitOp] = []
+        for event in self.dataflow.events:
+            split = self._split(event)
+            if split is not None:
+                found.append(split)
+        return found
+
+    def _split(self, event: Event) -> SplitOp | None:
+        if isinstance(event, SubscriptEvent):
+            node = event.node
+            base = as_data(event.base, node.value)
+            base_role = base.detail if base.kind is Kind.DATA else ""
+            role = event.result.detail if event.result.kind is Kind.DATA else ""
+            named = api.role_from_name(self.bindings.target_of(node) or "")
+            if (role in api.SPLIT_ROLES and role != base_role) or (named and named != base_role):
+                return SplitOp(node, ((base, node.value),), event, "an index split")
+            return None
+        if not isinstance(event, CallEvent):
+            return None
+        call = event.node
+        exprs = [arg.value for arg in positional_args(call)]
+        qualname = event.qualname
+        if qualname in api.TRAIN_TEST_SPLIT or qualname in api.RANDOM_SPLIT:
+            inputs = tuple((as_data(value, expr), expr) for value, expr in zip(event.args, exprs))
+            return SplitOp(call, inputs, event, qualname.rsplit(".", 1)[-1])
+        if qualname in api.CROSS_VALIDATION:
+            data_expr = exprs[1] if len(exprs) > 1 else (keyword_arg(call, "X").value if keyword_arg(call, "X") else None)
+            value = event.args[1] if len(event.args) > 1 else event.kwargs.get("X")
+            if value is None:
+                return None
+            return SplitOp(call, ((value, data_expr),), event, qualname.rsplit(".", 1)[-1])
+        receiver = event.receiver
+        if event.method == "split" and receiver is not None and receiver.producer in api.CV_SPLITTERS and exprs:
+            return SplitOp(call, ((event.args[0], exprs[0]),), event, f"{receiver.producer.rsplit('.', 1)[-1]}.split")
+        if event.method == api.HF_TRAIN_TEST_SPLIT and receiver is not None and receiver.kind is Kind.DATA:
+            return SplitOp(call, ((receiver, call.func.value),), event, "train_test_split")
+        return None
+
+    # ------------------------------------------------------------- leaks (NN601)
+    @cached_property
+    def leaks(self) -> list[Leak]:
+        """Fits that see held-out data; hand-written statistics count once per data and function
+        (the mean and the std of one standardization are one finding)."""
+        found: list[Leak] = []
+        statistics_seen: set[tuple] = set()
+        for fit in self.fits:
+            role = fit.scaler.detail
+            if fit.is_statistic:
+                if fit.node not in self.dataflow.data.applied:
+                    continue
+                key = (fit.event.function.node, root_name(fit.seen_expr))
+                if key in statistics_seen:
+                    continue
+            leak = None
+            if role in api.HELD_OUT or role == api.MIXED:
+                leak = Leak(fit, "held-out")
+            elif role == api.UNSPLIT:
+                split = self._split_after(fit)
+                leak = Leak(fit, "before-split", split) if split is not None else None
+            if leak is not None:
+                found.append(leak)
+                if fit.is_statistic:
+                    statistics_seen.add((fit.event.function.node, root_name(fit.seen_expr)))
+        return found
+
+    def _split_after(self, fit: Fit) -> SplitOp | None:
+        """The split that divides the data these statistics were computed on (the statistics
+        scale data split after them, or were computed on all the data and then applied to a split)."""
+        for split in self.splits:
+            for value, _ in split.inputs:
+                basis = value.basis if value.kind is Kind.DATA else None
+                if basis is not None and basis.kind is Kind.SCALER and basis.origin is fit.node:
+                    return split
+        if not self._applied_to_splits(fit):
+            return None
+        root = root_name(fit.seen_expr)
+        if root is None:
+            return None
+        for split in self.splits:
+            if split.event.function is fit.event.function and any(root_name(e) == root for _, e in split.inputs):
+                return split
+        return None
+
+    def _applied_to_splits(self, fit: Fit) -> bool:
+        """Whether these statistics scale data of a split (the training or the test part)."""
+        return bool(self.dataflow.data.applied.get(fit.node, set()) & api.SPLIT_ROLES)
+
+    # ------------------------------------------------------------- models (NN604, NN605)
+    @cached_property
+    def model_uses(self) -> list[ModelUse]:
+        uses: list[ModelUse] = []
+        for event in self.dataflow.calls():
+            use = self._model_use(event)
+            if use is not None:
+                uses.append(use)
+        return uses
+
+    def _model_use(self, event: CallEvent) -> ModelUse | None:
+        call = event.node
+        if event.function.name in _FORWARD_SKIPPED:
+            return None
+        arguments = positional_args(call)
+        if not arguments or not event.args:
+            return None
+        data_value = as_data(event.args[0], arguments[0].value)
+        method = event.method
+        if event.qualname is None and method is not None and isinstance(call.func, cst.Attribute):
+            if event.receiver is not None and event.receiver.kind in (Kind.SCALER, Kind.DATA):
+                return None
+            training = method in api.FIT_MODEL_METHODS
+            name = dotted_name(call.func.value)
+            if name is None and training and isinstance(call.func.value, cst.Call):
+                name = self.bindings.target_of(call)  # `knn = KNeighborsClassifier().fit(X, y)`
+            if name is None or _is_scaler_name(name):
+                return None
+            if not training and method not in api.PREDICT_METHODS:
+                return self._forward_use(event, data_value, arguments[0].value)
+            return ModelUse(event, self._key(event.receiver, name, event), training, data_value, arguments[0].value,
+                            name)
+        return self._forward_use(event, data_value, arguments[0].value)
+
+    def _forward_use(self, event: CallEvent, data_value: Value, data_expr: cst.BaseExpression) -> ModelUse | None:
+        name = dotted_name(event.node.func)
+        is_model = event.callee.kind is Kind.MODULE or (
+            event.qualname is None and name is not None and bool(set(api.words(name.rsplit(".", 1)[-1])) & _MODEL_WORDS)
+        )
+        if not is_model or name is None or data_value.kind is not Kind.DATA:
+            return None
+        training = not event.no_grad and data_value.detail == api.TRAIN
+        return ModelUse(event, self._key(event.callee, name, event), training, data_value, data_expr, name)
+
+    @staticmethod
+    def _key(value: Value | None, name: str, event: CallEvent) -> tuple:
+        if value is not None and value.kind is Kind.MODULE and value.origin is not None:
+            return ("object", value.origin)
+        return ("name", event.function.node, name)
+
+    def unscaled_evaluations(self) -> Iterator[tuple[ModelUse, ModelUse]]:
+        """(evaluation on unscaled held-out data, training on scaled data) of the same model."""
+        trained_scaled: dict[tuple, ModelUse] = {}
+        for use in self.model_uses:
+            if use.training and use.data.kind is Kind.DATA and use.data.detail == api.TRAIN and is_scaled(use.data):
+                trained_scaled.setdefault(use.key, use)
+        seen: set[cst.CSTNode] = set()
+        for use in self.model_uses:
+            if use.training or use.event.node in seen:
+                continue
+            data_value = use.data
+            if data_value.kind is not Kind.DATA or data_value.detail not in api.HELD_OUT or data_value.basis is not None:
+                continue
+            training = trained_scaled.get(use.key)
+            if training is not None:
+                seen.add(use.event.node)
+                yield use, training
+
+    # ------------------------------------------------------------- evaluation on training data (NN605)
+    def training_data_evaluations(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        """(node, why it is held-out evaluation) for evaluations fed the training split."""
+        seen: set[cst.CSTNode] = set()
+        for node, why in (*self._held_out_keywords(), *self._held_out_hooks(), *self._evaluations_with_intent()):
+            if node not in seen:
+                seen.add(node)
+                yield node, why
+
+    def _held_out_keywords(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        for event in self.dataflow.calls():
+            call = event.node
+            slots: list[tuple[str, Value, cst.BaseExpression]] = []
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value in api.HELD_OUT_KEYWORDS:
+                    slots.append((f"{arg.keyword.value}=", event.kwargs.get(arg.keyword.value), arg.value))
+            positional = positional_args(call)
+            receiver = (event.receiver_name or "").rsplit(".", 1)[-1].lower()
+            if "trainer" in receiver and event.qualname is None:
+                index = {"fit": 2, "validate": 1, "test": 1}.get(event.method or "")
+                if index is not None and index < len(positional) and index < len(event.args):
+                    slots.append((f"trainer.{event.method}()", event.args[index], positional[index].value))
+                if event.method in api.TRAINER_EVALUATIONS and "dataloaders" in event.kwargs:
+                    slots.append(("dataloaders=", event.kwargs["dataloaders"], keyword_arg(call, "dataloaders").value))
+            for where, value, expr in slots:
+                if value is not None and all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
+                    yield call, f"{where} is given the training split ({expression_text(expr)})"
+
+    @staticmethod
+    def _is_training_data(value: Value, expr: cst.BaseExpression) -> bool:
+        data_value = as_data(value, expr)
+        return data_value.kind is Kind.DATA and data_value.detail == api.TRAIN
+
+    def _held_out_hooks(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        for event in self.dataflow.calls():
+            if event.qualname not in api.DATA_LOADERS or event.function.name not in (
+                    "val_dataloader", "test_dataloader"):
+                continue
+            loader = event.result
+            if loader.kind is Kind.DATA and loader.detail == api.TRAIN:
+                yield event.node, f"{event.function.name}() returns a loader over the training split"
+
+    def _evaluations_with_intent(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        for event in self.dataflow.calls():
+            found = self._evaluated_data(event)
+            if found is None:
+                continue
+            data_value, expr = found
+            if data_value.kind is not Kind.DATA or data_value.detail != api.TRAIN:
+                continue
+            why = self._held_out_intent(event, expr)
+            if why is not None:
+                yield event.node, why
+
+    def _evaluated_data(self, event: CallEvent) -> tuple[Value, cst.BaseExpression] | None:
+        """The data an evaluation call is fed: predict / score / a forward pass / evaluate(model, data)."""
+        call = event.node
+        if event.function.name in _FORWARD_SKIPPED:
+            return None
+        arguments = positional_args(call)
+        pairs = list(zip(event.args, (arg.value for arg in arguments)))
+        if not pairs:
+            return None
+        name = dotted_name(call.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if event.qualname is None and event.method in api.PREDICT_METHODS:
+            if event.receiver is not None and event.receiver.kind in (Kind.SCALER, Kind.DATA):
+                return None
+            return pairs[0]
+        words = set(api.words(last))
+        if event.callee.kind is Kind.MODULE or (event.qualname is None and words & _MODEL_WORDS):
+            return pairs[0]
+        if event.qualname is None and words & _EVALUATION_WORDS and not words & _TRAIN_WORDS:
+            for value, expr in pairs:
+                data_value = as_data(value, expr)
+                if data_value.kind is Kind.DATA:
+                    return data_value, expr
+        return None
+
+    def _held_out_intent(self, event: CallEvent, expr: cst.BaseExpression) -> str | None:
+        name = dotted_name(expr)
+        if name is not None and api.role_from_name(name) in api.HELD_OUT:
+            return f"{name} holds the training split"
+        target = self.bindings.target_of(event.node)
+        if intent_of_name(target) == api.TEST:
+            return f"the result is named {target.rsplit('.', 1)[-1]}"
+        if intent_of_text(self.bindings.message_of(event.node)) == api.TEST:
+            return "the result is reported as a test/validation score"
+        for loop in reversed(event.loops):
+            if isinstance(loop, cst.For):
+                loop_name = dotted_name(_unwrap_iteration(loop.iter))
+                if loop_name is not None and api.role_from_name(loop_name) in api.HELD_OUT:
+                    return f"{loop_name} holds the training split"
+                break
+        return None
+
+
+def _evaluation_sets(where: str, value: Value, expr: cst.BaseExpression) -> list[tuple[Value, cst.BaseExpression]]:
+    """The data sets a validation argument holds: `validation_data=(X, y)` one, `eval_set=[(X_tr, y_tr),
+    (X_va, y_va)]` and `valid_sets=[train, valid]` several (the training set may be one of them)."""
+    if value.kind is not Kind.SEQUENCE or not isinstance(expr, (cst.Tuple, cst.List)) or not value.items:
+        return [(value, expr)]
+    if where == "validation_data=":
+        return [(value.items[0], expr.elements[0].value)]
+    sets = []
+    for item, element in zip(value.items, expr.elements):
+        inner = element.value
+        if item.kind is Kind.SEQUENCE and item.items and isinstance(inner, (cst.Tuple, cst.List)):
+            item, inner = item.items[0], inner.elements[0].value
+        sets.append((item, inner))
+    return sets
+
+
+def _unwrap_iteration(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`loader` in `enumerate(loader)`, `tqdm(loader)`."""
+    while isinstance(expr, cst.Call) and expr.args:
+        expr = expr.args[0].value
+    return expr
+
+
+def _is_scaler_name(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1].lower()
+    return any(word in last for word in ("scaler", "normalizer", "standardizer", "imputer", "pca"))

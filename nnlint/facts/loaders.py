@@ -1,0 +1,196 @@
+"""Facts about DataLoaders: how each is configured to order its data, and whether the code
+trains on it (iterated by a loop that calls backward and step, handed to a trainer as training
+data, returned by a `train_dataloader` hook, built on the training split, or named train*)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import libcst as cst
+
+from nnlint.facts import data_api as api
+from nnlint.facts.bindings import Bindings
+from nnlint.facts.dataflow import CallEvent, Dataflow
+from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args
+from nnlint.facts.training import Effect, TrainingFacts
+from nnlint.facts.values import Kind, Value
+
+# DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, ...)
+_SHUFFLE_POSITION = 2
+_SAMPLER_POSITIONS = (3, 4)
+_SAMPLER_KEYWORDS = ("sampler", "batch_sampler")
+_RANDOM_SOURCES = ("torch.rand", "torch.randn", "torch.randint", "torch.normal", "numpy.random.", "random.")
+_TRAINING_HOOKS = frozenset({"train_dataloader"})
+_EVALUATION_HOOKS = frozenset({"val_dataloader", "test_dataloader", "predict_dataloader"})
+
+
+@dataclass
+class Loader:
+    node: cst.Call
+    event: CallEvent
+    shuffle: str            # "missing", "false" or "set" (True, or anything not literally False)
+    has_sampler: bool
+    opaque: bool            # **kwargs: the configuration cannot be read
+    order_free: bool        # an IterableDataset (the loader cannot shuffle it), random data, or
+                            # windows cut from one sequence (whose order is often kept on purpose)
+    training_reason: str | None = None
+
+    @property
+    def never_shuffles(self) -> bool:
+        return self.shuffle != "set" and not self.has_sampler and not self.opaque and not self.order_free
+
+
+class LoaderFacts:
+    def __init__(self, dataflow: Dataflow, training: TrainingFacts, bindings: Bindings) -> None:
+        self.dataflow = dataflow
+        self.training = training
+        self.bindings = bindings
+
+    @cached_property
+    def loaders(self) -> list[Loader]:
+        found: dict[cst.CSTNode, Loader] = {}
+        for event in self.dataflow.calls():
+            if event.qualname in api.DATA_LOADERS and event.node not in found:
+                found[event.node] = self._loader(event)
+        usage = self._usage(set(found))
+        for loader in found.values():
+            loader.training_reason = self._training_reason(loader, usage.get(loader.node, {}))
+        return list(found.values())
+
+    def _loader(self, event: CallEvent) -> Loader:
+        call = event.node
+        positional = positional_args(call)
+        shuffle_arg = keyword_arg(call, "shuffle")
+        shuffle_expr = shuffle_arg.value if shuffle_arg is not None else (
+            positional[_SHUFFLE_POSITION].value if len(positional) > _SHUFFLE_POSITION else None)
+        if shuffle_expr is None:
+            shuffle = "missing"
+        elif isinstance(shuffle_expr, cst.Name) and shuffle_expr.value in ("False", "None"):
+            shuffle = "false"
+        else:
+            shuffle = "set"
+        has_sampler = any(_given(keyword_arg(call, key)) for key in _SAMPLER_KEYWORDS) or any(
+            len(positional) > position and not _is_none(positional[position].value) for position in _SAMPLER_POSITIONS)
+        opaque = any(arg.star == "**" or arg.star == "*" for arg in call.args)
+        return Loader(call, event, shuffle, has_sampler, opaque, self._order_free(event))
+
+    def _order_free(self, event: CallEvent) -> bool:
+        dataset = event.args[0] if event.args else event.kwargs.get("dataset")
+        class_name = dataset.class_name if dataset is not None else ""
+        if class_name and (self._derives_from_iterable(class_name) or self._random_or_windowed(class_name)):
+            return True
+        call = event.node
+        source = positional_args(call)[0].value if positional_args(call) else None
+        text = cst.Module([]).code_for_node(source) if source is not None else ""
+        qualnames = [self.dataflow.names.qualname(node.func) or "" for node in calls_in(source)] if source else []
+        return "streaming=True" in text.replace(" ", "") or any(
+            name.startswith(api.ITERABLE_DATASET_SOURCES) for name in qualnames)
+
+    def _random_or_windowed(self, class_name: str) -> bool:
+        """A dataset class of the file that generates random samples (`torch.randn` in `__init__` or
+        `__getitem__`), or whose `__getitem__` cuts windows out of one sequence (`self.data[i:j]`)."""
+        for method_name in ("__init__", "__getitem__"):
+            method = self.dataflow.method(class_name, method_name)
+            if method is None:
+                continue
+            for event in self.dataflow.function_events.get(method, []):
+                if isinstance(event, CallEvent) and (event.qualname or "").startswith(_RANDOM_SOURCES):
+                    return True
+            if method_name == "__getitem__" and any(_is_window(node) for node in descendants(method.body)):
+                return True
+        return False
+
+    def _derives_from_iterable(self, class_name: str) -> bool:
+        seen: set[str] = set()
+        queue = [class_name]
+        while queue:
+            current = queue.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in api.ITERABLE_DATASET_BASES:
+                return True
+            info = self.dataflow.classes.get(current)
+            if info is not None:
+                queue.extend(info.bases)
+        return False
+
+    def _usage(self, loaders: set[cst.CSTNode]) -> dict[cst.CSTNode, dict[str, str]]:
+        """For each loader, how the code uses it: "train" (a training loop draws its batches, a
+        training helper or a trainer's fit is given it) or "evaluate" (its batches are used only
+        under no_grad or by loops that never step), each with the first reason found."""
+        usage: dict[cst.CSTNode, dict[str, str]] = {}
+        for event in self.dataflow.calls():
+            values = [*event.args, *event.kwargs.values()]
+            if event.receiver is not None:
+                values.append(event.receiver)
+            for value in values:
+                if value.kind is Kind.DATA and value.origin in loaders and value.origin is not event.node:
+                    use, reason = self._use_of(event, value)
+                    usage.setdefault(value.origin, {}).setdefault(use, reason)
+        return usage
+
+    def _use_of(self, event: CallEvent, value: Value) -> tuple[str, str]:
+        receiver = (event.receiver_name or "").rsplit(".", 1)[-1].lower()
+        if "trainer" in receiver and event.method == "fit":
+            given = event.kwargs.get("train_dataloaders") or event.kwargs.get("train_dataloader")
+            if given is value or (len(event.args) > 1 and event.args[1] is value):
+                return "train", f"{event.receiver_name}.fit() trains on it"
+            return "other", ""
+        callee = event.callee
+        if callee.kind is Kind.FUNCTION and isinstance(callee.origin, cst.FunctionDef):
+            effects = {action.effect for action in self.training.actions_of(callee.origin)}
+            if {Effect.BACKWARD, Effect.STEP} <= effects:
+                return "train", f"{callee.producer}() trains on it"
+            return "other", ""
+        if value.producer != "batch":
+            return "other", ""
+        if event.loops:
+            loop = self.training.loop(event.loops[-1])
+            if loop is not None and loop.has(Effect.BACKWARD) and loop.has(Effect.STEP):
+                return "train", "a training loop iterates it"
+            return "evaluate", ""
+        return ("evaluate", "") if event.no_grad else ("other", "")
+
+    def _training_reason(self, loader: Loader, uses: dict[str, str]) -> str | None:
+        if "train" in uses:
+            return uses["train"]
+        if "evaluate" in uses:
+            return None
+        function = loader.event.function.name
+        if function in _TRAINING_HOOKS:
+            return f"it is returned by {function}()"
+        if function in _EVALUATION_HOOKS:
+            return None
+        target = self.bindings.target_of(loader.node)
+        target_role = api.role_from_name(target) if target else None
+        dataset = loader.event.result
+        dataset_role = dataset.detail if dataset.kind is Kind.DATA else ""
+        if dataset_role in api.HELD_OUT or target_role in api.HELD_OUT or api.role_from_name(function) in api.HELD_OUT:
+            return None
+        if dataset_role == api.TRAIN:
+            return "it loads the training split"
+        if target_role == api.TRAIN:
+            return f"it is named {target.rsplit('.', 1)[-1]}"
+        if api.role_from_name(function) == api.TRAIN:
+            return f"it is built by {function}()"
+        return None
+
+
+def _is_window(node: cst.CSTNode) -> bool:
+    """`self.data[start:end]`: a slice with both bounds of an attribute of the dataset."""
+    if not isinstance(node, cst.Subscript) or len(node.slice) != 1:
+        return False
+    element = node.slice[0].slice
+    base = dotted_name(node.value) or ""
+    both_bounds = isinstance(element, cst.Slice) and element.lower is not None and element.upper is not None
+    return both_bounds and base.startswith("self.")
+
+
+def _given(arg: cst.Arg | None) -> bool:
+    return arg is not None and not _is_none(arg.value)
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"

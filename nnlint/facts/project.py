@@ -1,0 +1,133 @@
+"""The project index: every linted file's imports and summary, and what each import reaches.
+
+Imports resolve the way Python would find the files: relative imports from the importer's
+package, absolute ones from the importer's directory and each directory above it (a
+script's directory and a source root are both on sys.path), then, for layouts such as
+`src/pkg`, by a unique module-name suffix among the linted files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Mapping
+
+from nnlint.facts.summary import ModuleSummary, SymbolSummary
+
+MAX_REEXPORT_DEPTH = 3
+_TRACKED_KINDS = frozenset({"probabilities", "log-probabilities", "sigmoid output", "logits", "loss function",
+                            "optimizer", "scheduler", "loss tensor", "sequence", "mapping"})
+
+
+def _module_path_candidates(directory: Path, dotted: str) -> list[Path]:
+    base = directory.joinpath(*dotted.split(".")) if dotted else directory
+    return [base.with_suffix(".py"), base / "__init__.py"]
+
+
+def is_interesting(symbol: SymbolSummary) -> bool:
+    """Worth re-analysing an importer for: known tensors, losses, models with known output, actions."""
+    value = symbol.value
+    if symbol.actions:
+        return True
+    if value is None:
+        return False
+    if value.kind == "module":
+        return value.output is not None and value.output.kind != "unknown"
+    return value.kind in _TRACKED_KINDS
+
+
+class ProjectIndex:
+    """Every linted file's imports (known before analysis) and the summaries known so far."""
+
+    def __init__(self, imports: Mapping[str, Mapping[str, str]]) -> None:
+        self.imports = {str(Path(path).absolute()): aliases for path, aliases in imports.items()}
+        self.summaries: dict[str, ModuleSummary] = {}
+        self._by_suffix: dict[str, list[str]] = {}
+        for path in self.imports:
+            parts = list(Path(path).with_suffix("").parts[1:])
+            if parts and parts[-1] == "__init__":
+                parts.pop()
+            for start in range(max(0, len(parts) - 4), len(parts)):
+                self._by_suffix.setdefault(".".join(parts[start:]), []).append(path)
+
+    def add_summary(self, path: str, summary: ModuleSummary) -> None:
+        self.summaries[str(Path(path).absolute())] = summary
+
+    def _find_module(self, importer: Path, dotted: str) -> str | None:
+        level = len(dotted) - len(dotted.lstrip("."))
+        name = dotted[level:]
+        if level:
+            directory = importer.parent
+            for _ in range(level - 1):
+                directory = directory.parent
+            directories = [directory]
+        else:
+            directories = [importer.parent, *importer.parent.parents]
+        for directory in directories:
+            for candidate in _module_path_candidates(directory, name):
+                if str(candidate) in self.imports:
+                    return str(candidate)
+        matches = self._by_suffix.get(name, []) if not level else []
+        return matches[0] if len(matches) == 1 else None
+
+    def resolve(self, importer: str, qualname: str, depth: int = 0) -> tuple[str, str | None] | None:
+        """(file, name) that `qualname` reaches from `importer`, through re-exports; name None
+        for a module. The name may be one the file defines but has no summary for (yet)."""
+        importer_path = Path(importer).absolute()
+        level = len(qualname) - len(qualname.lstrip("."))
+        parts = qualname[level:].split(".") if qualname[level:] else []
+        for split in range(len(parts), -1, -1):
+            if split == 0 and level == 0:
+                continue
+            found = self._find_module(importer_path, "." * level + ".".join(parts[:split]))
+            if found is None:
+                continue
+            rest = parts[split:]
+            if not rest:
+                return found, None
+            if len(rest) != 1:
+                return None
+            reexport = self.imports[found].get(rest[0])
+            if reexport is not None and depth < MAX_REEXPORT_DEPTH:
+                return self.resolve(found, reexport, depth + 1)
+            return found, rest[0]
+        return None
+
+    def dependencies(self, path: str) -> set[str]:
+        """The other files whose summaries this file's imports can reach."""
+        absolute = str(Path(path).absolute())
+        found = set()
+        for qualname in self.imports.get(absolute, {}).values():
+            target = self.resolve(absolute, qualname)
+            if target is not None and target[0] != absolute:
+                found.add(target[0])
+        return found
+
+    def view_for(self, path: str) -> dict[str, SymbolSummary]:
+        """The summaries a file can reach through its imports, keyed as it spells them."""
+        absolute = str(Path(path).absolute())
+        view: dict[str, SymbolSummary] = {}
+        for qualname in self.imports.get(absolute, {}).values():
+            target = self.resolve(absolute, qualname)
+            if target is None or target[0] == absolute or target[0] not in self.summaries:
+                continue
+            file, name = target
+            symbols = self.summaries[file].symbols
+            if name is not None:
+                if name in symbols and is_interesting(symbols[name]):
+                    view[qualname] = symbols[name]
+                continue
+            for symbol_name, symbol in symbols.items():
+                if is_interesting(symbol):
+                    view[f"{qualname}.{symbol_name}"] = symbol
+        return view
+
+
+def view_key(view: Mapping[str, SymbolSummary]) -> str:
+    """A stable fingerprint of a view, to know when an importer must be analysed again."""
+    if not view:
+        return ""
+    data = json.dumps({name: asdict(symbol) for name, symbol in sorted(view.items())}, sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]

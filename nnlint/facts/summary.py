@@ -1,0 +1,100 @@
+"""A file's summary for the project index: what its classes and functions give callers in
+other files. Plain data (JSON-ready), so it crosses processes and lives in the cache."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import libcst as cst
+
+from nnlint.facts.dataflow import Dataflow
+from nnlint.facts.training import TrainingFacts
+from nnlint.facts.values import UNKNOWN, Kind, Value
+
+
+@dataclass(frozen=True)
+class ValueSummary:
+    kind: str
+    producer: str = ""
+    detail: str = ""
+    output: "ValueSummary | None" = None
+    items: tuple["ValueSummary", ...] = ()
+    keys: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, value: Value, dataflow: Dataflow, depth: int = 0) -> "ValueSummary | None":
+        """Summarize a value; None when nothing worth knowing is left."""
+        if value.kind is Kind.UNKNOWN or depth > 3 or value.kind in (Kind.CLASS, Kind.FUNCTION):
+            return None
+        output = value.output
+        if value.kind is Kind.MODULE and output is None and value.class_name:
+            output = dataflow.forward_output(value.class_name, [], depth=1)
+        items = tuple(cls.of(item, dataflow, depth + 1) or _UNKNOWN_SUMMARY for item in value.items)
+        return cls(
+            value.kind.value, value.producer, value.detail,
+            cls.of(output, dataflow, depth + 1) if output is not None else None, items, value.keys,
+        )
+
+    def to_value(self) -> Value:
+        return Value(
+            Kind(self.kind), self.producer, None, self.detail,
+            self.output.to_value() if self.output is not None else (UNKNOWN if self.kind == Kind.MODULE.value else None),
+            items=tuple(item.to_value() for item in self.items), keys=self.keys,
+        )
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ValueSummary":
+        return cls(
+            data["kind"], data["producer"], data["detail"],
+            cls.from_json(data["output"]) if data["output"] is not None else None,
+            tuple(cls.from_json(item) for item in data["items"]), tuple(data["keys"]),
+        )
+
+
+_UNKNOWN_SUMMARY = ValueSummary(Kind.UNKNOWN.value)
+
+
+@dataclass(frozen=True)
+class SymbolSummary:
+    """A top-level class or function: the value calling it gives, and gradient actions it takes."""
+
+    value: ValueSummary | None
+    actions: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SymbolSummary":
+        value = ValueSummary.from_json(data["value"]) if data["value"] is not None else None
+        return cls(value, tuple(data["actions"]))
+
+
+@dataclass
+class ModuleSummary:
+    symbols: dict[str, SymbolSummary] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModuleSummary":
+        return cls({name: SymbolSummary.from_json(s) for name, s in data["symbols"].items()})
+
+
+def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -> ModuleSummary:
+    summary = ModuleSummary()
+    for statement in module.body:
+        if isinstance(statement, cst.ClassDef):
+            info = dataflow.classes.get(statement.name.value)
+            if info is None:
+                continue
+            value = dataflow.instantiate(info.name)
+            summary.symbols[info.name] = SymbolSummary(ValueSummary.of(value, dataflow))
+        elif isinstance(statement, cst.FunctionDef):
+            function = dataflow.functions.get(statement)
+            if function is None:
+                continue
+            result = dataflow.summary_of(function)
+            actions = tuple(dict.fromkeys(action.effect.value for action in training.actions_of(statement)))
+            symbol = SymbolSummary(ValueSummary.of(result, dataflow), actions)
+            if symbol.value is not None or symbol.actions:
+                summary.symbols[function.name] = symbol
+    return summary

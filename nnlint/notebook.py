@@ -1,0 +1,151 @@
+"""Jupyter notebooks as Python text: the code cells in order, IPython syntax masked out.
+
+Every line of the text keeps its place: `CellPosition` says which cell and which line of it
+it came from, so findings are reported as `path:cell N:line:col`, numbered the way Jupyter,
+VS Code and ruff number them (every cell counts, from 1). A masked line becomes `pass` at
+the same indentation, so a block whose only statement was a magic still parses.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import warnings
+from typing import Any, NamedTuple
+
+from nnlint.files import physical_lines
+
+# Cell magics whose body is Python, run as it stands (the set ruff treats the same way).
+TRANSPARENT_CELL_MAGICS = frozenset({"capture", "debug", "prun", "pypy", "python", "python3", "time", "timeit"})
+# Line magics that run the Python statement after them: `%time model(x)` keeps `model(x)`.
+STATEMENT_LINE_MAGICS = ("%time ", "%timeit ")
+# Magics IPython runs without the `%` (automagic); only whole command lines are masked.
+AUTOMAGICS = frozenset({"cd", "conda", "env", "load_ext", "ls", "mamba", "matplotlib", "pip", "pwd", "reload_ext"})
+
+_HELP = re.compile(r"^\s*(\?{1,2}[\w.]+|%?[\w.]+(\(\))?\?{1,2})\s*$")
+_ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.,\s\[\]()*]+?\s*=\s*)[!%]")
+_AUTOMAGIC = re.compile(r"^\s*(?P<name>\w+)\s+[\w\-./~$'\"]")
+
+
+class NotNotebook(Exception):
+    """The bytes are not a notebook (not JSON, or not the notebook structure); says why."""
+
+
+class CellPosition(NamedTuple):
+    cell: int
+    line: int
+    shift: int = 0  # columns removed from the start of this line (`%time ` before a statement)
+
+
+def code_cells(data: bytes) -> list[tuple[int, str]]:
+    """(cell number, source) of each code cell of a Python notebook, in order."""
+    try:
+        notebook = json.loads(data)
+    except (ValueError, RecursionError) as err:  # UnicodeDecodeError is a ValueError
+        raise NotNotebook(f"invalid notebook: not valid JSON ({_first_line(err)})") from None
+    if not isinstance(notebook, dict):
+        raise NotNotebook("invalid notebook: the top level is not a JSON object")
+    cells, source_key = notebook.get("cells"), "source"
+    worksheets = notebook.get("worksheets")  # nbformat 3
+    if cells is None and isinstance(worksheets, list):
+        cells = [c for sheet in worksheets if isinstance(sheet, dict) for c in sheet.get("cells") or []]
+        source_key = "input"
+    if not isinstance(cells, list):
+        raise NotNotebook("invalid notebook: no list of cells")
+    if not _is_python(notebook.get("metadata")):
+        return []
+    found = []
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict):
+            raise NotNotebook(f"invalid notebook: cell {number} is not an object")
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get(source_key, "")
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise NotNotebook(f"invalid notebook: cell {number} has no source text")
+        found.append((number, source))
+    return found
+
+
+def _is_python(metadata: Any) -> bool:
+    """False only for notebooks that declare another language (an R or Julia kernel)."""
+    if not isinstance(metadata, dict):
+        return True
+    for section, key in (("language_info", "name"), ("kernelspec", "language")):
+        table = metadata.get(section)
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            return table[key].lower() in ("python", "python3", "ipython")
+    return True
+
+
+def notebook_text(data: bytes) -> tuple[str, tuple[CellPosition, ...]]:
+    """The code cells as one Python text, and where each of its lines came from."""
+    lines: list[str] = []
+    positions: list[CellPosition] = []
+    for number, source in code_cells(data):
+        for index, (line, shift) in enumerate(mask_magics(source), start=1):
+            lines.append(line)
+            positions.append(CellPosition(number, index, shift))
+    return "".join(line + "\n" for line in lines), tuple(positions)
+
+
+def mask_magics(source: str) -> list[tuple[str, int]]:
+    """The cell's lines with IPython syntax replaced by plain Python, and each line's shift."""
+    lines = physical_lines(source)
+    masked = [(line, 0) for line in lines]
+    if lines and lines[0].lstrip().startswith("%%"):
+        words = lines[0].strip()[2:].split(maxsplit=1)
+        name = words[0] if words else ""
+        if name not in TRANSPARENT_CELL_MAGICS:  # %%bash, %%writefile, %%html...: not Python
+            return [("", 0) for _ in lines]
+        masked[0] = ("", 0)
+    if _parses("\n".join(line for line, _ in masked)):
+        return masked
+    continuation: str | None = None  # the indentation of a masked line ending in a backslash
+    for index, (line, _) in enumerate(masked):
+        masked[index] = (continuation + "pass", 0) if continuation is not None else _mask_line(line)
+        if masked[index] == (line, 0) or not line.rstrip().endswith("\\"):
+            continuation = None
+        elif continuation is None:
+            continuation = _indent(line)
+    return masked
+
+
+def _mask_line(line: str) -> tuple[str, int]:
+    stripped = line.lstrip()
+    indent = line[: len(line) - len(stripped)]
+    for prefix in STATEMENT_LINE_MAGICS:
+        rest = stripped[len(prefix):].lstrip()
+        if stripped.startswith(prefix) and rest and not rest.startswith("-"):
+            return indent + rest, len(line) - len(indent) - len(rest)
+    assigned = _ASSIGNED_MAGIC.match(line)
+    if assigned:  # `files = !ls` keeps the assignment
+        return assigned.group(1) + "...", 0
+    automagic = _AUTOMAGIC.match(line)
+    if stripped.startswith(("%", "!")) or _HELP.match(line) or (automagic and automagic["name"] in AUTOMAGICS):
+        return indent + "pass", 0
+    return line, 0
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _parses(text: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError:
+        return False
+    except (ValueError, RecursionError, MemoryError):
+        return True  # not IPython syntax: left for the linter to report
+    return True
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err)
+    return text.splitlines()[0] if text else type(err).__name__

@@ -1,0 +1,68 @@
+"""NN105: softmax without `dim`: the deprecated implicit dimension is wrong for 3-D inputs."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from nnlint.diagnostics import Severity
+from nnlint.facts import FileFacts
+from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args
+from nnlint.rules import Report, Rule
+
+F = "torch.nn.functional"
+# Functions and layers whose `dim` may be left out: torch then guesses it (and warns).
+IMPLICIT_DIM = {f"{F}.softmax": 1, f"{F}.log_softmax": 1, f"{F}.softmin": 1,
+                "torch.nn.Softmax": 0, "torch.nn.LogSoftmax": 0, "torch.nn.Softmin": 0,
+                "torch.nn.modules.activation.Softmax": 0, "torch.nn.modules.activation.LogSoftmax": 0}
+# Functions and Tensor methods that require `dim`: leaving it out raises a TypeError.
+REQUIRED_DIM = {"torch.softmax": 1, "torch.log_softmax": 1, "torch.special.softmax": 1,
+                "torch.special.log_softmax": 1}
+TENSOR_METHODS = frozenset({"softmax", "log_softmax"})
+RECEIVERS = frozenset({"self", "cls"})
+
+
+def _lacks_dim(call: cst.Call, dim_position: int) -> bool:
+    if any(arg.star for arg in call.args):
+        return False
+    keyword = keyword_arg(call, "dim")
+    if keyword is not None:
+        return dotted_name(keyword.value) == "None"
+    positional = positional_args(call)
+    if len(positional) > dim_position:
+        return dotted_name(positional[dim_position].value) == "None"
+    return True
+
+
+def check(facts: FileFacts) -> Iterator[Report]:
+    for site in facts.modules.calls:
+        call, qualname = site.node, site.qualname
+        if qualname in IMPLICIT_DIM and _lacks_dim(call, IMPLICIT_DIM[qualname]):
+            name = qualname.rsplit(".", 1)[-1]
+            yield Report(call, f"{name} without dim: torch guesses the dimension (dim 0 for 1-D and 3-D inputs, "
+                               "1 otherwise), which for a (batch, sequence, classes) tensor normalizes across the "
+                               "batch; pass dim explicitly (usually dim=-1)")
+        elif qualname in REQUIRED_DIM and _lacks_dim(call, REQUIRED_DIM[qualname]):
+            yield Report(call, f"{qualname} without dim raises a TypeError: pass dim explicitly (usually dim=-1)")
+        elif qualname is None and _is_tensor_method_without_dim(call):
+            yield Report(call, f"Tensor.{call.func.attr.value}() without dim raises a TypeError: "
+                               "pass dim explicitly (usually dim=-1)")
+
+
+def _is_tensor_method_without_dim(call: cst.Call) -> bool:
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in TENSOR_METHODS:
+        return False
+    receiver = func.value
+    return not call.args and not (isinstance(receiver, cst.Name) and receiver.value in RECEIVERS)
+
+
+RULE = Rule(
+    code="NN105",
+    name="softmax-without-dim",
+    severity=Severity.WARNING,
+    summary="Softmax / log_softmax without dim: the implicit dimension is deprecated and wrong for 3-D inputs.",
+    check=check,
+    triggers=("softmax", "Softmax", "softmin", "Softmin"),
+)

@@ -1,0 +1,50 @@
+"""NN302: zero_grad() after backward() and before step(): the step applies zero gradients."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from nnlint.diagnostics import Severity
+from nnlint.facts import FileFacts
+from nnlint.facts.optimizers import same_iteration, zeroes_for
+from nnlint.facts.training import Action, Effect
+from nnlint.rules import Report, Rule
+
+
+def _misplaced_reset(trace: list[Action], position: int) -> Action | None:
+    """The reset between the step at `position` and the backward before it, if any."""
+    step = trace[position]
+    steps = [a for a in trace if a.effect is Effect.STEP and same_iteration(a, step)]
+    reset = None
+    for action in reversed(trace[:position]):
+        if not same_iteration(action, step):
+            continue
+        if action.effect is Effect.BACKWARD:
+            return reset
+        if action.effect is Effect.ZERO_GRAD and zeroes_for(action, step, steps, trust_unknown=False):
+            reset = action
+    return None
+
+
+def check(facts: FileFacts) -> Iterator[Report]:
+    for _, trace in facts.training.traces():
+        for position, action in enumerate(trace):
+            if action.effect is not Effect.STEP:
+                continue
+            reset = _misplaced_reset(trace, position)
+            if reset is not None:
+                yield Report(
+                    reset.node,
+                    "zero_grad() runs after backward() and before step(): the step applies zeroed gradients "
+                    "and the weights never change; zero the gradients before backward() or after step()",
+                )
+
+
+RULE = Rule(
+    code="NN302",
+    name="zero-grad-between-backward-and-step",
+    severity=Severity.ERROR,
+    summary="zero_grad() is called after backward() and before step(), so the step uses zero gradients.",
+    check=check,
+    triggers=("zero_grad", ".grad"),
+)

@@ -1,0 +1,46 @@
+"""NN601: a scaler or statistics fitted on test/validation data, or on all the data before it is split."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from nnlint.diagnostics import Severity
+from nnlint.facts import FileFacts
+from nnlint.facts import data_api as api
+from nnlint.facts.data_splits import expression_text
+from nnlint.rules import Report, Rule
+
+
+def check(facts: FileFacts) -> Iterator[Report]:
+    for leak in facts.data_splits.leaks:
+        fit = leak.fit
+        seen = expression_text(fit.seen_expr) if fit.seen_expr is not None else "the data"
+        if fit.is_statistic:
+            what = f"{fit.scaler.producer}() is computed on"
+        elif fit.is_function:
+            what = f"{fit.scaler.producer}() computes its statistics on"
+        else:
+            what = f"{fit.scaler.producer} is fitted on"
+        if leak.reason == "held-out":
+            yield Report(
+                fit.node,
+                f"{what} the {api.describe(fit.scaler.detail)} data ({seen}): scaling statistics must come "
+                "from the training split only; fit on the training data and only transform the other splits",
+            )
+        else:
+            yield Report(
+                fit.node,
+                f"{what} all of {seen}, which {leak.split.name} divides into training and test data: the "
+                "test rows leak into the statistics; split first, then fit on the training split only",
+            )
+
+
+RULE = Rule(
+    code="NN601",
+    name="test-statistics-scaling",
+    severity=Severity.ERROR,
+    summary="A scaler or normalization statistics are fitted on test/validation data, or on all the data "
+            "before the train/test split.",
+    check=check,
+    triggers=("fit", "mean", "std", "min", "max", "scale", "adapt", "median", "quantile", "percentile", "var", "ptp"),
+)

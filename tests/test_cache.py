@@ -1,0 +1,70 @@
+"""The on-disk cache: same answers warm as cold, invalidated by content and options, never trusted blindly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers import run_nnlint
+from test_cli import BUGGY
+
+
+def _run(project: Path, cache: Path, *args: str):
+    return run_nnlint(*args, ".", cwd=project, env={"NNLINT_CACHE_DIR": str(cache)})
+
+
+def test_warm_run_repeats_the_cold_run_and_follows_edits(tmp_path: Path) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    cold = _run(project, cache)
+    assert (cache / "results-v1.json").is_file()
+    warm = _run(project, cache)
+    assert warm.stdout == cold.stdout and warm.returncode == cold.returncode == 1
+    (project / "train.py").write_text(BUGGY.replace("F.softmax(logits, dim=1)", "logits"))
+    edited = _run(project, cache)
+    assert b"NN201" not in edited.stdout and b"NN301" in edited.stdout
+
+
+def test_options_are_part_of_the_key(tmp_path: Path) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    _run(project, cache)
+    assert b"NN301" not in _run(project, cache, "--select", "NN201").stdout
+    assert b"NN301" in _run(project, cache).stdout
+
+
+def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    expected = _run(project, cache).stdout
+    cache_file = cache / "results-v1.json"
+    real = json.loads(cache_file.read_text())
+    wrong_shapes = {**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]}}
+    for garbage in (b"\x80\x04 not json", b'{"format": 1, "version": "0.1.0", "entries": {"x": 5}}', b"[]",
+                    json.dumps(wrong_shapes).encode(),
+                    cache_file.read_bytes().replace(b'"NN201"', b'"NN999"').replace(b"[6, 12", b"[\"6\", 12")):
+        cache_file.write_bytes(garbage)
+        result = _run(project, cache)
+        assert result.stdout == expected and b"Traceback" not in result.stderr
+    rebuilt = json.loads(cache_file.read_text())
+    assert rebuilt["format"] == 1 and len(rebuilt["entries"]) == 1
+
+
+def test_no_cache_reads_and_writes_nothing(tmp_path: Path) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    assert b"NN201" in _run(project, cache, "--no-cache").stdout
+    assert not cache.exists()
+
+
+def test_default_cache_directory_is_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.nnlint]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(BUGGY)
+    run_nnlint("src", cwd=tmp_path, env={"NNLINT_CACHE_DIR": ""})
+    assert (tmp_path / ".nnlint_cache" / "results-v1.json").is_file()
+    assert (tmp_path / ".nnlint_cache" / ".gitignore").read_text() == "*\n"
