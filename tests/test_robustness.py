@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, run_nnlint
+from helpers import REPO
+from program_strategies import HEADER
 
 GOOD = (
     "import torch.nn as nn\n"
@@ -198,6 +199,8 @@ def test_file_vanishing_between_discovery_and_reading(tmp_path: Path) -> None:
     "import torch\n" + "if x:\n    pass\n" + "".join(f"elif x == {i}:\n    loss.backward()\n" for i in range(250)),
 ])
 def test_odd_valid_python_lints_without_internal_errors(tmp_path: Path, source: str) -> None:
+    if source.startswith("import torch\n"):
+        source = HEADER + source  # every rule's trigger: no rule is skipped
     (tmp_path / "odd.py").write_text(source, encoding="utf-8")
     lines = lint_dir(tmp_path)
     assert not any(" NN00" in line for line in lines), lines

@@ -18,8 +18,11 @@ def block_statements(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
 
 def child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
     """Every block nested directly in a compound statement, in source order."""
-    if not isinstance(statement, cst.Match):  # a match statement has only its cases' blocks
-        yield statement.body
+    if isinstance(statement, cst.Match):  # its blocks are its cases': it has no body of its own
+        for case in statement.cases:
+            yield case.body
+        return
+    yield statement.body
     if isinstance(statement, cst.Try | cst.TryStar):
         for handler in statement.handlers:
             yield handler.body
@@ -34,9 +37,6 @@ def child_blocks(statement: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite
     final = getattr(statement, "finalbody", None)
     if final is not None:
         yield final.body
-    if isinstance(statement, cst.Match):
-        for case in statement.cases:
-            yield case.body
 
 
 def walk_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:
