@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from nnlint.analysis import finding, lint_bytes, scan_bytes
 from nnlint.cache import ResultCache, cache_key
@@ -40,7 +40,12 @@ def _worker_init() -> None:
 
 
 class _Inline(Executor):
-    """The one-process stand-in for a pool."""
+    """The one-process stand-in for a pool: runs each call when it is submitted."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
 
     def map(self, fn, *iterables, timeout=None, chunksize=1):  # type: ignore[override]
         return map(fn, *iterables)
@@ -57,21 +62,45 @@ def _chunk(count: int, workers: int) -> int:
     return max(1, min(16, count // (max(workers, 1) * 4)))
 
 
-def _waves(index: ProjectIndex, paths: Sequence[str]) -> Iterator[list[str]]:
-    """Groups of files, each group importing only from earlier groups (cycles broken by path)."""
-    absolute = {path: str(Path(path).absolute()) for path in paths}
-    by_absolute = {a: p for p, a in absolute.items()}
-    waiting = {path: {by_absolute[d] for d in index.dependencies(path) if d in by_absolute} for path in paths}
-    while waiting:
-        ready = sorted(path for path, deps in waiting.items() if not deps)
-        if not ready:
-            ready = [min(waiting)]
-        yield ready
-        for path in ready:
-            del waiting[path]
-        done = set(ready)
-        for deps in waiting.values():
-            deps -= done
+class _Plan:
+    """Which files may be analysed now: those whose imported project files are all analysed.
+
+    A file starts as soon as its last dependency finishes, so the workers never wait for a
+    whole batch. When nothing is ready and nothing runs, the rest waits on an import cycle:
+    the first waiting file by path starts without the summaries it cannot have. That state
+    does not depend on timing, so neither do the views, nor the results."""
+
+    def __init__(self, index: ProjectIndex, paths: Sequence[str], sizes: Mapping[str, int]) -> None:
+        by_absolute = {index.absolute(path): path for path in paths}
+        self.sizes = sizes
+        self.waiting: dict[str, set[str]] = {}
+        self.dependents: dict[str, list[str]] = {}
+        for path in paths:
+            deps = {by_absolute[d] for d in index.dependencies(path) if d in by_absolute}
+            deps.discard(path)
+            self.waiting[path] = deps
+            for dep in deps:
+                self.dependents.setdefault(dep, []).append(path)
+
+    def __bool__(self) -> bool:
+        return bool(self.waiting)
+
+    def ready(self) -> list[str]:
+        """The files free to start, largest first (a big file started last would run alone)."""
+        free = [path for path, deps in self.waiting.items() if not deps]
+        for path in free:
+            del self.waiting[path]
+        return sorted(free, key=lambda path: (-self.sizes[path], path))
+
+    def break_cycle(self) -> str:
+        path = min(self.waiting)
+        del self.waiting[path]
+        return path
+
+    def finished(self, path: str) -> None:
+        for dependent in self.dependents.pop(path, ()):
+            if dependent in self.waiting:
+                self.waiting[dependent].discard(path)
 
 
 def lint_project(
@@ -104,12 +133,36 @@ def lint_project(
         index = ProjectIndex({path: scan.aliases for path, scan in scans.items() if scan.aliases is not None})
         pending = [path for path in contents if path not in results]
         progress.phase("linting", len(pending))
-        for wave in _waves(index, pending):
-            jobs = [(p, contents[p], codes, ignored_in(p), index.view_for(p), scans[p].aliases) for p in wave]
-            for result in _analyse_cached(jobs, pool, workers, cache, progress):
-                results[result.path] = result
-                if result.summary is not None:
-                    index.add_summary(result.path, result.summary)
+        plan = _Plan(index, pending, {path: len(contents[path]) for path in pending})
+        running: dict[Future, tuple[str, str]] = {}
+
+        def finish(path: str, result: FileResult, key: str) -> None:
+            results[path] = result
+            progress.advance()
+            if result.summary is not None:
+                index.add_summary(path, result.summary)
+            if cache is not None and key:
+                cache.put(key, result)
+            plan.finished(path)
+
+        while plan or running:
+            starting = plan.ready()
+            if not starting and not running:
+                starting = [plan.break_cycle()]
+            for path in starting:
+                view = index.view_for(path)
+                key = cache_key(contents[path], codes, ignored_in(path), view_key(view)) if cache is not None else ""
+                hit = cache.get(key, path) if cache is not None else None
+                if hit is not None:
+                    finish(path, hit, "")
+                    continue
+                job = (path, contents[path], codes, ignored_in(path), view, scans[path].aliases)
+                running[pool.submit(_analyse_job, job)] = (path, key)
+            if running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: running[f][0]):
+                    path, key = running.pop(future)
+                    finish(path, future.result(), key)
     if cache is not None:
         cache.save()
     return [results[p] for p in paths]
@@ -135,28 +188,6 @@ def _scan_all(contents: dict[str, bytes], pool: Executor, workers: int, cache: R
         if cache is not None:
             cache.put_scan(key, scan)
     return scans
-
-
-def _analyse_cached(jobs: list[Job], pool: Executor, workers: int, cache: ResultCache | None,
-                    progress: Progress) -> list[FileResult]:
-    results: list[FileResult] = []
-    misses: list[tuple[Job, str]] = []
-    for job in jobs:
-        path, data, codes, ignored, view, _ = job
-        key = cache_key(data, codes, ignored, view_key(view)) if cache is not None else ""
-        hit = cache.get(key, path) if cache is not None else None
-        if hit is not None:
-            results.append(hit)
-            progress.advance()
-        else:
-            misses.append((job, key))
-    analysed = pool.map(_analyse_job, [job for job, _ in misses], chunksize=_chunk(len(misses), workers))
-    for (job, key), result in zip(misses, analysed):
-        results.append(result)
-        progress.advance()
-        if cache is not None:
-            cache.put(key, result)
-    return results
 
 
 def lint_file(path: str, codes: frozenset[str] | None = None) -> FileResult:

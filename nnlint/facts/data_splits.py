@@ -16,7 +16,7 @@ from nnlint.facts import data_api as api
 from nnlint.facts.bindings import Bindings
 from nnlint.facts.data_values import as_data, is_scaled
 from nnlint.facts.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
-from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args
+from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.values import Kind, Value
 
 _MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
@@ -28,7 +28,7 @@ _FORWARD_SKIPPED = frozenset({"forward", "__call__"})
 
 
 def expression_text(node: cst.CSTNode) -> str:
-    text = cst.Module([]).code_for_node(node)
+    text = source_code(node)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Sequence
 import libcst as cst
 
 from nnlint.facts import data_api as api
-from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, string_value
+from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code, string_value
 from nnlint.facts.values import UNKNOWN, Kind, Value
 
 if TYPE_CHECKING:
@@ -589,7 +589,7 @@ def _transform_basis(kwargs: dict[str, Value]) -> Value | None:
 def _call_text(short: str, call: cst.Call) -> str:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in api.TRAIN_FLAG_KEYWORDS | api.SPLIT_KEYWORDS:
-            return f"{short}({arg.keyword.value}={cst.Module([]).code_for_node(arg.value)})"
+            return f"{short}({arg.keyword.value}={source_code(arg.value)})"
     return f"{short}(...)"
 
 

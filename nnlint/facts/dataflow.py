@@ -12,14 +12,14 @@ from __future__ import annotations
 import ast
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Mapping, Sequence, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, cast
 
 import libcst as cst
 
 from nnlint.facts import torch_api
 from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, string_value, walk_statements
+from nnlint.facts.syntax import block_statements, dotted_name, expressions_in, string_value, walk_statements
 from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 if TYPE_CHECKING:
@@ -668,54 +668,59 @@ class Dataflow:
     def eval(self, expr: cst.BaseExpression | None, frame: _Frame) -> Value:
         if expr is None:
             return UNKNOWN
-        if isinstance(expr, cst.Name):
-            return NONE if expr.value == "None" else frame.env.get(expr.value, UNKNOWN)
-        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
-            left = self.eval(expr.left, frame)
-            right = self.eval(expr.right, frame)
-            return right if left.kind is Kind.NONE else UNKNOWN
-        if isinstance(expr, cst.Call):
-            return self._eval_call(expr, frame)
-        if isinstance(expr, cst.Attribute):
-            return self._eval_attribute(expr, frame)
-        if isinstance(expr, cst.Subscript):
-            return self._eval_subscript(expr, frame)
-        if isinstance(expr, (cst.Tuple, cst.List)):
-            items = tuple(self.eval(e.value, frame) if not isinstance(e, cst.StarredElement) else self.eval(e.value, frame)
-                          for e in expr.elements)
-            if any(isinstance(e, cst.StarredElement) for e in expr.elements):
-                return UNKNOWN
-            return Value(Kind.SEQUENCE, items=items)
-        if isinstance(expr, cst.Dict):
-            keys, items = [], []
-            for element in expr.elements:
-                if isinstance(element, cst.DictElement):
-                    key = string_value(element.key)
-                    value = self.eval(element.value, frame)
-                    self.eval(element.key, frame)
-                    if key is not None:
-                        keys.append(key)
-                        items.append(value)
-                else:
-                    self.eval(element.value, frame)
-            return Value(Kind.MAPPING, items=tuple(items), keys=tuple(keys))
-        if isinstance(expr, cst.BinaryOperation):
-            left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
-            return self.data.arithmetic(expr.operator, left, right, expr.left, expr.right, expr)
-        if isinstance(expr, cst.IfExp):
-            self.eval(expr.test, frame)
-            return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
-        if isinstance(expr, cst.SimpleString):
-            return _string_constant(expr)
-        if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis)):
-            return UNKNOWN
-        if isinstance(expr, cst.Lambda):
-            return UNKNOWN
-        if isinstance(expr, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            self._eval_comprehension(expr, frame)
-            return UNKNOWN
-        for child in _expressions_in(expr):
+        # A lookup by exact type: libcst's node classes are ABCs, and a chain of isinstance
+        # checks on them was the hottest code of the whole analysis.
+        handler = _EVALUATORS.get(type(expr))
+        if handler is not None:
+            return handler(self, expr, frame)
+        for child in expressions_in(expr):
             self.eval(child, frame)
+        return UNKNOWN
+
+    def _eval_name(self, expr: cst.Name, frame: _Frame) -> Value:
+        return NONE if expr.value == "None" else frame.env.get(expr.value, UNKNOWN)
+
+    def _eval_boolean(self, expr: cst.BooleanOperation, frame: _Frame) -> Value:
+        left = self.eval(expr.left, frame)
+        right = self.eval(expr.right, frame)
+        return right if isinstance(expr.operator, cst.Or) and left.kind is Kind.NONE else UNKNOWN
+
+    def _eval_sequence(self, expr: cst.Tuple | cst.List, frame: _Frame) -> Value:
+        items = tuple(self.eval(e.value, frame) for e in expr.elements)
+        if any(isinstance(e, cst.StarredElement) for e in expr.elements):
+            return UNKNOWN
+        return Value(Kind.SEQUENCE, items=items)
+
+    def _eval_dict(self, expr: cst.Dict, frame: _Frame) -> Value:
+        keys, items = [], []
+        for element in expr.elements:
+            if isinstance(element, cst.DictElement):
+                key = string_value(element.key)
+                value = self.eval(element.value, frame)
+                self.eval(element.key, frame)
+                if key is not None:
+                    keys.append(key)
+                    items.append(value)
+            else:
+                self.eval(element.value, frame)
+        return Value(Kind.MAPPING, items=tuple(items), keys=tuple(keys))
+
+    def _eval_binary(self, expr: cst.BinaryOperation, frame: _Frame) -> Value:
+        left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
+        return self.data.arithmetic(expr.operator, left, right, expr.left, expr.right, expr)
+
+    def _eval_if_expression(self, expr: cst.IfExp, frame: _Frame) -> Value:
+        self.eval(expr.test, frame)
+        return join(self.eval(expr.body, frame), self.eval(expr.orelse, frame))
+
+    def _eval_string(self, expr: cst.SimpleString, frame: _Frame) -> Value:
+        return _string_constant(expr)
+
+    def _eval_opaque(self, expr: cst.BaseExpression, frame: _Frame) -> Value:
+        return UNKNOWN
+
+    def _eval_comprehension_value(self, expr: cst.BaseComp, frame: _Frame) -> Value:
+        self._eval_comprehension(expr, frame)
         return UNKNOWN
 
     def _eval_comprehension(self, expr: cst.BaseComp, frame: _Frame) -> None:
@@ -749,7 +754,7 @@ class Dataflow:
 
     def _eval_subscript(self, expr: cst.Subscript, frame: _Frame) -> Value:
         base = self.eval(expr.value, frame)
-        indices = [self.eval(child, frame) for element in expr.slice for child in _expressions_in(element)]
+        indices = [self.eval(child, frame) for element in expr.slice for child in expressions_in(element)]
         index = _constant_index(expr)
         if index is None and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
             key = self.eval(expr.slice[0].slice.value, frame)
@@ -1076,10 +1081,25 @@ def _constant_index(expr: cst.Subscript) -> int | str | None:
     return None
 
 
-def _expressions_in(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    """The expressions directly below `node`, looking through wrappers such as Arg."""
-    for child in node.children:
-        if isinstance(child, cst.BaseExpression):
-            yield child
-        elif not isinstance(child, (cst.BaseParenthesizableWhitespace, cst.BaseStatement, cst.Comma)):
-            yield from _expressions_in(child)
+_EVALUATORS: dict[type, Callable[[Dataflow, Any, _Frame], Value]] = {
+    cst.Name: Dataflow._eval_name,
+    cst.BooleanOperation: Dataflow._eval_boolean,
+    cst.Call: Dataflow._eval_call,
+    cst.Attribute: Dataflow._eval_attribute,
+    cst.Subscript: Dataflow._eval_subscript,
+    cst.Tuple: Dataflow._eval_sequence,
+    cst.List: Dataflow._eval_sequence,
+    cst.Dict: Dataflow._eval_dict,
+    cst.BinaryOperation: Dataflow._eval_binary,
+    cst.IfExp: Dataflow._eval_if_expression,
+    cst.SimpleString: Dataflow._eval_string,
+    cst.Integer: Dataflow._eval_opaque,
+    cst.Float: Dataflow._eval_opaque,
+    cst.Imaginary: Dataflow._eval_opaque,
+    cst.Ellipsis: Dataflow._eval_opaque,
+    cst.Lambda: Dataflow._eval_opaque,
+    cst.ListComp: Dataflow._eval_comprehension_value,
+    cst.SetComp: Dataflow._eval_comprehension_value,
+    cst.GeneratorExp: Dataflow._eval_comprehension_value,
+    cst.DictComp: Dataflow._eval_comprehension_value,
+}

@@ -10,13 +10,13 @@ of the old one. A view is judged only when its sizes name axes of the very tenso
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import libcst as cst
 
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, bound_names, sub_nodes, positional_args
+from nnlint.facts.syntax import block_statements, bound_names, positional_args, source_code, sub_nodes
 
 FROM_END = 1_000  # where axis -1 of a tensor of unknown rank is placed, for ordering only
 RESHAPE_METHODS = frozenset({"view", "reshape"})
@@ -53,6 +53,10 @@ class Tensor:
         return None
 
 
+# Expressions with a scope of their own, whose names are not the function's.
+_OWN_SCOPES = frozenset({cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+
+
 @dataclass(frozen=True)
 class Size:
     """What one size expression is: the product of some axes, a part of one axis (`c // heads`),
@@ -62,7 +66,7 @@ class Size:
     split_by: str | None = None
     minus_one: bool = False
     neutral: bool = False  # a literal 1: an axis of size one, no data
-    code: str = ""
+    written: cst.BaseExpression | None = field(default=None, compare=False)  # as the call spells it
 
     @property
     def other(self) -> bool:
@@ -103,7 +107,6 @@ class LayoutFacts:
         # Tensors holding the result of a reordering view: the view, and whether it was sliced since.
         self._results: dict[int, tuple[cst.Call, bool]] = {}
         self._numbers = itertools.count()
-        self._code = module.code_for_node
         self._run_block(module.body, _Scope())
 
     # ----------------------------------------------------------------- statements
@@ -321,24 +324,24 @@ class LayoutFacts:
         return self._fresh(_rearranged(axes, method, indices))
 
     def _size(self, expr: cst.BaseExpression, scope: _Scope) -> Size:
-        code = self._code(expr)
+        code = expr
         if isinstance(expr, cst.Name) and expr.value in scope.sizes:
-            return replace(scope.sizes[expr.value], code=code)
+            return replace(scope.sizes[expr.value], written=code)
         integer = _integer(expr)
         if integer is not None:
-            return Size(minus_one=integer == -1, neutral=integer == 1, code=code)
+            return Size(minus_one=integer == -1, neutral=integer == 1, written=code)
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "int" and expr.args:
             return self._size(expr.args[0].value, scope)
         axis = self._size_call_axis(expr, scope)
         if axis is not None:
-            return Size(axes=(axis,), code=code)
+            return Size(axes=(axis,), written=code)
         if isinstance(expr, cst.BinaryOperation):
             left, right = self._size(expr.left, scope), self._size(expr.right, scope)
             if isinstance(expr.operator, cst.Multiply) and left.axes and right.axes and not (left.split_by or right.split_by):
-                return Size(axes=left.axes + right.axes, code=code)
+                return Size(axes=left.axes + right.axes, written=code)
             if isinstance(expr.operator, (cst.FloorDivide, cst.Divide)) and len(left.axes) == 1 and not left.split_by:
-                return Size(axes=left.axes, split_by=self._code(expr.right), code=code)
-        return Size(code=code)
+                return Size(axes=left.axes, split_by=source_code(expr.right), written=code)
+        return Size(written=code)
 
     def _size_call_axis(self, expr: cst.BaseExpression, scope: _Scope) -> Axis | None:
         """The axis `x.size(i)`, `x.shape[i]` or `x.size()[i]` reads."""
@@ -381,11 +384,11 @@ class LayoutFacts:
     # ----------------------------------------------------------------- views
     def _scan(self, node: cst.CSTNode | None, scope: _Scope) -> None:
         """Judge every view/reshape call inside `node`, innermost first."""
-        if node is None or isinstance(node, (cst.Lambda, cst.BaseComp)):
+        if node is None or type(node) in _OWN_SCOPES:
             return
         for child in sub_nodes(node):
             self._scan(child, scope)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             self._judge(node, scope)
 
     def _judge(self, call: cst.Call, scope: _Scope) -> None:
@@ -413,8 +416,8 @@ class LayoutFacts:
         order = _memory_order(tensor, [self._size(expr, scope) for expr in size_exprs])
         if order is not None:
             method = call.func.attr.value if isinstance(call.func, cst.Attribute) else "reshape"
-            self._views[call] = ReorderingView(call, method, self._code(receiver),
-                                               tuple(self._code(e) for e in size_exprs), order)
+            self._views[call] = ReorderingView(call, method, source_code(receiver),
+                                               tuple(source_code(e) for e in size_exprs), order)
 
     @property
     def reordering_views(self) -> list[ReorderingView]:
@@ -455,7 +458,7 @@ def _link_split_factors(sizes: list[Size], groups: list[list[int] | None]) -> se
 
     def candidates(index: int) -> list[int]:
         return [i for i, other in enumerate(sizes) if other.other and groups[i] is None and i not in claimed
-                and other.code == sizes[index].split_by]
+                and source_code(other.written) == sizes[index].split_by]
 
     for index in splits:
         beside = [i for i in (index - 1, index + 1) if i in candidates(index)]

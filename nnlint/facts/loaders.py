@@ -12,7 +12,7 @@ import libcst as cst
 from nnlint.facts import data_api as api
 from nnlint.facts.bindings import Bindings
 from nnlint.facts.dataflow import CallEvent, Dataflow
-from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args
+from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.training import Effect, TrainingFacts
 from nnlint.facts.values import Kind, Value
 
@@ -82,7 +82,7 @@ class LoaderFacts:
             return True
         call = event.node
         source = positional_args(call)[0].value if positional_args(call) else None
-        text = cst.Module([]).code_for_node(source) if source is not None else ""
+        text = source_code(source)
         qualnames = [self.dataflow.names.qualname(node.func) or "" for node in calls_in(source)] if source else []
         return "streaming=True" in text.replace(" ", "") or any(
             name.startswith(api.ITERABLE_DATASET_SOURCES) for name in qualnames)

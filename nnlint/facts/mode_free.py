@@ -9,7 +9,7 @@ import libcst as cst
 
 from nnlint.facts import torch_api
 from nnlint.facts.dataflow import CallEvent, Dataflow
-from nnlint.facts.syntax import block_statements, dotted_name, keyword_arg
+from nnlint.facts.syntax import block_statements, dotted_name, keyword_arg, source_code
 from nnlint.facts.values import Kind
 
 # torch.nn layers that behave differently in train and eval mode.
@@ -78,7 +78,7 @@ class ModeFreeModels:
 def _closed_and_mode_blind(node: cst.ClassDef) -> bool:
     """No `self.training` read (the class switches on the mode itself) and no sub-module handed
     in from outside (`self.net = net`), which could be anything."""
-    if ".training" in cst.Module([]).code_for_node(node):
+    if ".training" in source_code(node):
         return False
     for statement in block_statements(node.body):
         if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import libcst as cst
 
@@ -27,8 +27,8 @@ from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent,
 from nnlint.facts.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
                                      words)
 from nnlint.facts.mode_free import ModeFreeModels
-from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, dotted_name, keyword_arg,
-                                 positional_args, sub_nodes, target_names)
+from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, dotted_name, expressions_in,
+                                 keyword_arg, positional_args, source_code, target_names)
 from nnlint.facts.training_steps import TrainingSteps
 from nnlint.facts.values import Kind
 
@@ -454,7 +454,7 @@ class ModeFacts:
             (breaks if isinstance(small, cst.Break) else continues).append(path.copy())
             path.dead = True
         else:
-            for child in _expressions_in(small):
+            for child in expressions_in(small):
                 self._eval(child, path, frame)
         return path
 
@@ -603,7 +603,7 @@ class ModeFacts:
             return first if first == second else None
         if isinstance(expr, cst.Lambda):
             return None
-        for child in _expressions_in(expr):
+        for child in expressions_in(expr):
             self._eval(child, path, frame)
         return None
 
@@ -721,7 +721,7 @@ class ModeFacts:
             path.settings[receiver] = frozenset({UNKNOWN_SETTING})
             return True, receiver
         if method == "forward" and model.is_model:
-            self._model_call(call, receiver, _code(call.func.value), path, frame)
+            self._model_call(call, receiver, source_code(call.func.value), path, frame)
             return True, None
         if model.is_model and MODE_WORDS & set(words(method)):
             path.settings[receiver] = frozenset({UNKNOWN_SETTING})
@@ -745,7 +745,7 @@ class ModeFacts:
             if receiver is not None:
                 env[self_name] = receiver
                 if anchor is None and self._models[receiver].is_model:
-                    anchor = (call, _code(call.func.value), self_name)
+                    anchor = (call, source_code(call.func.value), self_name)
             if receiver_name is not None:
                 _map_attributes(path.env, receiver_name, env, self_name)
         for param, arg in zip(params, positional_args(call)):
@@ -801,7 +801,7 @@ class ModeFacts:
                 and not is_frozen_model_name(name):
             for setting in settings:
                 if setting.mode is Mode.EVAL and setting.carried and isinstance(setting.origin, cst.Call):
-                    switched = _code(setting.origin.func.value) if isinstance(setting.origin.func, cst.Attribute) \
+                    switched = source_code(setting.origin.func.value) if isinstance(setting.origin.func, cst.Attribute) \
                         else name
                     self.eval_left_on.setdefault(setting.origin, EvalLeftOn(setting.origin, switched, call))
 
@@ -882,20 +882,8 @@ def _torch_name(qualname: str) -> str:
     return "torch." + qualname.rsplit(".", 1)[-1]
 
 
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
-
-
 def _code_name(expr: cst.BaseExpression) -> str:
     while isinstance(expr, cst.Call) and expr.args:
         expr = expr.args[0].value
     return dotted_name(expr) or "the evaluation data"
 
-
-def _expressions_in(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    """The expressions directly below `node`, looking through wrappers such as Arg."""
-    for child in sub_nodes(node):
-        if isinstance(child, cst.BaseExpression):
-            yield child
-        elif not isinstance(child, (cst.BaseParenthesizableWhitespace, cst.BaseStatement, cst.Comma)):
-            yield from _expressions_in(child)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
 
@@ -21,9 +22,14 @@ _TRACKED_KINDS = frozenset({"probabilities", "log-probabilities", "sigmoid outpu
                             "optimizer", "scheduler", "loss tensor", "sequence", "mapping"})
 
 
-def _module_path_candidates(directory: Path, dotted: str) -> list[Path]:
-    base = directory.joinpath(*dotted.split(".")) if dotted else directory
-    return [base.with_suffix(".py"), base / "__init__.py"]
+def _ancestors(directory: str) -> Iterator[str]:
+    """The directory and every directory above it."""
+    while True:
+        yield directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return
+        directory = parent
 
 
 def is_interesting(symbol: SymbolSummary) -> bool:
@@ -42,8 +48,11 @@ class ProjectIndex:
     """Every linted file's imports (known before analysis) and the summaries known so far."""
 
     def __init__(self, imports: Mapping[str, Mapping[str, str]]) -> None:
-        self.imports = {str(Path(path).absolute()): aliases for path, aliases in imports.items()}
+        self._absolute: dict[str, str] = {}
+        self.imports = {self.absolute(path): aliases for path, aliases in imports.items()}
         self.summaries: dict[str, ModuleSummary] = {}
+        self._modules: dict[tuple[str, str], str | None] = {}
+        self._resolved: dict[tuple[str, str, int], tuple[str, str | None] | None] = {}
         self._by_suffix: dict[str, list[str]] = {}
         for path in self.imports:
             parts = list(Path(path).with_suffix("").parts[1:])
@@ -52,36 +61,56 @@ class ProjectIndex:
             for start in range(max(0, len(parts) - 4), len(parts)):
                 self._by_suffix.setdefault(".".join(parts[start:]), []).append(path)
 
-    def add_summary(self, path: str, summary: ModuleSummary) -> None:
-        self.summaries[str(Path(path).absolute())] = summary
+    def absolute(self, path: str) -> str:
+        if path not in self._absolute:
+            self._absolute[path] = str(Path(path).absolute())
+        return self._absolute[path]
 
-    def _find_module(self, importer: Path, dotted: str) -> str | None:
+    def add_summary(self, path: str, summary: ModuleSummary) -> None:
+        self.summaries[self.absolute(path)] = summary
+
+    def _find_module(self, directory: str, dotted: str) -> str | None:
+        # Files of one package import the same modules: one search per directory and name.
+        key = (directory, dotted)
+        if key not in self._modules:
+            self._modules[key] = self._search_module(directory, dotted)
+        return self._modules[key]
+
+    def _search_module(self, importer_directory: str, dotted: str) -> str | None:
         level = len(dotted) - len(dotted.lstrip("."))
         name = dotted[level:]
         if level:
-            directory = importer.parent
+            directory = importer_directory
             for _ in range(level - 1):
-                directory = directory.parent
+                directory = os.path.dirname(directory)
             directories = [directory]
         else:
-            directories = [importer.parent, *importer.parent.parents]
+            directories = list(_ancestors(importer_directory))
+        relative = os.path.join(*name.split(".")) if name else ""
         for directory in directories:
-            for candidate in _module_path_candidates(directory, name):
-                if str(candidate) in self.imports:
-                    return str(candidate)
+            base = os.path.join(directory, relative) if relative else directory
+            for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+                if candidate in self.imports:
+                    return candidate
         matches = self._by_suffix.get(name, []) if not level else []
         return matches[0] if len(matches) == 1 else None
 
     def resolve(self, importer: str, qualname: str, depth: int = 0) -> tuple[str, str | None] | None:
         """(file, name) that `qualname` reaches from `importer`, through re-exports; name None
         for a module. The name may be one the file defines but has no summary for (yet)."""
-        importer_path = Path(importer).absolute()
+        key = (importer, qualname, depth)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(importer, qualname, depth)
+        return self._resolved[key]
+
+    def _resolve(self, importer: str, qualname: str, depth: int) -> tuple[str, str | None] | None:
+        importer_directory = os.path.dirname(self.absolute(importer))
         level = len(qualname) - len(qualname.lstrip("."))
         parts = qualname[level:].split(".") if qualname[level:] else []
         for split in range(len(parts), -1, -1):
             if split == 0 and level == 0:
                 continue
-            found = self._find_module(importer_path, "." * level + ".".join(parts[:split]))
+            found = self._find_module(importer_directory, "." * level + ".".join(parts[:split]))
             if found is None:
                 continue
             rest = parts[split:]
@@ -97,7 +126,7 @@ class ProjectIndex:
 
     def dependencies(self, path: str) -> set[str]:
         """The other files whose summaries this file's imports can reach."""
-        absolute = str(Path(path).absolute())
+        absolute = self.absolute(path)
         found = set()
         for qualname in self.imports.get(absolute, {}).values():
             target = self.resolve(absolute, qualname)
@@ -107,7 +136,7 @@ class ProjectIndex:
 
     def view_for(self, path: str) -> dict[str, SymbolSummary]:
         """The summaries a file can reach through its imports, keyed as it spells them."""
-        absolute = str(Path(path).absolute())
+        absolute = self.absolute(path)
         view: dict[str, SymbolSummary] = {}
         for qualname in self.imports.get(absolute, {}).values():
             target = self.resolve(absolute, qualname)

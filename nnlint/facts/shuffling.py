@@ -11,7 +11,7 @@ from nnlint.facts import data_api as api
 from nnlint.facts.bindings import Bindings
 from nnlint.facts.data_splits import root_name
 from nnlint.facts.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
-from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args
+from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.values import Kind, Value
 
 _INPUT_WORDS = frozenset({
@@ -148,7 +148,7 @@ class ShuffleFacts:
                 return api.STREAM_OF[qualname]
             if isinstance(origin.func, cst.Attribute):
                 base = origin.func.value
-                return f"generator {dotted_name(base) or cst.Module([]).code_for_node(base)}"
+                return f"generator {dotted_name(base) or source_code(base)}"
         return "unknown"
 
     def _seed_of_origin(self, origin: cst.CSTNode) -> str | None:
@@ -161,7 +161,7 @@ class ShuffleFacts:
 
     def _reseed(self, event: Event) -> tuple[str, str] | None:
         if isinstance(event, CallEvent) and event.qualname in api.RESEEDS:
-            seed = cst.Module([]).code_for_node(event.node.args[0].value) if event.node.args else ""
+            seed = source_code(event.node.args[0].value) if event.node.args else ""
             return api.STREAM_OF[event.qualname], seed
         return None
 
@@ -240,6 +240,6 @@ def _literal(arg: cst.Arg | None) -> str | None:
         return None
     value = arg.value
     if isinstance(value, (cst.Integer, cst.SimpleString)):
-        return cst.Module([]).code_for_node(value)
+        return source_code(value)
     name = dotted_name(value)
     return name if name is not None and name not in ("None",) else None

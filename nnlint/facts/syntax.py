@@ -51,10 +51,10 @@ def walk_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseState
 def dotted_name(expr: cst.BaseExpression) -> str | None:
     """`self.model.encoder` for a chain of attributes on a name; None for anything else."""
     parts: list[str] = []
-    while isinstance(expr, cst.Attribute):
+    while type(expr) is cst.Attribute:  # exact types: isinstance on libcst's ABCs is slow here
         parts.append(expr.attr.value)
         expr = expr.value
-    if not isinstance(expr, cst.Name):
+    if type(expr) is not cst.Name:
         return None
     parts.append(expr.value)
     return ".".join(reversed(parts))
@@ -112,12 +112,37 @@ def sub_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield value
 
 
+@lru_cache(maxsize=None)
+def _is_expression_type(node_type: type) -> bool:
+    return issubclass(node_type, cst.BaseExpression)
+
+
+@lru_cache(maxsize=None)
+def _is_statement_type(node_type: type) -> bool:
+    return issubclass(node_type, cst.BaseStatement)
+
+
+def expressions_in(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """The expressions directly below `node`, looking through wrappers such as Arg."""
+    for child in sub_nodes(node):
+        child_type = type(child)
+        if _is_expression_type(child_type):
+            yield child
+        elif not _is_statement_type(child_type):
+            yield from expressions_in(child)
+
+
 _EMPTY_MODULE = cst.Module(body=[])
+
+
+def source_code(node: cst.CSTNode | None) -> str:
+    """The node's code as written (generated from the tree: costly, keep it off hot paths)."""
+    return _EMPTY_MODULE.code_for_node(node) if node is not None else ""
 
 
 def code_snippet(node: cst.CSTNode, limit: int = 48) -> str:
     """The node's code on one line, shortened to `limit` characters for a message."""
-    text = " ".join(_EMPTY_MODULE.code_for_node(node).split())
+    text = " ".join(source_code(node).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
