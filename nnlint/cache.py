@@ -18,8 +18,9 @@ from nnlint.diagnostics import FileResult, Finding, Severity
 from nnlint.analysis import Scan
 from nnlint.facts.summary import ModuleSummary
 
-CACHE_FORMAT = 1
-CACHE_FILE = "results-v1.json"
+CACHE_FORMAT = 2
+CACHE_FILE = "results-v2.json"
+RUNS_KEPT = 8  # whole-run entries: an unchanged tree (or one of a few recent ones) skips analysis
 ENV_VAR = "NNLINT_CACHE_DIR"
 DEFAULT_DIR = ".nnlint_cache"
 
@@ -34,10 +35,23 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def cache_key(data: bytes, codes: Iterable[str], ignored: Iterable[str], view_key: str) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{code_fingerprint()}\0{','.join(sorted(codes))}\0{','.join(ignored)}\0{view_key}\0".encode())
-    digest.update(data)
+def content_digest(data: bytes) -> str:
+    """A file's identity in the cache: its bytes, hashed once per run."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def cache_key(content: str, codes: Iterable[str], ignored: Iterable[str], view_key: str) -> str:
+    """The key of one file's result: its content digest, the options that shape it, and the
+    summaries of the files it imports (`view_key`)."""
+    text = f"{code_fingerprint()}\0{','.join(sorted(codes))}\0{','.join(ignored)}\0{view_key}\0{content}"
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+def run_key(files: Iterable[tuple[str, str]], codes: Iterable[str]) -> str:
+    """The key of a whole run: every (path, file key) pair, in order, and the rules."""
+    digest = hashlib.blake2b(f"{code_fingerprint()}\0{','.join(sorted(codes))}\0".encode(), digest_size=20)
+    for path, key in files:
+        digest.update(f"{path}\0{key}\0".encode())
     return digest.hexdigest()
 
 
@@ -64,7 +78,7 @@ def _merged(old: dict[str, list], used: dict[str, list]) -> dict[str, list]:
 
 class ResultCache:
     """Entries: key -> [path, lines, findings, summary, view_key]; scans: key -> [path, lines,
-    findings, import aliases]."""
+    findings, import aliases]; runs: run key -> the entry key of each file, in order."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -72,6 +86,9 @@ class ResultCache:
         self._used: dict[str, list] = {}
         self._old_scans: dict[str, list] = {}
         self._scans: dict[str, list] = {}
+        self._old_runs: dict[str, list] = {}
+        self._runs: dict[str, list] = {}
+        self._changed = False
         self._load()
 
     @classmethod
@@ -82,11 +99,30 @@ class ResultCache:
         try:
             data = json.loads((self.directory / CACHE_FILE).read_text(encoding="utf-8"))
             if data.get("format") == CACHE_FORMAT and data.get("version") == code_fingerprint():
-                entries, scans = data.get("entries"), data.get("scans")
+                entries, scans, runs = data.get("entries"), data.get("scans"), data.get("runs")
                 self._old = entries if isinstance(entries, dict) else {}
                 self._old_scans = scans if isinstance(scans, dict) else {}
+                self._old_runs = runs if isinstance(runs, dict) else {}
         except (OSError, ValueError, AttributeError):
-            self._old, self._old_scans = {}, {}
+            self._old, self._old_scans, self._old_runs = {}, {}, {}
+
+    def get_run(self, key: str, paths: list[str]) -> list[FileResult] | None:
+        """Every file's result of an earlier run over exactly these files and contents."""
+        entry_keys = self._old_runs.get(key)
+        if not isinstance(entry_keys, list) or len(entry_keys) != len(paths):
+            return None
+        results = []
+        for path, entry_key in zip(paths, entry_keys):
+            result = self.get(entry_key, path, with_summary=False) if isinstance(entry_key, str) else None
+            if result is None:
+                return None
+            results.append(result)
+        self._runs[key] = entry_keys
+        return results
+
+    def put_run(self, key: str, entry_keys: list[str]) -> None:
+        self._runs[key] = entry_keys
+        self._changed = True
 
     def get_scan(self, key: str, path: str) -> Scan | None:
         entry = self._old_scans.get(key)
@@ -104,8 +140,9 @@ class ResultCache:
 
     def put_scan(self, key: str, scan: Scan) -> None:
         self._scans[key] = [scan.path, scan.lines, [_finding_to_json(f) for f in scan.findings], scan.aliases]
+        self._changed = True
 
-    def get(self, key: str, path: str) -> FileResult | None:
+    def get(self, key: str, path: str, with_summary: bool = True) -> FileResult | None:
         """The cached result for this key, or None (also for any malformed entry)."""
         entry = self._old.get(key)
         if entry is None:
@@ -116,7 +153,7 @@ class ResultCache:
                 path,
                 [_finding_from_json(path, row) for row in rows],
                 int(lines),
-                ModuleSummary.from_json(summary) if summary is not None else None,
+                ModuleSummary.from_json(summary) if summary is not None and with_summary else None,
                 str(view_key),
             )
         except (TypeError, ValueError, KeyError, AttributeError):
@@ -128,10 +165,17 @@ class ResultCache:
         summary = result.summary.to_json() if result.summary is not None else None
         self._used[key] = [result.path, result.lines, [_finding_to_json(f) for f in result.findings],
                            summary, result.view_key]
+        self._changed = True
 
     def save(self) -> None:
+        """Write what this run added; a run served whole from the cache writes nothing."""
+        if not self._changed:
+            return
+        runs = dict(list({k: v for k, v in self._old_runs.items() if k not in self._runs}.items())[-RUNS_KEPT + 1:])
+        runs.update(self._runs)
         payload = json.dumps({"format": CACHE_FORMAT, "version": code_fingerprint(),
-                              "entries": _merged(self._old, self._used), "scans": _merged(self._old_scans, self._scans)})
+                              "entries": _merged(self._old, self._used), "scans": _merged(self._old_scans, self._scans),
+                              "runs": runs})
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             gitignore = self.directory / ".gitignore"

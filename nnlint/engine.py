@@ -1,10 +1,10 @@
 """Linting files as one project: read, scan, plan by imports, analyse, cache, in parallel.
 
 A first, cheap pass scans every file (syntax check and imports, with `ast`). The project index
-then orders the files so that each is analysed after the files it imports, and each analysis
-receives the summaries of what it imports. Every file is analysed once; the outcome depends on
-neither file order nor worker count. Files in an import cycle see each other's summaries only
-in one direction, chosen by path order."""
+resolves the imports and the plan (plan.py) orders the files so that each is analysed after the
+files it imports, and each analysis receives the summaries of what it imports. Every file is
+analysed once; the outcome depends on neither file order nor worker count. An unchanged tree
+is served whole from the cache."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from nnlint.analysis import finding, lint_bytes, scan_bytes
-from nnlint.cache import ResultCache, cache_key
+from nnlint.cache import ResultCache, cache_key, content_digest, run_key
 from nnlint.diagnostics import FileResult
 from nnlint.facts.project import ProjectIndex, view_key
 from nnlint.facts.summary import SymbolSummary
+from nnlint.plan import Plan
 from nnlint.progress import Progress
 from nnlint.rules import UNREADABLE, all_rules
 
@@ -62,47 +63,6 @@ def _chunk(count: int, workers: int) -> int:
     return max(1, min(16, count // (max(workers, 1) * 4)))
 
 
-class _Plan:
-    """Which files may be analysed now: those whose imported project files are all analysed.
-
-    A file starts as soon as its last dependency finishes, so the workers never wait for a
-    whole batch. When nothing is ready and nothing runs, the rest waits on an import cycle:
-    the first waiting file by path starts without the summaries it cannot have. That state
-    does not depend on timing, so neither do the views, nor the results."""
-
-    def __init__(self, index: ProjectIndex, paths: Sequence[str], sizes: Mapping[str, int]) -> None:
-        by_absolute = {index.absolute(path): path for path in paths}
-        self.sizes = sizes
-        self.waiting: dict[str, set[str]] = {}
-        self.dependents: dict[str, list[str]] = {}
-        for path in paths:
-            deps = {by_absolute[d] for d in index.dependencies(path) if d in by_absolute}
-            deps.discard(path)
-            self.waiting[path] = deps
-            for dep in deps:
-                self.dependents.setdefault(dep, []).append(path)
-
-    def __bool__(self) -> bool:
-        return bool(self.waiting)
-
-    def ready(self) -> list[str]:
-        """The files free to start, largest first (a big file started last would run alone)."""
-        free = [path for path, deps in self.waiting.items() if not deps]
-        for path in free:
-            del self.waiting[path]
-        return sorted(free, key=lambda path: (-self.sizes[path], path))
-
-    def break_cycle(self) -> str:
-        path = min(self.waiting)
-        del self.waiting[path]
-        return path
-
-    def finished(self, path: str) -> None:
-        for dependent in self.dependents.pop(path, ()):
-            if dependent in self.waiting:
-                self.waiting[dependent].discard(path)
-
-
 def lint_project(
     paths: Sequence[str],
     codes: frozenset[str],
@@ -112,7 +72,6 @@ def lint_project(
     progress: Progress | None = None,
 ) -> list[FileResult]:
     """Lint files as one project; results come back in the order of `paths`."""
-    progress = progress or Progress()
     rules = [rule for rule in all_rules() if rule.code in codes]
     contents: dict[str, bytes] = {}
     results: dict[str, FileResult] = {}
@@ -122,58 +81,108 @@ def lint_project(
         except OSError as err:
             unreadable = [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err.strerror or err}")]
             results[path] = FileResult(path, unreadable if UNREADABLE in rules else [])
-    with _pool(workers, len(contents)) as pool:
-        progress.phase("scanning", len(contents))
-        scans = _scan_all(contents, pool, workers, cache, progress)
-        for path, scan in scans.items():
-            if scan.aliases is None:
-                ignored = ignored_in(path)
-                kept = [f for f in scan.findings if f.code in codes and not f.code.startswith(ignored)]
-                results[path] = FileResult(path, kept, scan.lines)
-        index = ProjectIndex({path: scan.aliases for path, scan in scans.items() if scan.aliases is not None})
-        pending = [path for path in contents if path not in results]
-        progress.phase("linting", len(pending))
-        plan = _Plan(index, pending, {path: len(contents[path]) for path in pending})
+    run = _Run(contents, codes, ignored_in, cache)
+    served = run.from_cache()
+    results.update(served if served is not None else run.lint(workers, progress or Progress()))
+    return [results[p] for p in paths]
+
+
+class _Run:
+    """One lint of readable files: whole from the cache when nothing changed, else file by file."""
+
+    def __init__(self, contents: dict[str, bytes], codes: frozenset[str],
+                 ignored_in: Callable[[str], tuple[str, ...]], cache: ResultCache | None) -> None:
+        self.contents = contents
+        self.codes = codes
+        self.ignored_in = ignored_in
+        self.cache = cache
+        self.digests = {path: content_digest(data) for path, data in contents.items()} if cache is not None else {}
+        self.key = run_key(((path, f"{','.join(ignored_in(path))}\0{digest}") for path, digest in self.digests.items()),
+                           codes) if cache is not None else ""
+        self.entry_keys: dict[str, str] = {}
+
+    def from_cache(self) -> dict[str, FileResult] | None:
+        if self.cache is None:
+            return None
+        served = self.cache.get_run(self.key, list(self.contents))
+        return dict(zip(self.contents, served)) if served is not None else None
+
+    def lint(self, workers: int, progress: Progress) -> dict[str, FileResult]:
+        results: dict[str, FileResult] = {}
+        with _pool(workers, len(self.contents)) as pool:
+            progress.phase("scanning", len(self.contents))
+            scans = _scan_all(self.contents, self.digests, pool, workers, self.cache, progress)
+            for path, scan in scans.items():
+                if scan.aliases is None:
+                    ignored = self.ignored_in(path)
+                    kept = [f for f in scan.findings if f.code in self.codes and not f.code.startswith(ignored)]
+                    results[path] = self._store(path, FileResult(path, kept, scan.lines), "")
+            index = ProjectIndex({path: scan.aliases for path, scan in scans.items() if scan.aliases is not None})
+            pending = [path for path in self.contents if path not in results]
+            progress.phase("linting", len(pending))
+            results.update(self._analyse(pending, index, scans, pool, workers, progress))
+        if self.cache is not None:
+            self.cache.put_run(self.key, [self.entry_keys[path] for path in self.contents])
+            self.cache.save()
+        return results
+
+    def _entry_key(self, path: str, view: Mapping[str, SymbolSummary] | None) -> str:
+        if self.cache is None:
+            return ""
+        return cache_key(self.digests[path], self.codes, self.ignored_in(path),
+                         view_key(view) if view is not None else "(not analysed)")
+
+    def _store(self, path: str, result: FileResult, key: str) -> FileResult:
+        if self.cache is not None:
+            key = key or self._entry_key(path, None)
+            self.cache.put(key, result)
+            self.entry_keys[path] = key
+        return result
+
+    @staticmethod
+    def _finish(path: str, result: FileResult, results: dict[str, FileResult], index: ProjectIndex, plan: Plan,
+                progress: Progress) -> None:
+        results[path] = result
+        progress.advance()
+        if result.summary is not None:
+            index.add_summary(path, result.summary)
+        plan.finished(path)
+
+    def _analyse(self, pending: list[str], index: ProjectIndex, scans: dict, pool: Executor, workers: int,
+                 progress: Progress) -> dict[str, FileResult]:
+        results: dict[str, FileResult] = {}
+        by_absolute = {index.absolute(path): path for path in pending}
+        plan = Plan({path: [by_absolute[d] for d in index.dependencies(path) if d in by_absolute] for path in pending},
+                    {path: len(self.contents[path]) for path in pending})
         running: dict[Future, tuple[str, str]] = {}
-
-        def finish(path: str, result: FileResult, key: str) -> None:
-            results[path] = result
-            progress.advance()
-            if result.summary is not None:
-                index.add_summary(path, result.summary)
-            if cache is not None and key:
-                cache.put(key, result)
-            plan.finished(path)
-
-        while plan or running:
-            starting = plan.ready()
-            if not starting and not running:
-                starting = [plan.break_cycle()]
-            for path in starting:
+        # A short queue, so that a file freed later can still overtake files freed earlier.
+        in_flight = max(2, 2 * workers)
+        while plan.has_ready() or running:
+            while plan.has_ready() and len(running) < in_flight:
+                path = plan.take()
                 view = index.view_for(path)
-                key = cache_key(contents[path], codes, ignored_in(path), view_key(view)) if cache is not None else ""
-                hit = cache.get(key, path) if cache is not None else None
+                key = self._entry_key(path, view)
+                hit = self.cache.get(key, path) if self.cache is not None else None
                 if hit is not None:
-                    finish(path, hit, "")
+                    self.entry_keys[path] = key
+                    self._finish(path, hit, results, index, plan, progress)
                     continue
-                job = (path, contents[path], codes, ignored_in(path), view, scans[path].aliases)
+                job = (path, self.contents[path], self.codes, self.ignored_in(path), view, scans[path].aliases)
                 running[pool.submit(_analyse_job, job)] = (path, key)
             if running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda f: running[f][0]):
                     path, key = running.pop(future)
-                    finish(path, future.result(), key)
-    if cache is not None:
-        cache.save()
-    return [results[p] for p in paths]
+                    self._finish(path, self._store(path, future.result(), key), results, index, plan, progress)
+        return results
 
 
-def _scan_all(contents: dict[str, bytes], pool: Executor, workers: int, cache: ResultCache | None,
-              progress: Progress) -> dict:
+def _scan_all(contents: dict[str, bytes], digests: dict[str, str], pool: Executor, workers: int,
+              cache: ResultCache | None, progress: Progress) -> dict:
     scans = {}
     misses = []
-    for path, data in contents.items():
-        key = cache_key(data, ("scan",), (), "") if cache is not None else ""
+    for path in contents:
+        key = cache_key(digests[path], ("scan",), (), "") if cache is not None else ""
         hit = cache.get_scan(key, path) if cache is not None else None
         if hit is not None:
             scans[path] = hit

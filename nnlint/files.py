@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import os
+import re
 import stat
 import tokenize
 from dataclasses import dataclass
@@ -84,14 +85,18 @@ def physical_lines(text: str) -> list[str]:
     return [line.rstrip("\r\n") for line in io.StringIO(text, newline="").readlines()]
 
 
-def is_excluded(path: Path, patterns: Iterable[str]) -> bool:
-    """flake8's matching: a pattern matches the base name or the whole (absolute) path."""
-    name = path.name
-    absolute = str(path.absolute())
-    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(absolute, p) for p in patterns)
+class Excluder:
+    """flake8's matching: a pattern matches the base name or the whole (absolute) path. All
+    patterns are compiled into one expression: a tree of thousands of files is matched fast."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self._match = re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns) or "(?!)").match
+
+    def __call__(self, path: str) -> bool:
+        return bool(self._match(os.path.basename(path)) or self._match(os.path.abspath(path)))
 
 
-def _is_special(path: Path) -> bool:
+def _is_special(path: str) -> bool:
     """A FIFO, socket or device: reading a FIFO named x.py would block forever. A path that
     cannot be examined stays in, to be reported as unreadable."""
     try:
@@ -106,7 +111,7 @@ def _is_virtualenv(directory: Path) -> bool:
 
 def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[str]:
     """Yield lintable files under paths in a stable order; named files always come through."""
-    patterns = tuple(DEFAULT_EXCLUDES) + tuple(excludes)
+    excluded = Excluder(tuple(DEFAULT_EXCLUDES) + tuple(excludes))
     seen: set[str] = set()
     for given in paths:
         root = Path(given)
@@ -116,18 +121,18 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[str]:
                 yield given
             continue
         for directory, subdirs, files in os.walk(root):
-            current = Path(directory)
+            current = Path(directory)  # spelled as pathlib does: `./x` is `x`
             subdirs[:] = sorted(
                 d for d in subdirs
-                if not is_excluded(current / d, patterns) and not _is_virtualenv(current / d)
+                if not excluded(str(current / d)) and not _is_virtualenv(current / d)
             )
+            prefix = "" if str(current) == "." else str(current) + os.sep
             for name in sorted(files):
                 if not name.endswith(LINTED_SUFFIXES):
                     continue
-                file_path = current / name
-                if is_excluded(file_path, patterns) or _is_special(file_path):
+                file_path = prefix + name
+                if excluded(file_path) or _is_special(file_path):
                     continue
-                text = str(file_path)
-                if text not in seen:
-                    seen.add(text)
-                    yield text
+                if file_path not in seen:
+                    seen.add(file_path)
+                    yield file_path

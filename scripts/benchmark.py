@@ -142,8 +142,9 @@ def python_files(directory: Path, max_lines: int | None) -> tuple[list[str], int
 
 
 def copy_tree(files: list[str], root: Path, copies: int) -> Path:
-    """`copies` copies of the files, each in its own directory (the same layout inside)."""
-    common = Path(os.path.commonpath(files)) if len(files) > 1 else Path(files[0]).parent
+    """`copies` copies of the files, each in its own directory (the same layout inside, from the
+    directory that holds them: `transformers/...` stays `transformers/...`, so imports resolve)."""
+    common = (Path(os.path.commonpath(files)) if len(files) > 1 else Path(files[0]).parent).parent
     target = root / "copies"
     for copy in range(copies):
         for path in files:

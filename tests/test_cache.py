@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-from helpers import run_nnlint
+from helpers import REPO, run_nnlint
 from test_cli import BUGGY
+
+from nnlint.cache import CACHE_FILE, CACHE_FORMAT
 
 
 def _run(project: Path, cache: Path, *args: str):
@@ -18,7 +21,7 @@ def test_warm_run_repeats_the_cold_run_and_follows_edits(tmp_path: Path) -> None
     project.mkdir()
     (project / "train.py").write_text(BUGGY)
     cold = _run(project, cache)
-    assert (cache / "results-v1.json").is_file()
+    assert (cache / CACHE_FILE).is_file()
     warm = _run(project, cache)
     assert warm.stdout == cold.stdout and warm.returncode == cold.returncode == 1
     (project / "train.py").write_text(BUGGY.replace("F.softmax(logits, dim=1)", "logits"))
@@ -40,17 +43,18 @@ def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path) -> None
     project.mkdir()
     (project / "train.py").write_text(BUGGY)
     expected = _run(project, cache).stdout
-    cache_file = cache / "results-v1.json"
+    cache_file = cache / CACHE_FILE
     real = json.loads(cache_file.read_text())
-    wrong_shapes = {**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]}}
-    for garbage in (b"\x80\x04 not json", b'{"format": 1, "version": "0.1.0", "entries": {"x": 5}}', b"[]",
+    wrong_shapes = {**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]},
+                    "runs": {key: [5, "x"] for key in real["runs"]}}
+    for garbage in (b"\x80\x04 not json", b'{"format": 2, "version": "0.1.0", "entries": {"x": 5}}', b"[]",
                     json.dumps(wrong_shapes).encode(),
                     cache_file.read_bytes().replace(b'"NN201"', b'"NN999"').replace(b"[6, 12", b"[\"6\", 12")):
         cache_file.write_bytes(garbage)
         result = _run(project, cache)
         assert result.stdout == expected and b"Traceback" not in result.stderr
     rebuilt = json.loads(cache_file.read_text())
-    assert rebuilt["format"] == 1 and len(rebuilt["entries"]) == 1
+    assert rebuilt["format"] == CACHE_FORMAT and len(rebuilt["entries"]) == 1
 
 
 def test_no_cache_reads_and_writes_nothing(tmp_path: Path) -> None:
@@ -66,5 +70,29 @@ def test_default_cache_directory_is_beside_the_config(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "train.py").write_text(BUGGY)
     run_nnlint("src", cwd=tmp_path, env={"NNLINT_CACHE_DIR": ""})
-    assert (tmp_path / ".nnlint_cache" / "results-v1.json").is_file()
+    assert (tmp_path / ".nnlint_cache" / CACHE_FILE).is_file()
     assert (tmp_path / ".nnlint_cache" / ".gitignore").read_text() == "*\n"
+
+
+def test_an_unchanged_tree_is_served_whole_and_writes_nothing(tmp_path: Path) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    (project / "clean.py").write_text("import torch\n")
+    cold = _run(project, cache)
+    written = (cache / CACHE_FILE).stat().st_mtime_ns
+    warm = _run(project, cache)
+    assert warm.stdout == cold.stdout and (cache / CACHE_FILE).stat().st_mtime_ns == written
+    (project / "clean.py").write_text("import torch\nimport numpy\n")
+    assert _run(project, cache).stdout == cold.stdout and (cache / CACHE_FILE).stat().st_mtime_ns != written
+
+
+def test_editing_an_imported_file_changes_its_importers_findings(tmp_path: Path) -> None:
+    project, cache = tmp_path / "project", tmp_path / "cache"
+    shutil.copytree(REPO / "fixtures" / "projects" / "softmax_head_across_files", project)
+    assert b"NN201" in _run(project, cache).stdout
+    heads = project / "models" / "heads.py"
+    heads.write_text(heads.read_text().replace("nn.Softmax(dim=-1)", "nn.Identity()"))
+    assert b"NN201" not in _run(project, cache).stdout
+    heads.write_text(heads.read_text().replace("nn.Identity()", "nn.Softmax(dim=-1)"))
+    assert b"NN201" in _run(project, cache).stdout
