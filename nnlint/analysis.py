@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from nnlint.diagnostics import FileResult, Finding
 from nnlint.facts import FileFacts
@@ -18,6 +17,7 @@ from nnlint.facts.project import view_key
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
 from nnlint.files import SourceFile, UnreadableSource, read_source
 from nnlint.notebook import CellPosition
+from nnlint.positions import node_positions
 from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
 from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
@@ -193,7 +193,7 @@ def _internal_error(path: str, where: str, err: Exception) -> Finding:
 def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
     if not reports:
         return []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = node_positions(module, text, [report.node for _, report in reports])
     lines = text.splitlines()
     findings: dict[tuple[int, int, str], Finding] = {}
     for rule, report in reports:

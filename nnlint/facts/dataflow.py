@@ -437,12 +437,13 @@ class Dataflow:
 
     @staticmethod
     def _merge(frame: _Frame, *branches: dict[str, Value]) -> None:
-        keys = set().union(*branches)
-        for key in keys:
-            values = [branch.get(key, UNKNOWN) for branch in branches]
-            merged = values[0]
-            for value in values[1:]:
-                merged = join(merged, value)
+        first, rest = branches[0], branches[1:]
+        for key in set().union(*branches):
+            merged = first.get(key, UNKNOWN)
+            for branch in rest:
+                value = branch.get(key, UNKNOWN)
+                if value is not merged:  # most names are untouched by the branches: the same object
+                    merged = join(merged, value)
             frame.env[key] = merged
 
     def _run_statement(self, statement: cst.BaseStatement, frame: _Frame) -> None:
