@@ -171,7 +171,8 @@ class ResultCache:
         """Write what this run added; a run served whole from the cache writes nothing."""
         if not self._changed:
             return
-        runs = dict(list({k: v for k, v in self._old_runs.items() if k not in self._runs}.items())[-RUNS_KEPT + 1:])
+        older = [(key, files) for key, files in self._old_runs.items() if key not in self._runs]
+        runs = dict(older[-(RUNS_KEPT - 1):])  # the most recent ones, then this run's
         runs.update(self._runs)
         payload = json.dumps({"format": CACHE_FORMAT, "version": code_fingerprint(),
                               "entries": _merged(self._old, self._used), "scans": _merged(self._old_scans, self._scans),

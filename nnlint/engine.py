@@ -116,7 +116,7 @@ class _Run:
                 if scan.aliases is None:
                     ignored = self.ignored_in(path)
                     kept = [f for f in scan.findings if f.code in self.codes and not f.code.startswith(ignored)]
-                    results[path] = self._store(path, FileResult(path, kept, scan.lines), "")
+                    results[path] = self._store(path, FileResult(path, kept, scan.lines), self._entry_key(path, None))
             index = ProjectIndex({path: scan.aliases for path, scan in scans.items() if scan.aliases is not None})
             pending = [path for path in self.contents if path not in results]
             progress.phase("linting", len(pending))
@@ -133,20 +133,11 @@ class _Run:
                          view_key(view) if view is not None else "(not analysed)")
 
     def _store(self, path: str, result: FileResult, key: str) -> FileResult:
+        """A fresh result into the cache, under the key the run entry will list for `path`."""
         if self.cache is not None:
-            key = key or self._entry_key(path, None)
             self.cache.put(key, result)
             self.entry_keys[path] = key
         return result
-
-    @staticmethod
-    def _finish(path: str, result: FileResult, results: dict[str, FileResult], index: ProjectIndex, plan: Plan,
-                progress: Progress) -> None:
-        results[path] = result
-        progress.advance()
-        if result.summary is not None:
-            index.add_summary(path, result.summary)
-        plan.finished(path)
 
     def _analyse(self, pending: list[str], index: ProjectIndex, scans: dict, pool: Executor, workers: int,
                  progress: Progress) -> dict[str, FileResult]:
@@ -155,6 +146,14 @@ class _Run:
         plan = Plan({path: [by_absolute[d] for d in index.dependencies(path) if d in by_absolute] for path in pending},
                     {path: len(self.contents[path]) for path in pending})
         running: dict[Future, tuple[str, str]] = {}
+
+        def finish(path: str, result: FileResult) -> None:
+            results[path] = result
+            progress.advance()
+            if result.summary is not None:
+                index.add_summary(path, result.summary)
+            plan.finished(path)
+
         # A short queue, so that a file freed later can still overtake files freed earlier.
         in_flight = max(2, 2 * workers)
         while plan.has_ready() or running:
@@ -165,7 +164,7 @@ class _Run:
                 hit = self.cache.get(key, path) if self.cache is not None else None
                 if hit is not None:
                     self.entry_keys[path] = key
-                    self._finish(path, hit, results, index, plan, progress)
+                    finish(path, hit)
                     continue
                 job = (path, self.contents[path], self.codes, self.ignored_in(path), view, scans[path].aliases)
                 running[pool.submit(_analyse_job, job)] = (path, key)
@@ -173,7 +172,7 @@ class _Run:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda f: running[f][0]):
                     path, key = running.pop(future)
-                    self._finish(path, self._store(path, future.result(), key), results, index, plan, progress)
+                    finish(path, self._store(path, future.result(), key))
         return results
 
 

@@ -25,7 +25,7 @@ def node_positions(module: cst.Module, text: str, nodes: Iterable[cst.CSTNode]) 
         return _whole_module(module)
     found: dict[cst.CSTNode, CodeRange] = {}
     for statement, first_line in zip(module.body, starts):
-        inside = [node for node in _descendants_and_self(statement) if node in wanted]
+        inside = [node for node in descendants(statement) if node in wanted]
         if not inside:
             continue
         positions = MetadataWrapper(module.with_changes(body=[statement]), unsafe_skip_copy=True).resolve(PositionProvider)
@@ -38,11 +38,6 @@ def node_positions(module: cst.Module, text: str, nodes: Iterable[cst.CSTNode]) 
         if not wanted:
             break
     return found
-
-
-def _descendants_and_self(statement: cst.CSTNode) -> Iterable[cst.CSTNode]:
-    yield statement
-    yield from descendants(statement)
 
 
 def _whole_module(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:

@@ -324,24 +324,23 @@ class LayoutFacts:
         return self._fresh(_rearranged(axes, method, indices))
 
     def _size(self, expr: cst.BaseExpression, scope: _Scope) -> Size:
-        code = expr
         if isinstance(expr, cst.Name) and expr.value in scope.sizes:
-            return replace(scope.sizes[expr.value], written=code)
+            return replace(scope.sizes[expr.value], written=expr)
         integer = _integer(expr)
         if integer is not None:
-            return Size(minus_one=integer == -1, neutral=integer == 1, written=code)
+            return Size(minus_one=integer == -1, neutral=integer == 1, written=expr)
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "int" and expr.args:
             return self._size(expr.args[0].value, scope)
         axis = self._size_call_axis(expr, scope)
         if axis is not None:
-            return Size(axes=(axis,), written=code)
+            return Size(axes=(axis,), written=expr)
         if isinstance(expr, cst.BinaryOperation):
             left, right = self._size(expr.left, scope), self._size(expr.right, scope)
             if isinstance(expr.operator, cst.Multiply) and left.axes and right.axes and not (left.split_by or right.split_by):
-                return Size(axes=left.axes + right.axes, written=code)
+                return Size(axes=left.axes + right.axes, written=expr)
             if isinstance(expr.operator, (cst.FloorDivide, cst.Divide)) and len(left.axes) == 1 and not left.split_by:
-                return Size(axes=left.axes, split_by=source_code(expr.right), written=code)
-        return Size(written=code)
+                return Size(axes=left.axes, split_by=source_code(expr.right), written=expr)
+        return Size(written=expr)
 
     def _size_call_axis(self, expr: cst.BaseExpression, scope: _Scope) -> Axis | None:
         """The axis `x.size(i)`, `x.shape[i]` or `x.size()[i]` reads."""
