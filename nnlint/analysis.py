@@ -13,10 +13,10 @@ import libcst as cst
 from nnlint.diagnostics import FileResult, Finding
 from nnlint.facts import FileFacts
 from nnlint.facts.names import ImportTable, import_aliases
-from nnlint.facts.project import view_key
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
 from nnlint.files import SourceFile, UnreadableSource, read_source
 from nnlint.notebook import CellPosition
+from nnlint.parsing import parse_module
 from nnlint.positions import node_positions
 from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
@@ -127,7 +127,7 @@ def analyse_source(
     if not runnable and not summarized:
         return [], None
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except Exception as err:  # libcst rejects a little that CPython accepts
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return _selected([finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {reason}")], rules, ignored), None
@@ -181,8 +181,7 @@ def lint_bytes(
         findings, summary = _selected([_too_deep(path)], rules, ignored), None
     except Exception as err:
         findings, summary = [_internal_error(path, "the analysis", err)], None
-    return FileResult(path, in_cells(findings, source.cells), source.text.count("\n") + 1, summary,
-                      view_key(project or {}))
+    return FileResult(path, in_cells(findings, source.cells), source.text.count("\n") + 1, summary)
 
 
 def _internal_error(path: str, where: str, err: Exception) -> Finding:

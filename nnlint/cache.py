@@ -77,7 +77,7 @@ def _merged(old: dict[str, list], used: dict[str, list]) -> dict[str, list]:
 
 
 class ResultCache:
-    """Entries: key -> [path, lines, findings, summary, view_key]; scans: key -> [path, lines,
+    """Entries: key -> [path, lines, findings, summary]; scans: key -> [path, lines,
     findings, import aliases]; runs: run key -> the entry key of each file, in order."""
 
     def __init__(self, directory: Path) -> None:
@@ -148,13 +148,12 @@ class ResultCache:
         if entry is None:
             return None
         try:
-            _, lines, rows, summary, view_key = entry
+            _, lines, rows, summary = entry
             result = FileResult(
                 path,
                 [_finding_from_json(path, row) for row in rows],
                 int(lines),
                 ModuleSummary.from_json(summary) if summary is not None and with_summary else None,
-                str(view_key),
             )
         except (TypeError, ValueError, KeyError, AttributeError):
             return None
@@ -164,7 +163,7 @@ class ResultCache:
     def put(self, key: str, result: FileResult) -> None:
         summary = result.summary.to_json() if result.summary is not None else None
         self._used[key] = [result.path, result.lines, [_finding_to_json(f) for f in result.findings],
-                           summary, result.view_key]
+                           summary]
         self._changed = True
 
     def save(self) -> None:

@@ -44,4 +44,3 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     lines: int = 0
     summary: "ModuleSummary | None" = None
-    view_key: str = ""

@@ -82,3 +82,33 @@ def main():
     ping(model, 10)
 '''
     assert _codes(source) == ["NN401"]  # the first call, before pong() ever runs
+
+
+NESTED_VIEWS = '''\
+import torch
+
+
+def build_tokens():
+    class Tokens(torch.nn.Module):
+        def forward(self, feature_map):
+            b, c, h, w = feature_map.shape
+            return feature_map.view(b, h * w, c)
+
+    return Tokens
+
+
+def build_flatten():
+    def flatten(feature_map):
+        def inner(x):
+            b, c, h, w = x.shape
+            return torch.reshape(x, (b, h * w, c))
+        return inner(feature_map)
+
+    return flatten
+'''
+
+
+def test_views_nested_in_functions_and_their_classes_are_judged() -> None:
+    result = run_nnlint("--select", "NN501", "-", stdin=NESTED_VIEWS.encode())
+    lines = [int(line.split(":")[1]) for line in result.stdout.decode().splitlines()]
+    assert lines == [8, 17]

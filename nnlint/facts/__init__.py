@@ -15,11 +15,12 @@ from nnlint.facts.layers import LayerFacts
 from nnlint.facts.loaders import LoaderFacts
 from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.guards import Guards
-from nnlint.facts.layout import LayoutFacts
+from nnlint.facts.layout import LayoutFacts, functions_holding_views
 from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.shuffling import ShuffleFacts
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
+from nnlint.facts.syntax import enclosing_functions
 from nnlint.facts.training import TrainingFacts
 from nnlint.facts.training_steps import TrainingSteps
 
@@ -63,7 +64,8 @@ class FileFacts:
 
     @cached_property
     def layout(self) -> LayoutFacts:
-        return LayoutFacts(self.module, self.names)
+        return LayoutFacts(self.module, self.names, functions_holding_views(
+            self.modules.calls, enclosing_functions(self.module, across_classes=True)))
 
     @cached_property
     def modes(self) -> ModeFacts:

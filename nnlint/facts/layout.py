@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 import libcst as cst
 
+from nnlint.facts.modules import CallSite
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import block_statements, bound_names, positional_args, source_code, sub_nodes
 
@@ -100,9 +101,28 @@ class _Scope:
         return other
 
 
+def functions_holding_views(calls: Iterable[CallSite], parents: Mapping[cst.FunctionDef, cst.FunctionDef | None]
+                            ) -> set[cst.FunctionDef]:
+    """The functions with a view/reshape call in them, nested ones included: the only functions
+    whose layouts can matter."""
+    holding: set[cst.FunctionDef] = set()
+    for site in calls:
+        func = site.node.func
+        if site.qualname in RESHAPE_FUNCTIONS or (
+                site.qualname is None and type(func) is cst.Attribute and func.attr.value in RESHAPE_METHODS):
+            function = site.function
+            while function is not None and function not in holding:
+                holding.add(function)
+                function = parents.get(function)
+    return holding
+
+
 class LayoutFacts:
-    def __init__(self, module: cst.Module, names: ImportTable) -> None:
+    def __init__(self, module: cst.Module, names: ImportTable, functions: Collection[cst.FunctionDef] | None = None
+                 ) -> None:
+        """`functions`: the functions worth following (see `functions_holding_views`); None for all."""
         self.names = names
+        self._functions = functions
         self._views: dict[cst.Call, ReorderingView] = {}
         # Tensors holding the result of a reordering view: the view, and whether it was sliced since.
         self._results: dict[int, tuple[cst.Call, bool]] = {}
@@ -118,7 +138,8 @@ class LayoutFacts:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 self._run_small(small, scope)
-        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        elif isinstance(statement, cst.ClassDef) or (
+                isinstance(statement, cst.FunctionDef) and (self._functions is None or statement in self._functions)):
             self._run_block(block_statements(statement.body), _Scope())
         elif isinstance(statement, cst.If):
             self._scan(statement.test, scope)

@@ -27,8 +27,8 @@ from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent,
 from nnlint.facts.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
                                      words)
 from nnlint.facts.mode_free import ModeFreeModels
-from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, dotted_name, expressions_in,
-                                 keyword_arg, positional_args, source_code, target_names)
+from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, dotted_name, enclosing_functions,
+                                 expressions_in, keyword_arg, positional_args, source_code, target_names)
 from nnlint.facts.training_steps import TrainingSteps
 from nnlint.facts.values import Kind
 
@@ -207,7 +207,7 @@ class ModeFacts:
         self._counter = itertools.count()
         self._locals: dict[cst.FunctionDef | None, frozenset[str]] = {}
         self._relevance: dict[cst.FunctionDef | None, bool] = {}
-        self._parents = _enclosing_functions(module)
+        self._parents = enclosing_functions(module)
         self._budget = 0
         self._analyse_root(None, module.body)
         for node in dataflow.functions:
@@ -850,25 +850,6 @@ def _map_attributes(source: dict[str, int], prefix: str, target: dict[str, int],
     for key, number in list(source.items()):
         if key.startswith(prefix + "."):
             target[new_prefix + key[len(prefix):]] = number
-
-
-def _enclosing_functions(module: cst.Module) -> dict[cst.FunctionDef, cst.FunctionDef | None]:
-    """The function each function is defined in (None at module or class level)."""
-    parents: dict[cst.FunctionDef, cst.FunctionDef | None] = {}
-
-    def walk(body: Sequence[cst.BaseStatement], enclosing: cst.FunctionDef | None) -> None:
-        for statement in body:
-            if isinstance(statement, cst.FunctionDef):
-                parents[statement] = enclosing
-                walk(block_statements(statement.body), statement)
-            elif isinstance(statement, cst.ClassDef):
-                walk(block_statements(statement.body), None)
-            elif isinstance(statement, cst.BaseCompoundStatement):
-                for block in child_blocks(statement):
-                    walk(block_statements(block), enclosing)
-
-    walk(module.body, None)
-    return parents
 
 
 def _assigned_names(node: cst.FunctionDef) -> set[str]:

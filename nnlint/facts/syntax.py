@@ -48,6 +48,26 @@ def walk_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseState
                 yield from walk_statements(block_statements(block))
 
 
+def enclosing_functions(module: cst.Module, across_classes: bool = False) -> dict[cst.FunctionDef, cst.FunctionDef | None]:
+    """The function each function is defined in (None at module or class level; with
+    `across_classes`, the methods of a class defined in a function count as defined in it)."""
+    parents: dict[cst.FunctionDef, cst.FunctionDef | None] = {}
+
+    def walk(body: Sequence[cst.BaseStatement], enclosing: cst.FunctionDef | None) -> None:
+        for statement in body:
+            if isinstance(statement, cst.FunctionDef):
+                parents[statement] = enclosing
+                walk(block_statements(statement.body), statement)
+            elif isinstance(statement, cst.ClassDef):
+                walk(block_statements(statement.body), enclosing if across_classes else None)
+            elif isinstance(statement, cst.BaseCompoundStatement):
+                for block in child_blocks(statement):
+                    walk(block_statements(block), enclosing)
+
+    walk(module.body, None)
+    return parents
+
+
 def dotted_name(expr: cst.BaseExpression) -> str | None:
     """`self.model.encoder` for a chain of attributes on a name; None for anything else."""
     parts: list[str] = []
