@@ -27,8 +27,8 @@ from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent,
 from nnlint.facts.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
                                      words)
 from nnlint.facts.mode_free import ModeFreeModels
-from nnlint.facts.syntax import (block_statements, bound_names, child_blocks, dotted_name, enclosing_functions,
-                                 expressions_in, keyword_arg, positional_args, source_code, target_names)
+from nnlint.facts.syntax import (block_statements, bound_names, dotted_name, enclosing_functions, expressions_in,
+                                 keyword_arg, positional_args, source_code, target_names)
 from nnlint.facts.training_steps import TrainingSteps
 from nnlint.facts.values import Kind
 
@@ -867,4 +867,3 @@ def _code_name(expr: cst.BaseExpression) -> str:
     while isinstance(expr, cst.Call) and expr.args:
         expr = expr.args[0].value
     return dotted_name(expr) or "the evaluation data"
-

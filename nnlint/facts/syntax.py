@@ -48,7 +48,8 @@ def walk_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseState
                 yield from walk_statements(block_statements(block))
 
 
-def enclosing_functions(module: cst.Module, across_classes: bool = False) -> dict[cst.FunctionDef, cst.FunctionDef | None]:
+def enclosing_functions(module: cst.Module,
+                        across_classes: bool = False) -> dict[cst.FunctionDef, cst.FunctionDef | None]:
     """The function each function is defined in (None at module or class level; with
     `across_classes`, the methods of a class defined in a function count as defined in it)."""
     parents: dict[cst.FunctionDef, cst.FunctionDef | None] = {}
