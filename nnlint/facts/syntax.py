@@ -137,8 +137,8 @@ def sub_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     for name in _CONTENT_FIELDS.get(type(node)) or _content_fields(type(node)):
         value = getattr(node, name)
         value_type = type(value)
-        if value_type is tuple or value_type is list:
-            children.extend(item for item in value if node_types.get(type(item)) or _is_node_type(type(item)))
+        if value_type is tuple or value_type is list:  # libcst's sequences hold nodes only
+            children.extend(value)
         elif node_types.get(value_type) or _is_node_type(value_type):
             children.append(value)
     return children
