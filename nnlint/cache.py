@@ -1,6 +1,7 @@
 """The on-disk cache of per-file results, keyed by content, configuration and version.
 
-One JSON file per cache directory. JSON, not pickle: a cache file planted by someone else
+Two JSON files per cache directory: the results and scans of single files, and the whole
+recent runs (small, read first: an unchanged tree is answered from it alone). JSON, not pickle: a cache file planted by someone else
 must never be able to run code. Anything unexpected in it is ignored and rebuilt."""
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from nnlint.diagnostics import FileResult, Finding, Severity
 from nnlint.analysis import Scan
 from nnlint.facts.summary import ModuleSummary
 
-CACHE_FORMAT = 2
-CACHE_FILE = "results-v2.json"
+CACHE_FORMAT = 3
+CACHE_FILE = "results-v3.json"
+RUNS_FILE = "runs-v3.json"
 RUNS_KEPT = 8  # whole-run entries: an unchanged tree (or one of a few recent ones) skips analysis
 ENV_VAR = "NNLINT_CACHE_DIR"
 DEFAULT_DIR = ".nnlint_cache"
@@ -68,6 +70,12 @@ def _finding_from_json(path: str, row: list) -> Finding:
                    end_line, end_column, cell if isinstance(cell, int) else None)
 
 
+def _count(value: object) -> int:
+    if type(value) is not int:
+        raise ValueError("not a count")
+    return value
+
+
 def _merged(old: dict[str, list], used: dict[str, list]) -> dict[str, list]:
     """This run's entries, and older ones for files this run did not lint."""
     linted = {entry[0] for entry in used.values()}
@@ -78,53 +86,61 @@ def _merged(old: dict[str, list], used: dict[str, list]) -> dict[str, list]:
 
 class ResultCache:
     """Entries: key -> [path, lines, findings, summary]; scans: key -> [path, lines,
-    findings, import aliases]; runs: run key -> the entry key of each file, in order."""
+    findings, import aliases]; runs: run key -> each file's [lines, findings], in order."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._loaded = False
         self._old: dict[str, list] = {}
         self._used: dict[str, list] = {}
         self._old_scans: dict[str, list] = {}
         self._scans: dict[str, list] = {}
-        self._old_runs: dict[str, list] = {}
+        self._old_runs = self._read(RUNS_FILE).get("runs")
+        if not isinstance(self._old_runs, dict):
+            self._old_runs = {}
         self._runs: dict[str, list] = {}
-        self._changed = False
-        self._load()
+        self._changed = False  # per-file results or scans added
 
     @classmethod
     def at_default(cls, root: Path) -> "ResultCache":
         return cls(Path(os.environ.get(ENV_VAR) or root / DEFAULT_DIR))
 
-    def _load(self) -> None:
+    def _read(self, name: str) -> dict:
+        """A cache file's content, or nothing when it is missing, malformed or foreign."""
         try:
-            data = json.loads((self.directory / CACHE_FILE).read_text(encoding="utf-8"))
+            data = json.loads((self.directory / name).read_text(encoding="utf-8"))
             if data.get("format") == CACHE_FORMAT and data.get("version") == code_fingerprint():
-                entries, scans, runs = data.get("entries"), data.get("scans"), data.get("runs")
-                self._old = entries if isinstance(entries, dict) else {}
-                self._old_scans = scans if isinstance(scans, dict) else {}
-                self._old_runs = runs if isinstance(runs, dict) else {}
+                return data
         except (OSError, ValueError, AttributeError):
-            self._old, self._old_scans, self._old_runs = {}, {}, {}
+            pass
+        return {}
+
+    def _load(self) -> None:
+        """The per-file results, read only when a run is not answered whole."""
+        if self._loaded:
+            return
+        self._loaded = True
+        data = self._read(CACHE_FILE)
+        entries, scans = data.get("entries"), data.get("scans")
+        self._old = entries if isinstance(entries, dict) else {}
+        self._old_scans = scans if isinstance(scans, dict) else {}
 
     def get_run(self, key: str, paths: list[str]) -> list[FileResult] | None:
         """Every file's result of an earlier run over exactly these files and contents."""
-        entry_keys = self._old_runs.get(key)
-        if not isinstance(entry_keys, list) or len(entry_keys) != len(paths):
+        rows = self._old_runs.get(key)
+        if not isinstance(rows, list) or len(rows) != len(paths):
             return None
-        results = []
-        for path, entry_key in zip(paths, entry_keys):
-            result = self.get(entry_key, path, with_summary=False) if isinstance(entry_key, str) else None
-            if result is None:
-                return None
-            results.append(result)
-        self._runs[key] = entry_keys
-        return results
+        try:
+            return [FileResult(path, [_finding_from_json(path, row) for row in findings], _count(lines))
+                    for path, (lines, findings) in zip(paths, rows)]
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
 
-    def put_run(self, key: str, entry_keys: list[str]) -> None:
-        self._runs[key] = entry_keys
-        self._changed = True
+    def put_run(self, key: str, results: list[FileResult]) -> None:
+        self._runs[key] = [[result.lines, [_finding_to_json(f) for f in result.findings]] for result in results]
 
     def get_scan(self, key: str, path: str) -> Scan | None:
+        self._load()
         entry = self._old_scans.get(key)
         if entry is None:
             return None
@@ -144,6 +160,7 @@ class ResultCache:
 
     def get(self, key: str, path: str, with_summary: bool = True) -> FileResult | None:
         """The cached result for this key, or None (also for any malformed entry)."""
+        self._load()
         entry = self._old.get(key)
         if entry is None:
             return None
@@ -168,22 +185,26 @@ class ResultCache:
 
     def save(self) -> None:
         """Write what this run added; a run served whole from the cache writes nothing."""
-        if not self._changed:
-            return
-        older = [(key, files) for key, files in self._old_runs.items() if key not in self._runs]
-        runs = dict(older[-(RUNS_KEPT - 1):])  # the most recent ones, then this run's
-        runs.update(self._runs)
-        payload = json.dumps({"format": CACHE_FORMAT, "version": code_fingerprint(),
-                              "entries": _merged(self._old, self._used), "scans": _merged(self._old_scans, self._scans),
-                              "runs": runs})
+        if self._changed:
+            self._load()
+            self._write(CACHE_FILE, {"entries": _merged(self._old, self._used),
+                                     "scans": _merged(self._old_scans, self._scans)})
+        if self._runs:
+            older = [(key, rows) for key, rows in self._old_runs.items() if key not in self._runs]
+            runs = dict(older[-(RUNS_KEPT - 1):])  # the most recent ones, then this run's
+            runs.update(self._runs)
+            self._write(RUNS_FILE, {"runs": runs})
+
+    def _write(self, name: str, content: dict) -> None:
+        payload = json.dumps({"format": CACHE_FORMAT, "version": code_fingerprint(), **content})
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             gitignore = self.directory / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("*\n")
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".results-")
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{name}-")
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(payload)
-            os.replace(temporary, self.directory / CACHE_FILE)
+            os.replace(temporary, self.directory / name)
         except OSError:
             pass  # a read-only tree still lints; it just stays cold

@@ -99,7 +99,6 @@ class _Run:
         self.digests = {path: content_digest(data) for path, data in contents.items()} if cache is not None else {}
         self.key = run_key(((path, f"{','.join(ignored_in(path))}\0{digest}") for path, digest in self.digests.items()),
                            codes) if cache is not None else ""
-        self.entry_keys: dict[str, str] = {}
 
     def from_cache(self) -> dict[str, FileResult] | None:
         if self.cache is None:
@@ -116,13 +115,13 @@ class _Run:
                 if scan.aliases is None:
                     ignored = self.ignored_in(path)
                     kept = [f for f in scan.findings if f.code in self.codes and not f.code.startswith(ignored)]
-                    results[path] = self._store(path, FileResult(path, kept, scan.lines), self._entry_key(path, None))
+                    results[path] = self._store(FileResult(path, kept, scan.lines), self._entry_key(path, None))
             index = ProjectIndex({path: scan.aliases for path, scan in scans.items() if scan.aliases is not None})
             pending = [path for path in self.contents if path not in results]
             progress.phase("linting", len(pending))
             results.update(self._analyse(pending, index, scans, pool, workers, progress))
         if self.cache is not None:
-            self.cache.put_run(self.key, [self.entry_keys[path] for path in self.contents])
+            self.cache.put_run(self.key, [results[path] for path in self.contents])
             self.cache.save()
         return results
 
@@ -132,11 +131,10 @@ class _Run:
         return cache_key(self.digests[path], self.codes, self.ignored_in(path),
                          view_key(view) if view is not None else "(not analysed)")
 
-    def _store(self, path: str, result: FileResult, key: str) -> FileResult:
-        """A fresh result into the cache, under the key the run entry will list for `path`."""
+    def _store(self, result: FileResult, key: str) -> FileResult:
+        """A fresh result into the cache."""
         if self.cache is not None:
             self.cache.put(key, result)
-            self.entry_keys[path] = key
         return result
 
     def _analyse(self, pending: list[str], index: ProjectIndex, scans: dict, pool: Executor, workers: int,
@@ -163,7 +161,6 @@ class _Run:
                 key = self._entry_key(path, view)
                 hit = self.cache.get(key, path) if self.cache is not None else None
                 if hit is not None:
-                    self.entry_keys[path] = key
                     finish(path, hit)
                     continue
                 job = (path, self.contents[path], self.codes, self.ignored_in(path), view, scans[path].aliases)
@@ -172,7 +169,7 @@ class _Run:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda f: running[f][0]):
                     path, key = running.pop(future)
-                    finish(path, self._store(path, future.result(), key))
+                    finish(path, self._store(future.result(), key))
         return results
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from helpers import REPO, run_nnlint
 from test_cli import BUGGY
 
-from nnlint.cache import CACHE_FILE, CACHE_FORMAT
+from nnlint.cache import CACHE_FILE, CACHE_FORMAT, RUNS_FILE
 
 
 def _run(project: Path, cache: Path, *args: str):
@@ -43,16 +43,19 @@ def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path) -> None
     project.mkdir()
     (project / "train.py").write_text(BUGGY)
     expected = _run(project, cache).stdout
-    cache_file = cache / CACHE_FILE
-    real = json.loads(cache_file.read_text())
-    wrong_shapes = {**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]},
-                    "runs": {key: [5, "x"] for key in real["runs"]}}
-    for garbage in (b"\x80\x04 not json", b'{"format": 2, "version": "0.1.0", "entries": {"x": 5}}', b"[]",
+    cache_file, runs_file = cache / CACHE_FILE, cache / RUNS_FILE
+    real, real_runs = json.loads(cache_file.read_text()), json.loads(runs_file.read_text())
+    wrong_shapes = {**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]}}
+    wrong_runs = [{**real_runs, "runs": {key: rows for key in real_runs["runs"]}}
+                  for rows in ([5, "x"], [[1]], [["1", []]], [[3, [[1, 2]]]], "x")]
+    for garbage in (b"\x80\x04 not json", b'{"format": 3, "version": "0.1.0", "entries": {"x": 5}}', b"[]",
                     json.dumps(wrong_shapes).encode(),
                     cache_file.read_bytes().replace(b'"NN201"', b'"NN999"').replace(b"[6, 12", b"[\"6\", 12")):
-        cache_file.write_bytes(garbage)
-        result = _run(project, cache)
-        assert result.stdout == expected and b"Traceback" not in result.stderr
+        for broken, content in ((cache_file, garbage), (runs_file, garbage),
+                                *((runs_file, json.dumps(runs).encode()) for runs in wrong_runs)):
+            broken.write_bytes(content)
+            result = _run(project, cache)
+            assert result.stdout == expected and b"Traceback" not in result.stderr
     rebuilt = json.loads(cache_file.read_text())
     assert rebuilt["format"] == CACHE_FORMAT and len(rebuilt["entries"]) == 1
 
@@ -80,11 +83,14 @@ def test_an_unchanged_tree_is_served_whole_and_writes_nothing(tmp_path: Path) ->
     (project / "train.py").write_text(BUGGY)
     (project / "clean.py").write_text("import torch\n")
     cold = _run(project, cache)
-    written = (cache / CACHE_FILE).stat().st_mtime_ns
+    written = (cache / RUNS_FILE).stat().st_mtime_ns
+    (cache / CACHE_FILE).unlink()  # the run's own record answers it: the per-file results are not read
     warm = _run(project, cache)
-    assert warm.stdout == cold.stdout and (cache / CACHE_FILE).stat().st_mtime_ns == written
+    assert warm.stdout == cold.stdout and (cache / RUNS_FILE).stat().st_mtime_ns == written
+    assert not (cache / CACHE_FILE).exists()
     (project / "clean.py").write_text("import torch\nimport numpy\n")
-    assert _run(project, cache).stdout == cold.stdout and (cache / CACHE_FILE).stat().st_mtime_ns != written
+    assert _run(project, cache).stdout == cold.stdout and (cache / RUNS_FILE).stat().st_mtime_ns != written
+    assert (cache / CACHE_FILE).is_file()
 
 
 def test_editing_an_imported_file_changes_its_importers_findings(tmp_path: Path) -> None:
