@@ -96,8 +96,11 @@ def in_cells(findings: list[Finding], cells: tuple[CellPosition, ...] | None) ->
     return placed
 
 
-def _applicable(rules: Sequence[Rule], text: str) -> list[Rule]:
-    return [rule for rule in rules if rule.check and (not rule.triggers or any(t in text for t in rule.triggers))]
+def _applicable(rules: Sequence[Rule], text: str, in_project: bool) -> list[Rule]:
+    """The rules worth running: the file's text holds a trigger, or knowledge from the files it
+    imports can stand in for one."""
+    return [rule for rule in rules if rule.check and (
+        not rule.triggers or (in_project and rule.cross_file) or any(t in text for t in rule.triggers))]
 
 
 def _selected(findings: list[Finding], rules: Sequence[Rule], ignored: tuple[str, ...]) -> list[Finding]:
@@ -121,8 +124,7 @@ def analyse_source(
             return _selected(scan.findings, rules, ignored), None
         aliases = scan.aliases
     active = [r for r in rules if not r.code.startswith(ignored)]
-    # Knowledge from other files can stand where this file's text would trigger a rule.
-    runnable = [r for r in active if r.check] if project else _applicable(active, text)
+    runnable = _applicable(active, text, bool(project))
     summarized = path.endswith("__init__.py") or any(trigger in text for trigger in PROJECT_TRIGGERS)
     if not runnable and not summarized:
         return [], None

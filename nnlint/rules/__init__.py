@@ -31,8 +31,10 @@ class Rule:
     severity: Severity
     summary: str
     check: Callable[["FileFacts"], Iterable[Report]] | None = None
-    # The rule runs only on files whose text contains one of these strings (a cheap pre-filter).
+    # The rule runs only on files whose text contains one of these strings (a cheap pre-filter),
+    # or, when it reads facts from other files (`cross_file`), on files that import project files.
     triggers: tuple[str, ...] = ()
+    cross_file: bool = True
     default_enabled: bool = True
 
 

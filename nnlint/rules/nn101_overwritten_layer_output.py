@@ -270,4 +270,5 @@ RULE = Rule(
     summary="A layer's output is never read: it is rebound, or the next layer reads an earlier value instead.",
     check=check,
     triggers=("torch", "tensorflow", "tf.", "keras", "jax", "flax", "slim", "forward", "layer", "Layer"),
+    cross_file=False,
 )

@@ -75,4 +75,5 @@ RULE = Rule(
     summary="A layer created in __init__ that forward and the model's other methods never use.",
     check=check,
     triggers=("torch", "Module"),
+    cross_file=False,
 )

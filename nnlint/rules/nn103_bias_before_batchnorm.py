@@ -36,4 +36,5 @@ RULE = Rule(
     summary="A Conv/Linear layer keeps its bias although it feeds straight into BatchNorm, which cancels it.",
     check=check,
     triggers=("BatchNorm", "InstanceNorm"),
+    cross_file=False,
 )

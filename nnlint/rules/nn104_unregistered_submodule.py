@@ -156,4 +156,5 @@ RULE = Rule(
     summary="Layers stored in a plain list/dict/tuple attribute instead of nn.ModuleList/ModuleDict.",
     check=check,
     triggers=("torch", "Module"),
+    cross_file=False,
 )

@@ -65,4 +65,5 @@ RULE = Rule(
     summary="Softmax / log_softmax without dim: the implicit dimension is deprecated and wrong for 3-D inputs.",
     check=check,
     triggers=("softmax", "Softmax", "softmin", "Softmin"),
+    cross_file=False,
 )

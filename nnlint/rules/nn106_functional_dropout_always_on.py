@@ -55,4 +55,5 @@ RULE = Rule(
     summary="F.dropout in a module without training=self.training keeps dropping units at evaluation.",
     check=check,
     triggers=("dropout",),
+    cross_file=False,
 )

@@ -50,4 +50,5 @@ RULE = Rule(
     summary="An nn.Module subclass whose __init__ never calls super().__init__().",
     check=check,
     triggers=("torch", "Module"),
+    cross_file=False,
 )

@@ -27,4 +27,5 @@ RULE = Rule(
     summary="view/reshape used to reorder a tensor's axes: it reinterprets memory instead of moving data.",
     check=check,
     triggers=("view", "reshape"),
+    cross_file=False,
 )
