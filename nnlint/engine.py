@@ -8,6 +8,7 @@ is served whole from the cache."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -25,6 +26,12 @@ from nnlint.rules import UNREADABLE, all_rules
 
 # Real code nests deeper than CPython's default limit allows a recursive walker to follow.
 RECURSION_LIMIT = 8_000
+# A file's tree and facts are millions of objects that live as long as the file's analysis;
+# with CPython's default thresholds the cyclic collector walks them again and again (a sixth
+# of the analysis time, more of a bare libcst parse). Larger thresholds, as mypy sets them,
+# walk them a few times instead: about 10% less time, for more memory (on transformers the
+# largest worker peaks at 192 MB instead of 158; on files of 50,000 lines, 330 instead of 220).
+GC_THRESHOLDS = (200_000, 30, 30)
 
 # What a worker needs for one file: path, bytes, enabled codes, ignored prefixes, project view,
 # and the import aliases of its scan.
@@ -38,10 +45,21 @@ def _analyse_job(job: Job) -> FileResult:
 
 def _worker_init() -> None:
     sys.setrecursionlimit(RECURSION_LIMIT)
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class _Inline(Executor):
-    """The one-process stand-in for a pool: runs each call when it is submitted."""
+    """The one-process stand-in for a pool: runs each call when it is submitted, under the
+    workers' settings (the collector's thresholds come back afterwards)."""
+
+    def __enter__(self) -> "_Inline":
+        self._thresholds = gc.get_threshold()
+        _worker_init()
+        return self
+
+    def __exit__(self, *exc_info) -> bool | None:
+        gc.set_threshold(*self._thresholds)
+        return super().__exit__(*exc_info)
 
     def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
         future: Future = Future()
@@ -54,7 +72,6 @@ class _Inline(Executor):
 
 def _pool(workers: int, files: int) -> Executor:
     if workers <= 1 or files < 2:
-        _worker_init()
         return _Inline()
     return ProcessPoolExecutor(max_workers=min(workers, files), initializer=_worker_init)
 
