@@ -1,8 +1,8 @@
 """The on-disk cache of per-file results, keyed by content, configuration and version.
 
 Two JSON files per cache directory: the results and scans of single files, and the whole
-recent runs (small, read first: an unchanged tree is answered from it alone). JSON, not pickle: a cache file planted by someone else
-must never be able to run code. Anything unexpected in it is ignored and rebuilt."""
+recent runs (small, read first: an unchanged tree is answered from it alone). JSON, not
+pickle: a cache file planted by someone else must never be able to run code. Anything unexpected in it is ignored and rebuilt."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def _finding_from_json(path: str, row: list) -> Finding:
 
 
 def _count(value: object) -> int:
+    """A line count from the cache, which must be one (a string or float means a forged entry)."""
     if type(value) is not int:
         raise ValueError("not a count")
     return value
@@ -148,7 +149,7 @@ class ResultCache:
             _, lines, rows, aliases = entry
             if aliases is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
                 return None
-            scan = Scan(path, aliases, [_finding_from_json(path, row) for row in rows], int(lines))
+            scan = Scan(path, aliases, [_finding_from_json(path, row) for row in rows], _count(lines))
         except (TypeError, ValueError, KeyError, AttributeError):
             return None
         self._scans[key] = entry
@@ -158,7 +159,7 @@ class ResultCache:
         self._scans[key] = [scan.path, scan.lines, [_finding_to_json(f) for f in scan.findings], scan.aliases]
         self._changed = True
 
-    def get(self, key: str, path: str, with_summary: bool = True) -> FileResult | None:
+    def get(self, key: str, path: str) -> FileResult | None:
         """The cached result for this key, or None (also for any malformed entry)."""
         self._load()
         entry = self._old.get(key)
@@ -169,8 +170,8 @@ class ResultCache:
             result = FileResult(
                 path,
                 [_finding_from_json(path, row) for row in rows],
-                int(lines),
-                ModuleSummary.from_json(summary) if summary is not None and with_summary else None,
+                _count(lines),
+                ModuleSummary.from_json(summary) if summary is not None else None,
             )
         except (TypeError, ValueError, KeyError, AttributeError):
             return None
