@@ -71,6 +71,9 @@ MODULE_API = frozenset({
 NON_FORWARD_PREFIXES = ("get_", "set_", "register_", "named_", "load_", "save_", "num_", "add_", "remove_", "is_",
                         "has_", "_")
 # Calls that make a function worth analysing: they switch modes or mark evaluation.
+# Calls that only look at a model (print it, count it): they neither train nor load it.
+INSPECTING_CALLS = frozenset({"print", "repr", "str", "len", "id", "type", "isinstance", "hasattr", "getattr", "vars",
+                              "dir", "format", "hash", "summary", "torchsummary.summary", "torchinfo.summary"})
 MODE_EVENTS = frozenset({"eval", "train", "load_state_dict"})
 TRAINING_FLAGS = frozenset({"training", "is_training", "train", "is_train", "train_mode"})
 
@@ -89,6 +92,15 @@ class Setting:
     origin: cst.CSTNode | None = None
     loops: tuple[cst.CSTNode, ...] = ()
     carried: bool = False  # came back round the back edge of a loop it was set in
+    # The model was trained, or handed to code that may train it, since this setting was made.
+    trained_since: bool = False
+
+    @property
+    def deliberate_training(self) -> bool:
+        """`model.train()` and then, with no training in between, code that runs the model:
+        Monte-Carlo dropout, a probe of the training-mode output. Not a forgotten eval()."""
+        return self.mode is Mode.TRAIN and not self.trained_since and isinstance(self.origin, cst.Call) \
+            and isinstance(self.origin.func, cst.Attribute) and self.origin.func.attr.value == "train"
 
 
 UNKNOWN_SETTING = Setting(Mode.UNKNOWN)
@@ -131,6 +143,7 @@ class EvaluationCall:
     settings: frozenset[Setting]
     subject: Model
     owned: bool  # a module calling itself or its sub-modules: whoever runs the module decides its mode
+    sampled: bool = False  # called again and again in a range() loop: Monte-Carlo sampling
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,7 @@ class _Frame:
     local_names: frozenset[str]
     loops: tuple[cst.CSTNode, ...] = ()
     no_grad: str | None = None
+    sampling: bool = False  # inside `for _ in range(n)` or a comprehension over range(): repeated draws
     evaluation: str | None = None
     owner_module: bool = False
     depth: int = 0
@@ -338,12 +352,32 @@ class ModeFacts:
         for key, other in path.env.items():
             if other != number and any(key.startswith(name + ".") for name in names):
                 path.settings[other] = frozenset({setting})
+        for other in list(path.settings):
+            if other != number and self._part_of(other, model):
+                path.settings[other] = frozenset({setting})
         for name in names:
             if "." in name:
                 parent_name, attribute = name.rsplit(".", 1)
                 parent = path.env.get(parent_name)
                 if parent is not None and parent != number:
                     path.settings[parent] = frozenset({setting if attribute in UNWRAP_ATTRIBUTES else UNKNOWN_SETTING})
+
+    def _part_of(self, number: int, whole: Model) -> bool:
+        """A sub-module or method taken from `whole`, however far down, that no code set on its own."""
+        owner = self._models[number].owner
+        while owner is not None:
+            if owner is whole:
+                return True
+            owner = owner.owner
+        return False
+
+    def _trained(self, number: int, path: _Path) -> None:
+        """The model trains here: none of its current settings is a deliberate probe any more."""
+        whole = self._models[number]
+        for other in [number, *(n for n in path.settings if self._part_of(n, whole))]:
+            values = path.settings.get(other)
+            if values and any(not s.trained_since for s in values):
+                path.settings[other] = frozenset(replace(s, trained_since=True) for s in values)
 
     # ----------------------------------------------------------------- joins
     def _join(self, paths: Sequence[_Path]) -> _Path:
@@ -520,7 +554,10 @@ class ModeFacts:
             for name in target_names(loop.target):
                 self._bind(path, name, whole)
         frame.loop_jumps.append(([], []))
+        sampling = frame.sampling
+        frame.sampling = sampling or (isinstance(loop, cst.For) and _is_range(loop.iter))
         end = self._run_block(block_statements(loop.body), path, frame)
+        frame.sampling = sampling
         continues, breaks = frame.loop_jumps.pop()
         frame.loops, frame.evaluation = saved
         return end, continues, breaks
@@ -603,8 +640,12 @@ class ModeFacts:
             return first if first == second else None
         if isinstance(expr, cst.Lambda):
             return None
+        sampling = frame.sampling
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and _is_range(expr.for_in.iter):
+            frame.sampling = True
         for child in expressions_in(expr):
             self._eval(child, path, frame)
+        frame.sampling = sampling
         return None
 
     def _call(self, call: cst.Call, path: _Path, frame: _Frame) -> int | None:
@@ -686,10 +727,13 @@ class ModeFacts:
     def _unknown_call(self, name: str | None, args: list[int | None], path: _Path) -> None:
         """A call nnlint cannot see into may train the models it gets, and if its name speaks of
         modes, leaves them in a mode nnlint cannot know."""
+        if name in INSPECTING_CALLS:
+            return
         switches = name is not None and bool(MODE_WORDS & set(words(name.rsplit(".", 1)[-1])))
         for number in args:
             if number is not None:
                 self._models[number].used()
+                self._trained(number, path)
                 if switches:
                     path.settings[number] = frozenset({UNKNOWN_SETTING})
 
@@ -783,16 +827,18 @@ class ModeFacts:
     # ----------------------------------------------------------------- model calls
     def _model_call(self, call: cst.Call, number: int, name: str, path: _Path, frame: _Frame) -> None:
         model = self._models[number]
+        training_step = self._in_training_step(frame)
+        if training_step:
+            self._trained(number, path)
         if not frame.record:
             return
         owned = frame.owner_module and frame.depth == 0 and (name == "self" or name.startswith("self."))
         if frame.anchor is not None and (name == frame.anchor[2] or name.startswith(frame.anchor[2] + ".")):
             call, name = frame.anchor[0], frame.anchor[1]  # report where the caller runs its model
         settings = path.settings.get(number, frozenset({UNKNOWN_SETTING}))
-        training_step = self._in_training_step(frame)
         context = None if training_step else self._evaluation_context(model, frame)
         if context is not None:
-            entry = EvaluationCall(call, name, context, settings, model, owned)
+            entry = EvaluationCall(call, name, context, settings, model, owned, frame.sampling)
             self.evaluation_calls.setdefault(call, []).append(entry)
             self._check_training_flag(call, frame, TRAINING_FLAGS)
         elif training_step:
@@ -834,6 +880,10 @@ def _may_run_forward(attribute: str) -> bool:
     not `model.state_dict`, `model.get_input_embeddings` and the rest of the Module API."""
     return attribute not in MODULE_API and not attribute.startswith(NON_FORWARD_PREFIXES) \
         and not attribute.endswith("_")  # in-place tensor methods: copy_, zero_
+
+
+def _is_range(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "range"
 
 
 def _train_argument(call: cst.Call) -> Mode:

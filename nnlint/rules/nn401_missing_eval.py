@@ -14,9 +14,14 @@ def _always_training(call: EvaluationCall) -> bool:
     return bool(call.settings) and all(setting.mode is Mode.TRAIN for setting in call.settings)
 
 
+def _monte_carlo(call: EvaluationCall) -> bool:
+    """`model.train()`, then the model sampled again and again with no training in between."""
+    return call.sampled and all(setting.deliberate_training for setting in call.settings)
+
+
 def _exempt(call: EvaluationCall) -> bool:
     """A module's own calls, models free of Dropout/BatchNorm, and untrained networks being probed."""
-    return call.owned or call.subject.mode_free or call.subject.untrained
+    return call.owned or call.subject.mode_free or call.subject.untrained or _monte_carlo(call)
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
@@ -25,10 +30,12 @@ def check(facts: FileFacts) -> Iterator[Report]:
         bad = next((call for call in calls if _always_training(call) and not _exempt(call)), None)
         if bad is None:
             continue
+        # A method or sub-module taken from a model is switched with the model itself.
+        model = bad.model.rsplit(".", 1)[0] if bad.subject.derived else bad.model
         yield Report(
             node,
-            f"`{bad.model}` runs {bad.context} while still in training mode: Dropout stays on and BatchNorm "
-            f"uses and updates batch statistics; call {bad.model}.eval() before evaluating",
+            f"`{model}` runs {bad.context} while still in training mode: Dropout stays on and BatchNorm "
+            f"uses and updates batch statistics; call {model}.eval() before evaluating",
         )
 
 
