@@ -158,6 +158,7 @@ class Dataflow:
         self.project: Mapping[str, SymbolSummary] = project or {}
         self.events: list[Event] = []
         self.classes: dict[str, ClassInfo] = {}
+        self._class_keys: dict[cst.ClassDef, str] = {}
         self.functions: dict[cst.FunctionDef, FunctionInfo] = {}
         self.function_events: dict[cst.FunctionDef | None, list[Event]] = {}
         self.globals: dict[str, Value] = {}
@@ -217,14 +218,27 @@ class Dataflow:
         bases = tuple(
             self.names.qualname(arg.value) or dotted_name(arg.value) or "" for arg in node.bases if arg.keyword is None
         )
-        info = ClassInfo(node, node.name.value, bases)
+        info = ClassInfo(node, self._class_key(node), bases)
         for statement in block_statements(node.body):
             if isinstance(statement, cst.FunctionDef):
                 info.methods[statement.name.value] = statement
                 self._function_info(statement, info.name)
         info.is_module = any(self._is_module_base(base) for base in bases)
         self.classes[info.name] = info
-        self.globals[info.name] = Value(Kind.CLASS, info.name, node, class_name=info.name)
+        self.globals[node.name.value] = Value(Kind.CLASS, info.name, node, class_name=info.name)
+
+    def _class_key(self, node: cst.ClassDef) -> str:
+        """The class's name, made unique for a class defined again under the same name (a later
+        notebook cell, a fallback in `try`): each call resolves to the definition in effect."""
+        key = self._class_keys.get(node)
+        if key is None:
+            key = name = node.name.value
+            count = 1
+            while key in self.classes:
+                count += 1
+                key = f"{name}'{count}"
+            self._class_keys[node] = key
+        return key
 
     def _is_module_base(self, base: str) -> bool:
         if base in torch_api.MODULE_BASES or torch_api.is_torch_module_class(base):
@@ -234,6 +248,10 @@ class Dataflow:
 
     def class_of(self, name: str) -> ClassInfo | None:
         return self.classes.get(name)
+
+    def class_defined_by(self, node: cst.ClassDef) -> ClassInfo | None:
+        key = self._class_keys.get(node)
+        return self.classes.get(key) if key is not None else None
 
     def _lineage(self, class_name: str) -> Iterator[ClassInfo]:
         """The class and its bases defined in this file, nearest first."""
@@ -481,10 +499,10 @@ class Dataflow:
         elif isinstance(statement, cst.FunctionDef):
             self._define_function(statement, frame)
         elif isinstance(statement, cst.ClassDef):
-            if statement.name.value not in self.classes:
+            if statement not in self._class_keys:
                 self._declare_class(statement)
-            frame.env[statement.name.value] = Value(Kind.CLASS, statement.name.value, statement,
-                                                    class_name=statement.name.value)
+            key = self._class_keys[statement]
+            frame.env[statement.name.value] = Value(Kind.CLASS, key, statement, class_name=key)
         elif isinstance(statement, cst.Match):
             self.eval(statement.subject, frame)
             branches = [self._run_branch(block_statements(case.body), frame, (statement, index))

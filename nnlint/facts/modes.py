@@ -53,7 +53,9 @@ MODEL_COPIES = frozenset({"copy.deepcopy", "torch.optim.swa_utils.AveragedModel"
 EVAL_COPY_PREFIXES = ("timm.utils.ModelEma", "timm.utils.model_ema.ModelEma")
 PRETRAINED_ARGUMENTS = frozenset({"pretrained", "weights", "pretrained_cfg", "checkpoint_path", "pretrained_weights",
                                   "weights_path"})
-PRETRAINED_LOADERS = frozenset({"from_pretrained"})  # transformers returns models in eval mode
+PRETRAINED_LOADERS = frozenset({"from_pretrained"})
+# Class methods that build a module of their class from a checkpoint (Lightning), in training mode.
+CHECKPOINT_CONSTRUCTORS = frozenset({"load_from_checkpoint"})  # transformers returns models in eval mode
 # A method or helper with one of these words in its name may switch a model's mode.
 MODE_WORDS = frozenset({"eval", "train", "training", "mode", "freeze", "unfreeze", "bn", "norm", "fit", "evaluate", "validate",
                         "test", "predict", "inference"})
@@ -120,6 +122,7 @@ class Model:
     # running it (a shape probe, a dry run) is not evaluating anything.
     fresh: bool = False
     owner: "Model | None" = None  # the model this one is an attribute of
+    class_name: str | None = None  # a module class of this file it was built from
 
     @property
     def untrained(self) -> bool:
@@ -328,8 +331,10 @@ class ModeFacts:
                 and not is_model_name(name)
             is_model = derived or (owner is not None and is_model_name(name))
             if owner is not None and (is_model or create):
+                mode_free = owner.mode_free or (owner.class_name is not None
+                                                and self.mode_free.attribute(owner.class_name, attribute))
                 number = self._new_model(("part", parent, name), name, is_model, UNKNOWN_SETTING, path,
-                                         mode_free=owner.mode_free)
+                                         mode_free=mode_free)
                 part = self._models[number]
                 part.derived, part.owner, part.fresh = derived, owner, owner.fresh
                 path.settings[number] = path.settings.get(parent, frozenset({UNKNOWN_SETTING}))
@@ -401,15 +406,21 @@ class ModeFacts:
             if len(numbers) == 1:
                 env[name] = numbers.pop()
                 continue
-            merged = self._number(("join", name, frozenset(numbers)))
-            if merged not in self._models:
-                parts = [self._models[n] for n in numbers]
-                self._models[merged] = Model(merged, name, any(m.is_model for m in parts),
-                                             all(m.mode_free for m in parts), any(m.frozen for m in parts),
-                                             any(m.loaded for m in parts))
-            settings[merged] = frozenset().union(*(settings.get(n, frozenset()) for n in numbers))
-            env[name] = merged
+            env[name] = self._merge(name, numbers, settings)
         return _Path(settings, env)
+
+    def _merge(self, name: str, numbers: set[int], settings: dict[int, frozenset[Setting]]) -> int:
+        """One model standing for whichever of several models a name holds after paths meet."""
+        merged = self._number(("join", name, frozenset(numbers)))
+        if merged not in self._models:
+            parts = [self._models[n] for n in numbers]
+            classes = {m.class_name for m in parts}
+            self._models[merged] = Model(merged, name, any(m.is_model for m in parts),
+                                         all(m.mode_free for m in parts), any(m.frozen for m in parts),
+                                         any(m.loaded for m in parts),
+                                         class_name=classes.pop() if len(classes) == 1 else None)
+        settings[merged] = frozenset().union(*(settings.get(n, frozenset()) for n in numbers))
+        return merged
 
     @staticmethod
     def _carry(path: _Path, loop: cst.CSTNode) -> _Path:
@@ -677,6 +688,11 @@ class ModeFacts:
             return args[0]
         if event is not None and event.callee.kind is Kind.CLASS:
             return self._construct(call, event.callee.class_name, path)
+        if method in CHECKPOINT_CONSTRUCTORS and isinstance(func, cst.Attribute):
+            restored = self._construct(call, dotted_name(func.value) or "", path)
+            if restored is not None:
+                self._models[restored].used()
+                return restored
         called = self._lookup(callee_name, path, frame, create=False) if callee_name is not None else None
         if called is not None and self._models[called].is_model:
             self._model_call(call, called, callee_name or "", path, frame)
@@ -714,9 +730,11 @@ class ModeFacts:
         event = self._events.get(call)
         if info is None or not info.is_module or (event is not None and event.result.kind is Kind.LOSS_FN):
             return None
-        return self._built(call, class_name, self._new_model(
+        number = self._built(call, class_name, self._new_model(
             ("new", call), class_name, True, Setting(Mode.TRAIN, call), path,
             mode_free=self.mode_free.module_class(class_name)))
+        self._models[number].class_name = class_name
+        return number
 
     def _built(self, call: cst.Call, name: str, number: int) -> int:
         """A model just constructed: fresh unless it comes with pretrained weights."""
@@ -814,7 +832,9 @@ class ModeFacts:
         if self_name is not None and receiver_name is not None:
             _map_attributes(joined.env, self_name, path.env, receiver_name)
         returned = {value for p, value in callee.returns if not p.dead}
-        return returned.pop() if len(returned) == 1 else None
+        if None in returned or not returned:
+            return None
+        return returned.pop() if len(returned) == 1 else self._merge(helper.name.value, returned, path.settings)
 
     def _pass(self, expr: cst.BaseExpression, param: str, path: _Path, frame: _Frame, env: dict[str, int]) -> None:
         number = self._peek(expr, path, frame)

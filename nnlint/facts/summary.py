@@ -83,7 +83,7 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
     summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
-            info = dataflow.classes.get(statement.name.value)
+            info = dataflow.class_defined_by(statement)
             if info is None:
                 continue
             value = dataflow.instantiate(info.name)
