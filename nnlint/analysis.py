@@ -17,7 +17,7 @@ from nnlint.facts.summary import ModuleSummary, SymbolSummary
 from nnlint.files import SourceFile, UnreadableSource, read_source
 from nnlint.notebook import CellPosition
 from nnlint.parsing import parse_module
-from nnlint.positions import node_positions
+from nnlint.positions import node_positions, statement_cells
 from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
 from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
@@ -133,7 +133,8 @@ def analyse_source(
     except Exception as err:  # libcst rejects a little that CPython accepts
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return _selected([finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {reason}")], rules, ignored), None
-    facts = FileFacts(path, text, module, ImportTable(aliases), project)
+    cells = statement_cells(module, text, [cell.cell for cell in source.cells]) if source.cells else None
+    facts = FileFacts(path, text, module, ImportTable(aliases), project, cells)
     reports: list[tuple[Rule, Report]] = []
     failures: list[Finding] = []
     for rule in runnable:

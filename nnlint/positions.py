@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -38,6 +38,13 @@ def node_positions(module: cst.Module, text: str, nodes: Iterable[cst.CSTNode]) 
         if not wanted:
             break
     return found
+
+
+def statement_cells(module: cst.Module, text: str, line_cells: Sequence[int]) -> dict[cst.CSTNode, int]:
+    """The notebook cell each top-level statement starts in, given the cell of each line of `text`."""
+    starts = _statement_lines(module, text) or []
+    return {statement: line_cells[min(line, len(line_cells)) - 1]
+            for statement, line in zip(module.body, starts) if line_cells}
 
 
 def _whole_module(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:

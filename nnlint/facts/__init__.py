@@ -20,19 +20,34 @@ from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.shuffling import ShuffleFacts
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
-from nnlint.facts.syntax import enclosing_functions
+from nnlint.facts.syntax import descendants, enclosing_functions
 from nnlint.facts.training import TrainingFacts
 from nnlint.facts.training_steps import TrainingSteps
 
 
 class FileFacts:
     def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
-                 project: Mapping[str, SymbolSummary] | None = None) -> None:
+                 project: Mapping[str, SymbolSummary] | None = None,
+                 statement_cells: Mapping[cst.CSTNode, int] | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
         self.names = names
         self.project = project or {}
+        # Notebooks: the cell each top-level statement is in. Cells run one at a time, often
+        # again and out of order, so a value one cell leaves unread may be read by the next run.
+        self.statement_cells = statement_cells
+
+    def same_cell(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
+        """Both nodes are in one cell of a notebook (always true in a Python file)."""
+        if not self.statement_cells:
+            return True
+        top = self._top_level_statements
+        return self.statement_cells.get(top.get(first)) == self.statement_cells.get(top.get(second))
+
+    @cached_property
+    def _top_level_statements(self) -> dict[cst.CSTNode, cst.CSTNode]:
+        return {node: statement for statement in self.module.body for node in descendants(statement)}
 
     @cached_property
     def dataflow(self) -> Dataflow:

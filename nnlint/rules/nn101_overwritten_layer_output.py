@@ -12,7 +12,7 @@ from nnlint.facts import FileFacts
 from nnlint.facts.defuse import Definition, Read, Role, exclusive
 from nnlint.facts.names import ImportTable
 from nnlint.facts.torch_api import QUERY_METHODS, TENSOR_FACTORIES, is_torch_module_class
-from nnlint.facts.syntax import code_snippet
+from nnlint.facts.syntax import code_snippet, descendants
 from nnlint.rules import Report, Rule
 
 # Layers and ops live in code that imports one of these.
@@ -22,6 +22,9 @@ FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras", "tf_slim", "jax", "fla
 # look dropped are read there.
 OUTPUT_CAPTURING_DECORATORS = frozenset({"capture_outputs", "check_model_inputs"})
 BUILTIN_NAMES = frozenset(dir(builtins))
+# Loaders, datasets and transforms are built, not computed by a layer: rebuilding one is no skipped layer.
+DATA_PIPELINE_PACKAGES = ("torch.utils.data.", "torchvision.datasets.", "torchvision.transforms.",
+                          "torchtext.datasets.", "datasets.")
 RECEIVERS = frozenset({"self", "cls"})
 MAX_ANCESTRY = 64
 
@@ -34,19 +37,21 @@ def check(facts: FileFacts) -> Iterator[Report]:
         if call is None or not _data_reads(definition) or _captures_outputs(definition.scope):
             continue
         if not definition.reads:
-            report = _overwritten(definition, call, facts.names) or _bypassed(definition, call, facts)
+            report = _overwritten(definition, call, facts) or _bypassed(definition, call, facts)
         else:
             report = _overwritten_in_loop(definition, call, facts.names)
         if report is not None:
             yield report
 
 
-def _overwritten(dead: Definition, call: cst.Call, names: ImportTable) -> Report | None:
-    """`net = conv(image); net = conv(image, 64)`: rebound unread by a layer that restarts."""
+def _overwritten(dead: Definition, call: cst.Call, facts: FileFacts) -> Report | None:
+    """`net = conv(image); net = conv(image, 64)`: rebound unread by a layer that restarts, in one
+    function or one notebook cell (a later cell often recomputes a value on purpose)."""
     consumed = _consumed(dead)
     for killer in sorted(dead.killers, key=lambda k: k.order):
-        restarted = _restarted_input(killer, consumed, names)
-        if restarted is not None and _differs(killer, dead):
+        restarted = _restarted_input(killer, consumed, facts.names)
+        if restarted is not None and _differs(killer, dead) and facts.same_cell(dead.node, killer.node) \
+                and not _same_value_rewritten(dead, killer, facts.names):
             return Report(
                 killer.node,
                 f"the output of `{code_snippet(call)}` ({_names(dead)}) is overwritten here before anything reads it: "
@@ -132,7 +137,8 @@ def _is_excluded_call(call: cst.Call, names: ImportTable) -> bool:
     if isinstance(func, cst.Attribute) and func.attr.value in QUERY_METHODS:
         return True
     qualname = names.qualname(func)
-    return qualname is not None and qualname.rsplit(".", 1)[-1] in TENSOR_FACTORIES
+    return qualname is not None and (qualname.rsplit(".", 1)[-1] in TENSOR_FACTORIES
+                                     or qualname.startswith(DATA_PIPELINE_PACKAGES))
 
 
 def _is_layer_call(call: cst.Call, facts: FileFacts) -> bool:
@@ -232,6 +238,42 @@ def _differs(killer: Definition, dead: Definition) -> bool:
     if not killer.value.deep_equals(dead.value):
         return True
     return any(_callee_varies(killer, loop) for loop in killer.loops)
+
+
+def _same_value_rewritten(dead: Definition, killer: Definition, names: ImportTable) -> bool:
+    """The same value written another way from the same inputs, as tutorials show alternatives:
+    `y = act(torch.sum(x * w) + b)` then `y = act((x * w).sum() + b)`. The two differ only in
+    torch functions and tensor methods, never in a layer, a constant or an input."""
+    if dead.value is None or killer.value is None or \
+            {_key(r) for r in _data_reads(dead)} != {_key(r) for r in _data_reads(killer)}:
+        return False
+    dead_parts, killer_parts = _layer_calls_and_constants(dead.value, names), _layer_calls_and_constants(killer.value, names)
+    return dead_parts is not None and dead_parts == killer_parts
+
+
+def _layer_calls_and_constants(expr: cst.BaseExpression, names: ImportTable) -> list[str] | None:
+    """What the value computes, blind to spelling: each op by name (`torch.sum(t)` and `t.sum()`
+    alike), each other callee by its code, and the constants; None for a value no call computes."""
+    parts = []
+    for node in descendants(expr):
+        if isinstance(node, cst.Call):
+            qualname = names.qualname(node.func)
+            if qualname is not None and qualname.startswith("torch."):
+                parts.append(qualname.rsplit(".", 1)[-1])
+            elif isinstance(node.func, cst.Attribute) and qualname is None and not _is_layer_receiver(node.func.value):
+                parts.append(node.func.attr.value)  # a tensor method: x.sum(), w.view(5, 1)
+            else:
+                parts.append(code_snippet(node.func))
+        elif isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
+            parts.append(node.value)
+    return sorted(parts) if isinstance(expr, cst.Call) or parts else None
+
+
+def _is_layer_receiver(expr: cst.BaseExpression) -> bool:
+    root = expr
+    while isinstance(root, (cst.Attribute, cst.Subscript)):
+        root = root.value
+    return isinstance(root, cst.Name) and root.value in RECEIVERS
 
 
 def _callee_varies(definition: Definition, loop: cst.CSTNode) -> bool:
