@@ -23,7 +23,8 @@ STATEMENT_LINE_MAGICS = ("%time ", "%timeit ")
 # Magics IPython runs without the `%` (automagic); only whole command lines are masked.
 AUTOMAGICS = frozenset({"cd", "conda", "env", "load_ext", "ls", "mamba", "matplotlib", "pip", "pwd", "reload_ext"})
 
-_HELP = re.compile(r"^\s*(\?{1,2}[\w.]+|%?[\w.]+(\(\))?\?{1,2})\s*$")
+# `model?`, `?torch.nn`, `%timeit?`, and wildcard searches such as `torch.*Tensor?`.
+_HELP = re.compile(r"^\s*(\?{1,2}[\w.*]+|%?[\w.*]+(\(\))?\?{1,2})\s*$")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.,\s\[\]()*]+?\s*=\s*)[!%]")
 _AUTOMAGIC = re.compile(r"^\s*(?P<name>\w+)\s+[\w\-./~$'\"]")
 
