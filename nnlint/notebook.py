@@ -9,8 +9,10 @@ the same indentation, so a block whose only statement was a magic still parses.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
+import tokenize
 import warnings
 from typing import Any, NamedTuple
 
@@ -107,10 +109,16 @@ def mask_magics(source: str) -> list[tuple[str, int]]:
         return masked
     continuation: str | None = None  # the indentation of a masked line ending in a backslash
     for index, (line, _) in enumerate(masked):
-        masked[index] = (continuation + "pass", 0) if continuation is not None else _mask_line(line)
-        if masked[index] == (line, 0) or not line.rstrip().endswith("\\"):
-            continuation = None
-        elif continuation is None:
+        if continuation is not None:
+            masked[index] = (continuation + "pass", 0)
+            if not line.rstrip().endswith("\\"):
+                continuation = None
+            continue
+        replacement = _mask_line(line)
+        if replacement == (line, 0) or not _starts_statement(masked[:index]):
+            continue
+        masked[index] = replacement
+        if line.rstrip().endswith("\\"):
             continuation = _indent(line)
     return masked
 
@@ -133,6 +141,20 @@ def _mask_line(line: str) -> tuple[str, int]:
 
 def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
+
+
+def _starts_statement(lines_before: list[tuple[str, int]]) -> bool:
+    """Whether the line after these starts a statement, the only place IPython sees a magic: no
+    bracket, string or backslash continuation is left open (`% 10` inside a call is modulo)."""
+    text = "".join(line + "\n" for line, _ in lines_before)
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO(text).readline):
+            pass
+    except tokenize.TokenError as err:
+        return "EOF in multi-line" not in str(err.args[0])  # Python 3.12 says "unexpected EOF in ..."
+    except SyntaxError:  # a dedent that matches no block: the cell is broken, whatever is masked
+        return True
+    return True
 
 
 def _parses(text: str) -> bool:

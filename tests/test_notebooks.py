@@ -157,6 +157,12 @@ def test_checkpoints_are_not_linted(tmp_path: Path) -> None:
     ("%%html\n<b>hi</b>\n", [("", 0), ("", 0)]),
     ("%% \nx = 1\n", [("", 0), ("", 0)]),
     ("%%\n", [("", 0)]),
+    # Only a line that starts a statement can be a magic: not one inside brackets, a string or
+    # after a backslash.
+    ("%matplotlib inline\nprint('%d'\n      % 3)\n", [("pass", 0), ("print('%d'", 0), ("      % 3)", 0)]),
+    ("!ls\nx = (a,\n     !b)\n", [("pass", 0), ("x = (a,", 0), ("     !b)", 0)]),
+    ("!ls\nx = 10 \\\n  % 3\n", [("pass", 0), ("x = 10 \\", 0), ("  % 3", 0)]),
+    ('!ls\ns = """\n%d items\n"""\n', [("pass", 0), ('s = """', 0), ("%d items", 0), ('"""', 0)]),
     ("torch.*Tensor?\nnp.*load*?\n?np.*load*\n", [("pass", 0), ("pass", 0), ("pass", 0)]),
     # A cell that parses is left alone, even with a line that looks like a magic.
     ("x = (a\n     % b)\n", [("x = (a", 0), ("     % b)", 0)]),
