@@ -90,6 +90,18 @@ def test_syntax_error_is_placed_in_its_cell(tmp_path: Path) -> None:
     assert cell_findings(result.stdout) == [("broken.ipynb", 3, 2, 7, "NN001")]
 
 
+def test_a_broken_cell_leaves_the_other_cells_analysed(tmp_path: Path) -> None:
+    write(tmp_path / "broken.ipynb", ("code", IMPORTS), ("code", "y = 2\ndef f(:\n    pass\n"), ("code", BUG),
+          ("code", "for batch in loader:\n"))
+    result = run_nnlint("--no-cache", str(tmp_path))
+    assert result.returncode == 1
+    assert cell_findings(result.stdout) == [
+        ("broken.ipynb", 2, 2, 7, "NN001"),
+        ("broken.ipynb", 3, 1, 8, "NN201"),
+        ("broken.ipynb", 4, 1, 21, "NN001"),  # the error at the end of a cell stays in it
+    ]
+
+
 @pytest.mark.parametrize("content, reason", [
     ('{"cells": [', "not valid JSON"),
     ("[1, 2, 3]", "the top level is not a JSON object"),
