@@ -29,7 +29,7 @@ PROJECT_TRIGGERS = ("torch", "backward", "zero_grad", "softmax", "sigmoid", "Los
 
 @dataclass
 class Scan:
-    """The cheap first look at a file: its imports, or the finding that stops its analysis."""
+    """The cheap first look at a file: its imports, or the findings that stop its analysis."""
 
     path: str
     aliases: dict[str, str] | None = None
@@ -51,8 +51,7 @@ def scan_text(path: str, text: str) -> Scan:
             warnings.simplefilter("ignore")
             tree = ast.parse(text, filename=path)
     except SyntaxError as err:
-        return Scan(path, None, [finding(PARSE_ERROR, path, err.lineno or 1, max(err.offset or 1, 1),
-                                         f"cannot parse: {err.msg}")], lines)
+        return Scan(path, None, [_syntax_error(path, err.lineno or 1, max(err.offset or 1, 1), err.msg)], lines)
     except (RecursionError, MemoryError):
         return Scan(path, None, [finding(PARSE_ERROR, path, 1, 1, "cannot parse: expressions nested too deeply")], lines)
     except ValueError as err:
@@ -61,6 +60,14 @@ def scan_text(path: str, text: str) -> Scan:
     if deep is not None:
         return Scan(path, None, [_too_deep(path, getattr(deep, "lineno", 1), getattr(deep, "col_offset", 0) + 1)], lines)
     return Scan(path, import_aliases(tree), [], lines)
+
+
+def _syntax_error(path: str, line: int, column: int, message: str) -> Finding:
+    return finding(PARSE_ERROR, path, line, column, f"cannot parse: {message}")
+
+
+def _broken_cells(source: SourceFile) -> list[Finding]:
+    return [_syntax_error(source.path, cell.line, cell.column, cell.message) for cell in source.broken_cells]
 
 
 def _too_deep(path: str, line: int = 1, column: int = 1) -> Finding:
@@ -75,6 +82,8 @@ def scan_bytes(path: str, data: bytes) -> Scan:
         return Scan(path, None, [finding(UNREADABLE, path, 1, 1, str(err))])
     except Exception as err:  # a bug costs this file, never the run
         return Scan(path, None, [_internal_error(path, "reading the file", err)])
+    if scan.aliases is None:
+        scan.findings = _broken_cells(source) + scan.findings
     scan.findings = in_cells(scan.findings, source.cells)
     return scan
 
@@ -184,6 +193,7 @@ def lint_bytes(
         findings, summary = _selected([_too_deep(path)], rules, ignored), None
     except Exception as err:
         findings, summary = [_internal_error(path, "the analysis", err)], None
+    findings = _selected(_broken_cells(source), rules, ignored) + findings
     return FileResult(path, in_cells(findings, source.cells), source.text.count("\n") + 1, summary)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 if TYPE_CHECKING:
-    from nnlint.notebook import CellPosition
+    from nnlint.notebook import BrokenCell, CellPosition
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -36,6 +36,8 @@ class SourceFile:
     text: str
     # Notebooks: the cell and line each line of `text` comes from; None for Python files.
     cells: tuple[CellPosition, ...] | None = None
+    # Notebooks: the cells that do not parse, left out of `text` (their lines are empty).
+    broken_cells: tuple[BrokenCell, ...] = ()
 
 
 def read_source(path: str, data: bytes) -> SourceFile:
@@ -45,10 +47,10 @@ def read_source(path: str, data: bytes) -> SourceFile:
     from nnlint.notebook import NotNotebook, notebook_text  # notebook.py builds on this module
 
     try:
-        text, cells = notebook_text(data)
+        notebook = notebook_text(data)
     except NotNotebook as err:
         raise UnreadableSource(str(err)) from None
-    return SourceFile(path, text, cells)
+    return SourceFile(path, notebook.text, notebook.positions, notebook.broken_cells)
 
 
 def decode_source(data: bytes) -> str:

@@ -3,14 +3,18 @@
 Every line of the text keeps its place: `CellPosition` says which cell and which line of it
 it came from, so findings are reported as `path:cell N:line:col`, numbered the way Jupyter,
 VS Code and ruff number them (every cell counts, from 1). A masked line becomes `pass` at
-the same indentation, so a block whose only statement was a magic still parses.
+the same indentation, so a block whose only statement was a magic still parses. A cell that
+still does not parse is left out (its lines are empty), so the other cells are analysed; the
+`BrokenCell` says where its syntax error is.
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
+import tokenize
 import warnings
 from typing import Any, NamedTuple
 
@@ -23,7 +27,8 @@ STATEMENT_LINE_MAGICS = ("%time ", "%timeit ")
 # Magics IPython runs without the `%` (automagic); only whole command lines are masked.
 AUTOMAGICS = frozenset({"cd", "conda", "env", "load_ext", "ls", "mamba", "matplotlib", "pip", "pwd", "reload_ext"})
 
-_HELP = re.compile(r"^\s*(\?{1,2}[\w.]+|%?[\w.]+(\(\))?\?{1,2})\s*$")
+# `model?`, `?torch.nn`, `%timeit?`, and wildcard searches such as `torch.*Tensor?`.
+_HELP = re.compile(r"^\s*(\?{1,2}[\w.*]+|%?[\w.*]+(\(\))?\?{1,2})\s*$")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.,\s\[\]()*]+?\s*=\s*)[!%]")
 _AUTOMAGIC = re.compile(r"^\s*(?P<name>\w+)\s+[\w\-./~$'\"]")
 
@@ -36,6 +41,20 @@ class CellPosition(NamedTuple):
     cell: int
     line: int
     shift: int = 0  # columns removed from the start of this line (`%time ` before a statement)
+
+
+class BrokenCell(NamedTuple):
+    """A cell with a syntax error: where it is in the notebook's text, and what it is."""
+
+    line: int
+    column: int
+    message: str
+
+
+class NotebookText(NamedTuple):
+    text: str
+    positions: tuple[CellPosition, ...]  # where each line of `text` came from
+    broken_cells: tuple[BrokenCell, ...]
 
 
 def code_cells(data: bytes) -> list[tuple[int, str]]:
@@ -81,37 +100,55 @@ def _is_python(metadata: Any) -> bool:
     return True
 
 
-def notebook_text(data: bytes) -> tuple[str, tuple[CellPosition, ...]]:
-    """The code cells as one Python text, and where each of its lines came from."""
+def notebook_text(data: bytes) -> NotebookText:
+    """The code cells as one Python text, where each of its lines came from, and the cells that
+    do not parse (their lines are left empty: Jupyter runs each cell on its own, and so the
+    others are analysed as if it were absent)."""
     lines: list[str] = []
     positions: list[CellPosition] = []
+    broken: list[BrokenCell] = []
     for number, source in code_cells(data):
-        for index, (line, shift) in enumerate(mask_magics(source), start=1):
+        masked, error = _masked_cell(source)
+        if error is not None:
+            broken.append(BrokenCell(len(lines) + (error.lineno or 1), max(error.offset or 1, 1), error.msg))
+            masked = [("", 0)] * len(masked)
+        for index, (line, shift) in enumerate(masked, start=1):
             lines.append(line)
             positions.append(CellPosition(number, index, shift))
-    return "".join(line + "\n" for line in lines), tuple(positions)
+    return NotebookText("".join(line + "\n" for line in lines), tuple(positions), tuple(broken))
 
 
 def mask_magics(source: str) -> list[tuple[str, int]]:
     """The cell's lines with IPython syntax replaced by plain Python, and each line's shift."""
+    return _masked_cell(source)[0]
+
+
+def _masked_cell(source: str) -> tuple[list[tuple[str, int]], SyntaxError | None]:
+    """The cell's masked lines, and the syntax error left in them (None when they parse)."""
     lines = physical_lines(source)
     masked = [(line, 0) for line in lines]
     if lines and lines[0].lstrip().startswith("%%"):
         words = lines[0].strip()[2:].split(maxsplit=1)
         name = words[0] if words else ""
         if name not in TRANSPARENT_CELL_MAGICS:  # %%bash, %%writefile, %%html...: not Python
-            return [("", 0) for _ in lines]
+            return [("", 0) for _ in lines], None
         masked[0] = ("", 0)
-    if _parses("\n".join(line for line, _ in masked)):
-        return masked
+    if _syntax_error(masked) is None:
+        return masked, None
     continuation: str | None = None  # the indentation of a masked line ending in a backslash
     for index, (line, _) in enumerate(masked):
-        masked[index] = (continuation + "pass", 0) if continuation is not None else _mask_line(line)
-        if masked[index] == (line, 0) or not line.rstrip().endswith("\\"):
-            continuation = None
-        elif continuation is None:
+        if continuation is not None:
+            masked[index] = (continuation + "pass", 0)
+            if not line.rstrip().endswith("\\"):
+                continuation = None
+            continue
+        replacement = _mask_line(line)
+        if replacement == (line, 0) or not _starts_statement(masked[:index]):
+            continue
+        masked[index] = replacement
+        if line.rstrip().endswith("\\"):
             continuation = _indent(line)
-    return masked
+    return masked, _syntax_error(masked)
 
 
 def _mask_line(line: str) -> tuple[str, int]:
@@ -134,16 +171,30 @@ def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def _parses(text: str) -> bool:
+def _starts_statement(lines_before: list[tuple[str, int]]) -> bool:
+    """Whether the line after these starts a statement, the only place IPython sees a magic: no
+    bracket, string or backslash continuation is left open (`% 10` inside a call is modulo)."""
+    text = "".join(line + "\n" for line, _ in lines_before)
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO(text).readline):
+            pass
+    except tokenize.TokenError as err:
+        return "EOF in multi-line" not in str(err.args[0])  # Python 3.12 says "unexpected EOF in ..."
+    except SyntaxError:  # a dedent that matches no block: the cell is broken, whatever is masked
+        return True
+    return True
+
+
+def _syntax_error(lines: list[tuple[str, int]]) -> SyntaxError | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(text)
-    except SyntaxError:
-        return False
+            ast.parse("\n".join(line for line, _ in lines))
+    except SyntaxError as err:
+        return err
     except (ValueError, RecursionError, MemoryError):
-        return True  # not IPython syntax: left for the linter to report
-    return True
+        pass  # not IPython syntax: left for the linter to report
+    return None
 
 
 def _first_line(err: Exception) -> str:

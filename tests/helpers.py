@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from nnlint.notebook import code_cells
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 RULE_PAGES = REPO / "rules"
@@ -39,6 +41,11 @@ def expected_findings(text: str) -> set[tuple[int, str]]:
         if match:
             found.update((number, code.strip()) for code in match.group("codes").split(","))
     return found
+
+
+def expected_cell_findings(notebook: bytes) -> set[tuple[int, int, str]]:
+    """(cell, line in the cell, code) for every `# expect:` comment in a notebook's code cells."""
+    return {(cell, line, code) for cell, source in code_cells(notebook) for line, code in expected_findings(source)}
 
 
 def fixture_options(text: str) -> list[str]:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FIXTURES, expected_findings, fixture_options, run_nnlint
+from helpers import FIXTURES, expected_cell_findings, expected_findings, fixture_options, run_nnlint
 
 SINGLE_FILES = sorted(p for sub in ("buggy", "clean") for p in (FIXTURES / sub).rglob("*.py"))
+NOTEBOOKS = sorted(p for sub in ("buggy", "clean") for p in (FIXTURES / sub).rglob("*.ipynb"))
 PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir()) if (FIXTURES / "projects").is_dir() else []
 
 
@@ -29,14 +30,29 @@ def test_fixture_file(fixture: Path) -> None:
     assert found == expected_findings(text)
 
 
+@pytest.mark.parametrize("fixture", NOTEBOOKS, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_fixture_notebook(fixture: Path) -> None:
+    """A notebook's `# expect:` comments name the findings at their cell and line in it."""
+    result = run_nnlint("--output-format", "json", str(fixture))
+    assert result.returncode in (0, 1), result.stderr.decode()
+    found = {(finding["cell"], finding["line"], finding["code"]) for finding in json.loads(result.stdout)}
+    assert found == expected_cell_findings(fixture.read_bytes())
+
+
+def _expectations(fixture: Path) -> set:
+    if fixture.suffix == ".ipynb":
+        return expected_cell_findings(fixture.read_bytes())
+    return expected_findings(fixture.read_text(encoding="utf-8"))
+
+
 def test_clean_fixtures_expect_nothing() -> None:
-    for fixture in (FIXTURES / "clean").rglob("*.py"):
-        assert not expected_findings(fixture.read_text(encoding="utf-8")), f"{fixture} is clean: no expect comments"
+    for fixture in [*(FIXTURES / "clean").rglob("*.py"), *(FIXTURES / "clean").rglob("*.ipynb")]:
+        assert not _expectations(fixture), f"{fixture} is clean: no expect comments"
 
 
 def test_buggy_fixtures_expect_something() -> None:
-    for fixture in (FIXTURES / "buggy").rglob("*.py"):
-        assert expected_findings(fixture.read_text(encoding="utf-8")), f"{fixture} is buggy: it needs an expect comment"
+    for fixture in [*(FIXTURES / "buggy").rglob("*.py"), *(FIXTURES / "buggy").rglob("*.ipynb")]:
+        assert _expectations(fixture), f"{fixture} is buggy: it needs an expect comment"
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)

@@ -90,6 +90,18 @@ def test_syntax_error_is_placed_in_its_cell(tmp_path: Path) -> None:
     assert cell_findings(result.stdout) == [("broken.ipynb", 3, 2, 7, "NN001")]
 
 
+def test_a_broken_cell_leaves_the_other_cells_analysed(tmp_path: Path) -> None:
+    write(tmp_path / "broken.ipynb", ("code", IMPORTS), ("code", "y = 2\ndef f(:\n    pass\n"), ("code", BUG),
+          ("code", "for batch in loader:\n"))
+    result = run_nnlint("--no-cache", str(tmp_path))
+    assert result.returncode == 1
+    assert cell_findings(result.stdout) == [
+        ("broken.ipynb", 2, 2, 7, "NN001"),
+        ("broken.ipynb", 3, 1, 8, "NN201"),
+        ("broken.ipynb", 4, 1, 21, "NN001"),  # the error at the end of a cell stays in it
+    ]
+
+
 @pytest.mark.parametrize("content, reason", [
     ('{"cells": [', "not valid JSON"),
     ("[1, 2, 3]", "the top level is not a JSON object"),
@@ -157,6 +169,13 @@ def test_checkpoints_are_not_linted(tmp_path: Path) -> None:
     ("%%html\n<b>hi</b>\n", [("", 0), ("", 0)]),
     ("%% \nx = 1\n", [("", 0), ("", 0)]),
     ("%%\n", [("", 0)]),
+    # Only a line that starts a statement can be a magic: not one inside brackets, a string or
+    # after a backslash.
+    ("%matplotlib inline\nprint('%d'\n      % 3)\n", [("pass", 0), ("print('%d'", 0), ("      % 3)", 0)]),
+    ("!ls\nx = (a,\n     !b)\n", [("pass", 0), ("x = (a,", 0), ("     !b)", 0)]),
+    ("!ls\nx = 10 \\\n  % 3\n", [("pass", 0), ("x = 10 \\", 0), ("  % 3", 0)]),
+    ('!ls\ns = """\n%d items\n"""\n', [("pass", 0), ('s = """', 0), ("%d items", 0), ('"""', 0)]),
+    ("torch.*Tensor?\nnp.*load*?\n?np.*load*\n", [("pass", 0), ("pass", 0), ("pass", 0)]),
     # A cell that parses is left alone, even with a line that looks like a magic.
     ("x = (a\n     % b)\n", [("x = (a", 0), ("     % b)", 0)]),
     ("y = 1  # why?\n!ls\n", [("y = 1  # why?", 0), ("pass", 0)]),
