@@ -126,7 +126,7 @@ def mask_magics(source: str) -> list[tuple[str, int]]:
 def _masked_cell(source: str) -> tuple[list[tuple[str, int]], SyntaxError | None]:
     """The cell's masked lines, and the syntax error left in them (None when they parse)."""
     lines = physical_lines(source)
-    masked = [(line, 0) for line in lines]
+    masked = _without_leading_indent(lines)
     if lines and lines[0].lstrip().startswith("%%"):
         words = lines[0].strip()[2:].split(maxsplit=1)
         name = words[0] if words else ""
@@ -136,7 +136,7 @@ def _masked_cell(source: str) -> tuple[list[tuple[str, int]], SyntaxError | None
     if _syntax_error(masked) is None:
         return masked, None
     continuation: str | None = None  # the indentation of a masked line ending in a backslash
-    for index, (line, _) in enumerate(masked):
+    for index, (line, indent_shift) in enumerate(masked):
         if continuation is not None:
             masked[index] = (continuation + "pass", 0)
             if not line.rstrip().endswith("\\"):
@@ -145,10 +145,17 @@ def _masked_cell(source: str) -> tuple[list[tuple[str, int]], SyntaxError | None
         replacement = _mask_line(line)
         if replacement == (line, 0) or not _starts_statement(masked[:index]):
             continue
-        masked[index] = replacement
+        masked[index] = (replacement[0], replacement[1] + indent_shift)
         if line.rstrip().endswith("\\"):
             continuation = _indent(line)
     return masked, _syntax_error(masked)
+
+
+def _without_leading_indent(lines: list[str]) -> list[tuple[str, int]]:
+    """IPython removes the first line's indentation from every line that starts with it, so a
+    cell pasted with one space too many still runs."""
+    indent = _indent(lines[0]) if lines and lines[0].strip() else ""
+    return [(line[len(indent):], len(indent)) if indent and line.startswith(indent) else (line, 0) for line in lines]
 
 
 def _mask_line(line: str) -> tuple[str, int]:

@@ -179,6 +179,10 @@ def test_checkpoints_are_not_linted(tmp_path: Path) -> None:
     # A cell that parses is left alone, even with a line that looks like a magic.
     ("x = (a\n     % b)\n", [("x = (a", 0), ("     % b)", 0)]),
     ("y = 1  # why?\n!ls\n", [("y = 1  # why?", 0), ("pass", 0)]),
+    # IPython strips the first line's indentation from every line of the cell.
+    (" for x in xs:\n     f(x)\n", [("for x in xs:", 1), ("    f(x)", 1)]),
+    ("  !ls\n  %time f(x)\n", [("pass", 2), ("f(x)", 8)]),
+    ("x = 1\n y = 2\n", [("x = 1", 0), (" y = 2", 0)]),
 ])
 def test_mask_magics(cell: str, expected: list[tuple[str, int]]) -> None:
     assert mask_magics(cell) == expected
