@@ -57,6 +57,8 @@ class Value:
             and self.detail == other.detail
             and self.class_name == other.class_name
             and (self.kind is not Kind.FUNCTION or self.origin is other.origin)
+            and (self.output is other.output or (
+                self.output is not None and other.output is not None and self.output.same_as(other.output)))
         )
 
     def item(self, index: int | str) -> "Value":
