@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import libcst as cst
 
 from nnlint.facts.dataflow import Dataflow
-from nnlint.facts.training import TrainingFacts
+from nnlint.facts.training import TrainingFacts, summarized_actions
 from nnlint.facts.values import UNKNOWN, Kind, Value
 
 
@@ -87,14 +87,13 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
             if info is None:
                 continue
             value = dataflow.instantiate(info.name)
-            summary.symbols[info.name] = SymbolSummary(ValueSummary.of(value, dataflow))
+            summary.symbols[statement.name.value] = SymbolSummary(ValueSummary.of(value, dataflow))
         elif isinstance(statement, cst.FunctionDef):
             function = dataflow.functions.get(statement)
             if function is None:
                 continue
             result = dataflow.summary_of(function)
-            actions = tuple(dict.fromkeys(action.effect.value for action in training.actions_of(statement)))
-            symbol = SymbolSummary(ValueSummary.of(result, dataflow), actions)
+            symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)))
             if symbol.value is not None or symbol.actions:
                 summary.symbols[function.name] = symbol
     return summary

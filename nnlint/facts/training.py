@@ -96,6 +96,29 @@ def _optimizer_params_owner(value: Value | None) -> str | None:
     return None
 
 
+IN_A_LOOP = "@loop"  # a summarized action the function runs inside one of its loops
+MAX_SUMMARIZED_ACTIONS = 32
+
+
+def summarized_actions(actions: list[Action]) -> tuple[str, ...]:
+    """A function's actions for callers in other files, in order: each effect, marked when it
+    runs inside a loop of the function (the loops themselves are not kept apart)."""
+    tokens: list[str] = []
+    for action in actions:
+        token = action.effect.value + (IN_A_LOOP if action.loops else "")
+        if not tokens or tokens[-1] != token:
+            tokens.append(token)
+    return tuple(tokens[:MAX_SUMMARIZED_ACTIONS])
+
+
+def _summarized_action(token: str, event: CallEvent) -> Action:
+    """An action another file's function takes, placed at the call; its loop, if it has one,
+    stands as a loop inside the call (named by the call node): an iteration of its own."""
+    effect, in_loop = token.removesuffix(IN_A_LOOP), token.endswith(IN_A_LOOP)
+    action = _placed(Action(Effect(effect), event.node, "", event))
+    return replace(action, loops=action.loops + (event.node,)) if in_loop else action
+
+
 def _placed(action: Action) -> Action:
     event = action.event
     return replace(action, loops=event.loops, branches=event.branches, no_grad=event.no_grad)
@@ -215,7 +238,7 @@ class TrainingFacts:
                     actions.extend(self._called(event, argument.origin, {}))
             symbol = self.dataflow.project.get(event.qualname) if event.qualname else None
             if symbol is not None:
-                actions.extend(_placed(Action(Effect(effect), event.node, "", event)) for effect in symbol.actions)
+                actions.extend(_summarized_action(token, event) for token in symbol.actions)
         action = classify(event)
         if action is not None:
             actions.append(action)
