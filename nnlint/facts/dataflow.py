@@ -897,6 +897,8 @@ class Dataflow:
         return self._analyse(function, (), specialized=False, depth=0)
 
     def _method_result(self, call: cst.Call, method: str, receiver: Value) -> Value:
+        if receiver.kind is Kind.MODULE and method in torch_api.MODULE_RETURNING_SELF:
+            return receiver
         if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
             return UNKNOWN
         if method in torch_api.METHOD_RESULTS:

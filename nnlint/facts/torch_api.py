@@ -34,6 +34,11 @@ KIND_PRESERVING_METHODS = frozenset({
     "view", "reshape", "view_as", "reshape_as", "squeeze", "unsqueeze", "permute", "transpose",
     "flatten", "type", "type_as", "expand", "expand_as", "repeat", "requires_grad_",
 })
+# nn.Module methods that return the module itself (`model = Net().to(device)`).
+MODULE_RETURNING_SELF = frozenset({
+    "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "train", "eval", "requires_grad_",
+    "share_memory", "to_empty", "apply", "xpu", "ipu", "mtia",
+})
 KIND_PRESERVING_FUNCTIONS = frozenset({
     "torch.cat", "torch.concat", "torch.concatenate", "torch.stack", "torch.squeeze", "torch.unsqueeze",
     "torch.flatten", "torch.reshape", "torch.permute", "torch.transpose",

@@ -11,7 +11,7 @@ from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.defuse import Definition, Read, Role, exclusive
 from nnlint.facts.names import ImportTable
-from nnlint.facts.torch_api import QUERY_METHODS, TENSOR_FACTORIES, is_torch_module_class
+from nnlint.facts.torch_api import QUERY_METHODS, TENSOR_FACTORIES, is_torch_module_class, loss_kind
 from nnlint.facts.syntax import code_snippet, descendants
 from nnlint.rules import Report, Rule
 
@@ -164,7 +164,7 @@ def _builds_torch_layer(definition: Definition, names: ImportTable) -> bool:
     if not isinstance(value, cst.Call):
         return False
     qualname = names.qualname(value.func)
-    return qualname is not None and is_torch_module_class(qualname)
+    return qualname is not None and is_torch_module_class(qualname) and loss_kind(qualname) is None
 
 
 # --------------------------------------------------------------------------- data flow
