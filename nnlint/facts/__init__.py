@@ -23,16 +23,19 @@ from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.syntax import enclosing_functions
 from nnlint.facts.training import TrainingFacts
 from nnlint.facts.training_steps import TrainingSteps
+from nnlint.torch_requirement import TorchRequirement
 
 
 class FileFacts:
     def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
-                 project: Mapping[str, SymbolSummary] | None = None) -> None:
+                 project: Mapping[str, SymbolSummary] | None = None,
+                 torch_requirement: TorchRequirement | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
         self.names = names
         self.project = project or {}
+        self.torch_requirement = torch_requirement
 
     @cached_property
     def dataflow(self) -> Dataflow:
