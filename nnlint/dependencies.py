@@ -67,7 +67,8 @@ def read_text(path: Path, root: Path) -> str | None:
 def requirements_files(folder: Path, root: Path) -> list[Declared]:
     """The requirements*.txt files of one folder, their includes followed within `root`."""
     try:
-        names = sorted(entry.name for entry in os.scandir(folder) if fnmatch.fnmatch(entry.name, REQUIREMENTS_FILES))
+        with os.scandir(folder) as entries:
+            names = sorted(entry.name for entry in entries if fnmatch.fnmatch(entry.name, REQUIREMENTS_FILES))
     except OSError:
         return []
     declared: list[Declared] = []
