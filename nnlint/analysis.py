@@ -21,6 +21,7 @@ from nnlint.positions import node_positions, statement_cells
 from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
 from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
+from nnlint.torch_requirement import TorchRequirement
 
 # Files mentioning one of these (and packages' __init__ files, which re-export names) are
 # summarized for the project index even when no rule runs on them.
@@ -123,9 +124,11 @@ def analyse_source(
     ignored: tuple[str, ...] = (),
     project: Mapping[str, SymbolSummary] | None = None,
     aliases: Mapping[str, str] | None = None,
+    torch_requirement: TorchRequirement | None = None,
 ) -> tuple[list[Finding], ModuleSummary | None]:
     """Findings for one file, and its summary for the project index. `aliases` comes from an
-    earlier scan of the same text (which then passed the syntax check)."""
+    earlier scan of the same text (which then passed the syntax check); `torch_requirement` is
+    what the file's project declares."""
     path, text = source.path, source.text
     if aliases is None:
         scan = scan_text(path, text)
@@ -143,7 +146,7 @@ def analyse_source(
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return _selected([finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {reason}")], rules, ignored), None
     cells = statement_cells(module, text, [cell.cell for cell in source.cells]) if source.cells else None
-    facts = FileFacts(path, text, module, ImportTable(aliases), project, cells)
+    facts = FileFacts(path, text, module, ImportTable(aliases), project, cells, torch_requirement)
     reports: list[tuple[Rule, Report]] = []
     failures: list[Finding] = []
     for rule in runnable:
@@ -164,10 +167,11 @@ def analyse_source(
     return _position(path, text, module, reports) + failures, summary
 
 
-def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = ()) -> list[Finding]:
+def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = (),
+                torch_requirement: TorchRequirement | None = None) -> list[Finding]:
     """All findings for one file's text, noqa and per-file ignores applied."""
     try:
-        return analyse_source(source, rules, ignored)[0]
+        return analyse_source(source, rules, ignored, torch_requirement=torch_requirement)[0]
     except RecursionError:
         return _selected([_too_deep(source.path)], rules, ignored)
 
@@ -179,6 +183,7 @@ def lint_bytes(
     ignored: tuple[str, ...] = (),
     project: Mapping[str, SymbolSummary] | None = None,
     aliases: Mapping[str, str] | None = None,
+    torch_requirement: TorchRequirement | None = None,
 ) -> FileResult:
     """Lint one file's raw bytes (from disk or stdin)."""
     try:
@@ -188,7 +193,7 @@ def lint_bytes(
     except Exception as err:  # a bug costs this file, never the run
         return FileResult(path, [_internal_error(path, "reading the file", err)])
     try:
-        findings, summary = analyse_source(source, rules, ignored, project, aliases)
+        findings, summary = analyse_source(source, rules, ignored, project, aliases, torch_requirement)
     except RecursionError:  # deeper than the nesting check foresaw: still a diagnostic, never a crash
         findings, summary = _selected([_too_deep(path)], rules, ignored), None
     except Exception as err:

@@ -42,10 +42,12 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-def cache_key(content: str, codes: Iterable[str], ignored: Iterable[str], view_key: str) -> str:
-    """The key of one file's result: its content digest, the options that shape it, and the
-    summaries of the files it imports (`view_key`)."""
-    text = f"{code_fingerprint()}\0{','.join(sorted(codes))}\0{','.join(ignored)}\0{view_key}\0{content}"
+def cache_key(content: str, codes: Iterable[str], ignored: Iterable[str], view_key: str,
+              torch_requirement: str) -> str:
+    """The key of one file's result: its content digest, the options that shape it, the
+    summaries of the files it imports (`view_key`) and the torch requirement of its project."""
+    text = (f"{code_fingerprint()}\0{','.join(sorted(codes))}\0{','.join(ignored)}\0{view_key}\0"
+            f"{torch_requirement}\0{content}")
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 

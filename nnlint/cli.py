@@ -21,6 +21,7 @@ from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
 from nnlint.rules import all_rules, rule_by_code
 from nnlint.selection import RuleSelection
+from nnlint.torch_requirement import TorchRequirements
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -98,7 +99,9 @@ def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> tuple[lis
     """The result for the source on stdin, and that source (it cannot be read twice)."""
     path = args.stdin_filename or "-"
     data = sys.stdin.buffer.read()
-    return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path))], {path: data}
+    torch_requirement = TorchRequirements().for_file(path) if args.stdin_filename else None
+    return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path),
+                       torch_requirement=torch_requirement)], {path: data}
 
 
 def run(argv: Sequence[str]) -> int:

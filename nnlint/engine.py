@@ -2,9 +2,10 @@
 
 A first, cheap pass scans every file (syntax check and imports, with `ast`). The project index
 resolves the imports and the plan (plan.py) orders the files so that each is analysed after the
-files it imports, and each analysis receives the summaries of what it imports. Every file is
-analysed once; the outcome depends on neither file order nor worker count. An unchanged tree
-is served whole from the cache."""
+files it imports, and each analysis receives the summaries of what it imports and the torch
+requirement its project declares (torch_requirement.py: resolved here, once per folder). Every
+file is analysed once; the outcome depends on neither file order nor worker count. An unchanged
+tree is served whole from the cache."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from nnlint.facts.summary import SymbolSummary
 from nnlint.plan import Plan
 from nnlint.progress import Progress
 from nnlint.rules import UNREADABLE, all_rules
+from nnlint.torch_requirement import TorchRequirement, TorchRequirements
 
 # Real code nests deeper than CPython's default limit allows a recursive walker to follow.
 RECURSION_LIMIT = 8_000
@@ -34,13 +36,15 @@ RECURSION_LIMIT = 8_000
 GC_THRESHOLDS = (200_000, 30, 30)
 
 # What a worker needs for one file: path, bytes, enabled codes, ignored prefixes, project view,
-# and the import aliases of its scan.
-Job = tuple[str, bytes, frozenset[str], tuple[str, ...], Mapping[str, SymbolSummary], Mapping[str, str]]
+# the import aliases of its scan, and the torch requirement of its project.
+Job = tuple[str, bytes, frozenset[str], tuple[str, ...], Mapping[str, SymbolSummary], Mapping[str, str],
+            TorchRequirement | None]
 
 
 def _analyse_job(job: Job) -> FileResult:
-    path, data, codes, ignored, view, aliases = job
-    return lint_bytes(path, data, [rule for rule in all_rules() if rule.code in codes], ignored, view, aliases)
+    path, data, codes, ignored, view, aliases, torch_requirement = job
+    return lint_bytes(path, data, [rule for rule in all_rules() if rule.code in codes], ignored, view, aliases,
+                      torch_requirement)
 
 
 def _worker_init() -> None:
@@ -98,7 +102,8 @@ def lint_project(
         except OSError as err:
             unreadable = [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err.strerror or err}")]
             results[path] = FileResult(path, unreadable if UNREADABLE in rules else [])
-    run = _Run(contents, codes, ignored_in, cache)
+    requirements = TorchRequirements()
+    run = _Run(contents, {path: requirements.for_file(path) for path in contents}, codes, ignored_in, cache)
     served = run.from_cache()
     results.update(served if served is not None else run.lint(workers, progress or Progress()))
     return [results[p] for p in paths]
@@ -107,15 +112,17 @@ def lint_project(
 class _Run:
     """One lint of readable files: whole from the cache when nothing changed, else file by file."""
 
-    def __init__(self, contents: dict[str, bytes], codes: frozenset[str],
-                 ignored_in: Callable[[str], tuple[str, ...]], cache: ResultCache | None) -> None:
+    def __init__(self, contents: dict[str, bytes], torch_requirements: dict[str, TorchRequirement | None],
+                 codes: frozenset[str], ignored_in: Callable[[str], tuple[str, ...]],
+                 cache: ResultCache | None) -> None:
         self.contents = contents
+        self.torch_requirements = torch_requirements
         self.codes = codes
         self.ignored_in = ignored_in
         self.cache = cache
         self.digests = {path: content_digest(data) for path, data in contents.items()} if cache is not None else {}
-        self.key = run_key(((path, f"{','.join(ignored_in(path))}\0{digest}") for path, digest in self.digests.items()),
-                           codes) if cache is not None else ""
+        self.key = run_key(((path, f"{','.join(ignored_in(path))}\0{self._requirement_key(path)}\0{digest}")
+                            for path, digest in self.digests.items()), codes) if cache is not None else ""
 
     def from_cache(self) -> dict[str, FileResult] | None:
         if self.cache is None:
@@ -146,7 +153,11 @@ class _Run:
         if self.cache is None:
             return ""
         return cache_key(self.digests[path], self.codes, self.ignored_in(path),
-                         view_key(view) if view is not None else "(not analysed)")
+                         view_key(view) if view is not None else "(not analysed)", self._requirement_key(path))
+
+    def _requirement_key(self, path: str) -> str:
+        requirement = self.torch_requirements[path]
+        return requirement.fingerprint() if requirement is not None else ""
 
     def _store(self, result: FileResult, key: str) -> FileResult:
         """A fresh result into the cache."""
@@ -180,7 +191,8 @@ class _Run:
                 if hit is not None:
                     finish(path, hit)
                     continue
-                job = (path, self.contents[path], self.codes, self.ignored_in(path), view, scans[path].aliases)
+                job = (path, self.contents[path], self.codes, self.ignored_in(path), view, scans[path].aliases,
+                       self.torch_requirements[path])
                 running[pool.submit(_analyse_job, job)] = (path, key)
             if running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -195,7 +207,7 @@ def _scan_all(contents: dict[str, bytes], digests: dict[str, str], pool: Executo
     scans = {}
     misses = []
     for path in contents:
-        key = cache_key(digests[path], ("scan",), (), "") if cache is not None else ""
+        key = cache_key(digests[path], ("scan",), (), "", "") if cache is not None else ""
         hit = cache.get_scan(key, path) if cache is not None else None
         if hit is not None:
             scans[path] = hit

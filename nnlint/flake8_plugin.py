@@ -9,6 +9,9 @@ from nnlint import __version__
 from nnlint.analysis import lint_source
 from nnlint.files import SourceFile
 from nnlint.rules import all_rules
+from nnlint.torch_requirement import TorchRequirements
+
+STDIN_NAMES = ("stdin", "-")
 
 
 class Plugin:
@@ -22,6 +25,7 @@ class Plugin:
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         rules = [rule for rule in all_rules() if rule.default_enabled]
         source = SourceFile(self.filename, "".join(self.lines))
-        for finding in lint_source(source, rules):
+        torch_requirement = TorchRequirements().for_file(self.filename) if self.filename not in STDIN_NAMES else None
+        for finding in lint_source(source, rules, torch_requirement=torch_requirement):
             # flake8 columns are 0-based here; it adds one when it prints them.
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)

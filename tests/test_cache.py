@@ -102,3 +102,16 @@ def test_editing_an_imported_file_changes_its_importers_findings(tmp_path: Path)
     assert b"NN201" not in _run(project, cache).stdout
     heads.write_text(heads.read_text().replace("nn.Identity()", "nn.Softmax(dim=-1)"))
     assert b"NN201" in _run(project, cache).stdout
+
+
+def test_editing_the_torch_requirement_changes_the_verdict_on_a_warm_run(tmp_path: Path) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    (project / ".git").mkdir(parents=True)
+    (project / "train.py").write_text("import torch\n\nstate = torch.load('model.pt')\n")
+    (project / "requirements.txt").write_text("torch>=2.0\n")
+    assert b"NN701" in _run(project, cache).stdout
+    (project / "requirements.txt").write_text("torch>=2.6\n")
+    assert b"NN701" not in _run(project, cache).stdout  # the whole run's record must miss
+    (project / "requirements.txt").write_text("torch>=2.0\n")
+    (project / "other.py").write_text("import torch\n")
+    assert b"NN701" in _run(project, cache).stdout  # and so must the file's own entry

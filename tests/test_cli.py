@@ -209,6 +209,16 @@ def test_stdin_honours_per_file_ignores_by_stdin_filename(project: Path) -> None
     assert {f["code"] for f in parse_text_output(result.stdout.decode())} == {"NN301"}
 
 
+def test_stdin_takes_the_torch_requirement_of_the_stdin_filename(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "requirements.txt").write_text("torch>=2.6\n")
+    source = b"import torch\n\nstate = torch.load('m.pt')\nmodel = torch.load('m.pt', weights_only=False)\n"
+    named = run_nnlint("--stdin-filename", "train.py", "-", cwd=tmp_path, stdin=source)
+    unnamed = run_nnlint("-", cwd=tmp_path, stdin=source)
+    assert [f["line"] for f in parse_text_output(named.stdout.decode())] == [4]
+    assert [f["line"] for f in parse_text_output(unnamed.stdout.decode())] == [3]
+
+
 def test_syntax_error_is_reported_and_the_run_goes_on(project: Path) -> None:
     (project / "broken.py").write_text("def f(:\n    pass\n")
     result = run_nnlint(".", cwd=project)

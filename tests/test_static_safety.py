@@ -23,6 +23,7 @@ def test_linting_neither_runs_the_code_nor_imports_torch(tmp_path: Path) -> None
     marker = tmp_path / "marker"
     (tmp_path / "evil.py").write_text(HOSTILE.format(marker=str(marker)))
     (tmp_path / "hostile_helper.py").write_text(HOSTILE.format(marker=str(marker)))
+    (tmp_path / "setup.py").write_text(HOSTILE.format(marker=str(marker)))  # read for its torch requirement
     probe = (
         "import sys, nnlint.cli\n"
         f"code = nnlint.cli.run(['--no-cache', '--jobs', '1', {str(tmp_path)!r}])\n"

@@ -23,17 +23,20 @@ from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.syntax import descendants, enclosing_functions
 from nnlint.facts.training import TrainingFacts
 from nnlint.facts.training_steps import TrainingSteps
+from nnlint.torch_requirement import TorchRequirement
 
 
 class FileFacts:
     def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
                  project: Mapping[str, SymbolSummary] | None = None,
-                 statement_cells: Mapping[cst.CSTNode, int] | None = None) -> None:
+                 statement_cells: Mapping[cst.CSTNode, int] | None = None,
+                 torch_requirement: TorchRequirement | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
         self.names = names
         self.project = project or {}
+        self.torch_requirement = torch_requirement
         # Notebooks: the cell each top-level statement is in. Cells run one at a time, often
         # again and out of order, so a value one cell leaves unread may be read by the next run.
         self.statement_cells = statement_cells

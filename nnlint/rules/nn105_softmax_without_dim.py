@@ -16,17 +16,18 @@ F = "torch.nn.functional"
 IMPLICIT_DIM = {f"{F}.softmax": 1, f"{F}.log_softmax": 1, f"{F}.softmin": 1,
                 "torch.nn.Softmax": 0, "torch.nn.LogSoftmax": 0, "torch.nn.Softmin": 0,
                 "torch.nn.modules.activation.Softmax": 0, "torch.nn.modules.activation.LogSoftmax": 0}
-# Functions and Tensor methods that require `dim`: leaving it out raises a TypeError.
+# Functions and Tensor methods that require `dim`: leaving it out raises a TypeError. They also
+# take NumPy's `axis` for `dim`; the functions and layers of IMPLICIT_DIM raise a TypeError on it.
 REQUIRED_DIM = {"torch.softmax": 1, "torch.log_softmax": 1, "torch.special.softmax": 1,
                 "torch.special.log_softmax": 1}
 TENSOR_METHODS = frozenset({"softmax", "log_softmax"})
 RECEIVERS = frozenset({"self", "cls"})
 
 
-def _lacks_dim(call: cst.Call, dim_position: int) -> bool:
+def _lacks_dim(call: cst.Call, dim_position: int, keywords: tuple[str, ...] = ("dim",)) -> bool:
     if any(arg.star for arg in call.args):
         return False
-    keyword = keyword_arg(call, "dim")
+    keyword = next((arg for arg in call.args if arg.keyword is not None and arg.keyword.value in keywords), None)
     if keyword is not None:
         return dotted_name(keyword.value) == "None"
     positional = positional_args(call)
@@ -38,12 +39,16 @@ def _lacks_dim(call: cst.Call, dim_position: int) -> bool:
 def check(facts: FileFacts) -> Iterator[Report]:
     for site in facts.modules.calls:
         call, qualname = site.node, site.qualname
-        if qualname in IMPLICIT_DIM and _lacks_dim(call, IMPLICIT_DIM[qualname]):
+        if qualname in IMPLICIT_DIM:
             name = qualname.rsplit(".", 1)[-1]
-            yield Report(call, f"{name} without dim: torch guesses the dimension (dim 0 for 1-D and 3-D inputs, "
-                               "1 otherwise), which for a (batch, sequence, classes) tensor normalizes across the "
-                               "batch; pass dim explicitly (usually dim=-1)")
-        elif qualname in REQUIRED_DIM and _lacks_dim(call, REQUIRED_DIM[qualname]):
+            if keyword_arg(call, "axis") is not None:
+                yield Report(call, f"{name} takes no axis argument and raises a TypeError (only the torch.* "
+                                   "functions and Tensor methods alias axis to dim): pass dim instead")
+            elif _lacks_dim(call, IMPLICIT_DIM[qualname]):
+                yield Report(call, f"{name} without dim: torch guesses the dimension (dim 0 for 1-D and 3-D inputs, "
+                                   "1 otherwise), which for a (batch, sequence, classes) tensor normalizes across "
+                                   "the batch; pass dim explicitly (usually dim=-1)")
+        elif qualname in REQUIRED_DIM and _lacks_dim(call, REQUIRED_DIM[qualname], ("dim", "axis")):
             yield Report(call, f"{qualname} without dim raises a TypeError: pass dim explicitly (usually dim=-1)")
         elif qualname is None and _is_tensor_method_without_dim(call):
             yield Report(call, f"Tensor.{call.func.attr.value}() without dim raises a TypeError: "
