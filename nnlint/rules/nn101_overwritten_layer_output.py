@@ -244,9 +244,9 @@ def _same_value_rewritten(dead: Definition, killer: Definition, names: ImportTab
     """The same value written another way from the same inputs, as tutorials show alternatives:
     `y = act(torch.sum(x * w) + b)` then `y = act((x * w).sum() + b)`. The two differ only in
     torch functions and tensor methods, never in a layer, a constant or an input."""
-    if dead.value is None or killer.value is None or \
+    if dead.value is None or killer.value is None or killer.value.deep_equals(dead.value) or \
             {_key(r) for r in _data_reads(dead)} != {_key(r) for r in _data_reads(killer)}:
-        return False
+        return False  # the very same code run twice is a duplicated line, not an alternative
     dead_parts, killer_parts = _layer_calls_and_constants(dead.value, names), _layer_calls_and_constants(killer.value, names)
     return dead_parts is not None and dead_parts == killer_parts
 
