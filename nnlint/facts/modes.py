@@ -329,7 +329,7 @@ class ModeFacts:
             owner = self._models[parent] if parent is not None else None
             derived = owner is not None and owner.is_model and not owner.derived and _may_run_forward(attribute) \
                 and not is_model_name(name)
-            is_model = derived or (owner is not None and is_model_name(name))
+            is_model = derived or (owner is not None and is_model_name(name) and _may_run_forward(attribute))
             if owner is not None and (is_model or create):
                 mode_free = owner.mode_free or (owner.class_name is not None
                                                 and self.mode_free.attribute(owner.class_name, attribute))
