@@ -9,7 +9,7 @@ import libcst as cst
 
 from nnlint.facts import torch_api
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import dotted_name, positional_args, string_value, sub_nodes
+from nnlint.facts.syntax import block_statements, dotted_name, positional_args, string_value, sub_nodes
 
 # Reading these enumerates every submodule: any of them may be used.
 ENUMERATING_METHODS = frozenset({"children", "named_children", "modules", "named_modules", "_modules", "__dict__"})
@@ -75,6 +75,16 @@ class ClassFacts:
     registers_submodules: bool = False
     _reached: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
+    @property
+    def forward_is_stub(self) -> bool:
+        """`forward` is left to be written (an exercise skeleton): it only passes, raises
+        NotImplementedError or returns an argument unchanged, and reads nothing of `self`."""
+        forward = self.methods.get("forward")
+        if forward is None or any(read.method == "forward" for read in self.reads):
+            return False
+        params = {p.name.value for p in forward.params.params}
+        return all(_is_stub_statement(statement, params) for statement in block_statements(forward.body))
+
     def methods_reached_from(self, start: str) -> set[str]:
         """`start` and every method of this class it calls through `self.method(...)`."""
         if start in self._reached:
@@ -87,6 +97,24 @@ class ClassFacts:
                     seen.add(callee)
                     stack.append(callee)
         return seen
+
+
+def _is_stub_statement(statement: cst.BaseStatement, params: set[str]) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Pass) or (isinstance(small, cst.Expr) and isinstance(
+                small.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis))):
+            continue
+        if isinstance(small, cst.Return) and (small.value is None or (
+                isinstance(small.value, cst.Name) and small.value.value in params)):
+            continue
+        if isinstance(small, cst.Raise) and small.exc is not None:
+            raised = small.exc.func if isinstance(small.exc, cst.Call) else small.exc
+            if dotted_name(raised) == "NotImplementedError":
+                continue
+        return False
+    return True
 
 
 class ModuleFacts:

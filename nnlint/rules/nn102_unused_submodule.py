@@ -44,7 +44,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
         family = modules.family(info)
         if not any(method in member.methods for member in family for method in CALLABLE_METHODS):
             continue
-        if any(member.enumerates_submodules for member in family):
+        if any(member.enumerates_submodules for member in family) or info.forward_is_stub:
             continue
         used = _used_attributes(modules, family)
         init_methods = info.methods_reached_from("__init__")
