@@ -1,4 +1,5 @@
-"""A trace session: the hooks it installs into torch, the state they share, and their removal.
+"""A trace session: the hooks it installs into torch, the facts it keeps in the `Run`, and the
+events it hands to the checks.
 
 Everything installed here is undone by `uninstall`, in reverse order, whatever happened in
 between. The hooks only read: they never return a value that replaces a tensor, an
@@ -9,8 +10,7 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch.nn.modules import module as module_hooks
@@ -18,16 +18,21 @@ from torch.optim import optimizer as optimizer_hooks
 from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
+from nnlint.trace.checks.base import Backward, Check, FunctionHandler, ModuleCall, Step
 from nnlint.trace.checks.gradients import GradientChecks
 from nnlint.trace.checks.layout import LayoutChecks
 from nnlint.trace.checks.losses import LossChecks
 from nnlint.trace.checks.modules import ModuleChecks
 from nnlint.trace.checks.numerics import Numerics
 from nnlint.trace.findings import TraceFinding
-from nnlint.trace.frames import Site, UserCode, resolve, scope
+from nnlint.trace.frames import Site, UserCode
+from nnlint.trace.run import Root, Run
 
-Handler = Callable[[tuple, dict, Any], None]
-MAX_INTERNAL_ERRORS = 20
+# The checks, in the order they receive each event.
+CHECKS: tuple[type[Check], ...] = (Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks)
+_MODULE_CALL_FILE = module_hooks.__file__
+# How many methods of a model (`model.predict(x)` calling `self.net(x)`) an evaluation call is followed out of.
+MAX_EVAL_CALLERS = 3
 
 
 class TraceStop(BaseException):
@@ -40,7 +45,7 @@ class TraceStop(BaseException):
 class _Observer(TorchFunctionMode):
     """Sees every torch function call; calls the handlers registered for a few of them."""
 
-    def __init__(self, handlers: Mapping[Callable, Handler], on_error: Callable[[BaseException], None]) -> None:
+    def __init__(self, handlers: Mapping[Callable, FunctionHandler], on_error: Callable[[BaseException], None]) -> None:
         super().__init__()
         self._handlers = handlers
         self._on_error = on_error
@@ -61,38 +66,52 @@ class _Observer(TorchFunctionMode):
         return result
 
 
-def _combine(first: Handler, second: Handler) -> Handler:
-    def both(args: tuple, kwargs: dict, result: Any) -> None:
-        first(args, kwargs, result)
-        second(args, kwargs, result)
+def _each(handlers: Sequence[FunctionHandler], on_error: Callable[[BaseException], None]) -> FunctionHandler:
+    """One handler that calls several, each guarded on its own."""
 
-    return both
+    def every(args: tuple, kwargs: dict, result: Any) -> None:
+        for handler in handlers:
+            try:
+                handler(args, kwargs, result)
+            except Exception as err:
+                on_error(err)
+
+    return every
+
+
+def _overriding(checks: Iterable[Check], event: str) -> list[Callable[[Any], None]]:
+    """The bound `event` methods of the checks that override it."""
+    default = getattr(Check, event)
+    return [getattr(check, event) for check in checks if getattr(type(check), event) is not default]
 
 
 class Session:
-    """One trace: its hooks, the state the checks share, and what they found."""
+    """One trace: its hooks, the run's facts, the checks and what they found."""
 
-    def __init__(self, user: UserCode, max_steps: int | None = None, measured_steps: int = 20) -> None:
+    def __init__(self, user: UserCode, max_steps: int | None = None, measured_steps: int = 20,
+                 checks: Sequence[type[Check]] = CHECKS) -> None:
         self.user = user
         self.max_steps = max_steps
-        self.measured_steps = measured_steps if max_steps is None else max(measured_steps, max_steps)
-        self.steps = 0
-        self.internal_errors: list[str] = []
-        self.thread = threading.local()
-        self.created: WeakIdKeyDictionary = WeakIdKeyDictionary()
-        self.created_in_forward: WeakIdKeyDictionary = WeakIdKeyDictionary()
-        self.numerics = Numerics(self)
-        self.modules = ModuleChecks(self)
-        self.losses = LossChecks(self)
-        self.layout = LayoutChecks(self)
-        self.gradients = GradientChecks(self)
-        self._findings: dict[tuple[str, str, int, str], TraceFinding] = {}
+        self.run = Run(user, self._publish, measured_steps if max_steps is None else max(measured_steps, max_steps))
+        self.checks = [check(self.run) for check in checks]
+        self._events = {event: _overriding(self.checks, event) for event in (
+            "module_enter", "module_exit", "created", "before_backward", "after_backward", "zero_grad",
+            "before_step", "after_step", "notice", "finish", "release")}
+        self._optimizer_steps: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self._undo: list[Callable[[], None]] = []
         self._backward_depth = 0
         self._observer: _Observer | None = None
         self._observing = False
         self._paused = False
         self.installed = False
+
+    @property
+    def steps(self) -> int:
+        return self.run.steps
+
+    @property
+    def internal_errors(self) -> list[str]:
+        return self.run.internal_errors
 
     # -- installing and removing ---------------------------------------------------------
 
@@ -107,7 +126,7 @@ class Session:
             self._patch(torch.optim.Optimizer, "__init__", self._wrap_constructor)
             self._patch(torch.nn.Module, "zero_grad", self._wrap_zero_grad)
             self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad)
-            self._observer = _Observer(self._handlers(), self.internal_error)
+            self._observer = _Observer(self._handlers(), self.run.internal_error)
             self._observer.__enter__()
             self._observing = True
             self._undo.append(self._stop_observing)
@@ -122,7 +141,7 @@ class Session:
             try:
                 undo()
             except Exception as err:
-                self.internal_error(err)
+                self.run.internal_error(err)
         self.installed = False
 
     def _stop_observing(self) -> None:
@@ -150,59 +169,89 @@ class Session:
         setattr(owner, name, wrap(original))
         self._undo.append(lambda: setattr(owner, name, original))
 
-    def _handlers(self) -> dict[Callable, Handler]:
-        merged: dict[Callable, Handler] = {}
-        for check in (self.losses, self.layout):
+    def _handlers(self) -> dict[Callable, FunctionHandler]:
+        grouped: dict[Callable, list[FunctionHandler]] = {}
+        for check in self.checks:
             for func, handler in check.handlers().items():
-                merged[func] = _combine(merged[func], handler) if func in merged else handler
-        return merged
+                grouped.setdefault(func, []).append(handler)
+        return {func: handlers[0] if len(handlers) == 1 else _each(handlers, self.run.internal_error)
+                for func, handlers in grouped.items()}
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _dispatch(self, event: str, argument: Any) -> None:
+        for method in self._events[event]:
+            try:
+                method(argument)
+            except Exception as err:
+                self.run.internal_error(err)
+
+    def _publish(self, event: object) -> None:
+        self._dispatch("notice", event)
 
     # -- the hooks ---------------------------------------------------------------------------
 
-    def module_stack(self) -> list[torch.nn.Module]:
-        try:
-            return self.thread.stack
-        except AttributeError:
-            self.thread.stack = []
-            return self.thread.stack
-
     def _before_forward(self, module: torch.nn.Module, args: tuple) -> None:
-        stack = self.module_stack()
+        stack = self.run.module_stack()
+        if not stack:
+            try:
+                self._enter_root(module, sys._getframe(1))
+            except Exception as err:
+                self.run.internal_error(err)
+        self._dispatch("module_enter", ModuleCall(module, args, list(stack), sys._getframe(1)))
         stack.append(module)
-        try:
-            if len(stack) == 1:
-                self.modules.enter_root(module, sys._getframe(1))
-            else:
-                self.modules.enter_child(module, stack, args, sys._getframe(1))
-        except Exception as err:
-            self.internal_error(err)
 
     def _after_forward(self, module: torch.nn.Module, args: tuple, output: Any) -> None:
-        stack = self.module_stack()
+        stack = self.run.module_stack()
         if stack and stack[-1] is module:
             stack.pop()
         elif module in stack:  # a forward that raised past hooks that were not always called
             del stack[stack.index(module):]
-        try:
-            self.modules.exit(module, output, stack, sys._getframe(1))
-        except Exception as err:
-            self.internal_error(err)
+        else:
+            return  # its start was not seen (the hooks were installed during its forward)
+        self._dispatch("module_exit", ModuleCall(module, args, list(stack), sys._getframe(1), output))
+
+    def _enter_root(self, module: torch.nn.Module, frame: Any) -> None:
+        grad = torch.is_grad_enabled()
+        key = id(module)
+        root = self.run.roots.get(key)
+        if root is None or root.module is not module or (grad and not root.trained):
+            self.run.roots[key] = Root(module, self.user.site(frame), grad)
+        if grad:
+            self.run.enter_root(True, None, ())
+            return
+        # Library code that runs a model without gradients (BatchNorm re-estimation such as
+        # swa_utils.update_bn) does it on purpose: only the user's calls are evaluation.
+        if not self.user.caller_is_user(frame, _MODULE_CALL_FILE):
+            self.run.enter_root(False, None, ())
+            return
+        while frame is not None and not self.user(frame.f_code.co_filename):
+            frame = frame.f_back
+        self.run.enter_root(False, self.user.site(frame), tuple(self._method_callers(frame)))
+
+    def _method_callers(self, frame: Any) -> Iterable[Site]:
+        """The calls that led into `frame` through methods of a model (`model.predict(x)`)."""
+        for _ in range(MAX_EVAL_CALLERS):
+            code = frame.f_code
+            if not code.co_argcount or not isinstance(frame.f_locals.get(code.co_varnames[0]), torch.nn.Module):
+                return
+            frame = frame.f_back
+            while frame is not None and not self.user(frame.f_code.co_filename):
+                frame = frame.f_back
+            if frame is None:
+                return
+            yield Site(frame.f_code, frame.f_lasti, frame.f_lineno)
 
     def _before_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
-        try:
-            self.gradients.before_step(optimizer, self.user.site(sys._getframe(1)))
-        except Exception as err:
-            self.internal_error(err)
+        number = self._optimizer_steps.get(optimizer, 0) + 1
+        self._dispatch("before_step", Step(optimizer, self.user.site(sys._getframe(1)), number))
         self._pause_observer()
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         self._resume_observer()
-        try:
-            self.gradients.after_step(optimizer)
-            self.steps = max(self.steps, self.gradients.steps_of(optimizer))
-            self.modules.after_step()
-        except Exception as err:
-            self.internal_error(err)
+        number = self._optimizer_steps[optimizer] = self._optimizer_steps.get(optimizer, 0) + 1
+        self.run.steps = max(self.run.steps, number)
+        self._dispatch("after_step", Step(optimizer, None, number))
 
     def _wrap_backward(self, original: Callable) -> Callable:
         session = self
@@ -211,35 +260,29 @@ class Session:
         def backward(*args: Any, **kwargs: Any) -> Any:
             if session._backward_depth:  # a backward run inside a backward (reentrant checkpointing)
                 return original(*args, **kwargs)
-            if session.max_steps is not None and session.steps >= session.max_steps:
+            if session.max_steps is not None and session.run.steps >= session.max_steps:
                 raise TraceStop()
-            site = session._before_backward(args, kwargs)
+            event = Backward(args[0] if args else kwargs.get("tensors"), session.user.site(sys._getframe(1)))
+            session._dispatch("before_backward", event)
             session._backward_depth += 1
             try:
                 result = original(*args, **kwargs)
             finally:
                 session._backward_depth -= 1
-            session._after_backward(site)
+            session._after_backward(event)
             return result
 
         return backward
 
-    def _before_backward(self, args: tuple, kwargs: dict) -> Site | None:
+    def _after_backward(self, event: Backward) -> None:
+        run = self.run
+        run.backward_count += 1
         try:
-            site = self.user.site(sys._getframe(2))
-            self.numerics.check_loss(args[0] if args else kwargs.get("tensors"), site)
-            self.gradients.before_backward()
-            return site
+            for root in run.trained_roots():
+                run.parameters_with_grad.update(id(p) for p in root.parameters() if p.grad is not None)
         except Exception as err:
-            self.internal_error(err)
-            return None
-
-    def _after_backward(self, site: Site | None) -> None:
-        try:
-            self.gradients.after_backward(site)
-            self.numerics.after_backward()
-        except Exception as err:
-            self.internal_error(err)
+            run.internal_error(err)
+        self._dispatch("after_backward", event)
 
     def _wrap_constructor(self, original: Callable) -> Callable:
         session = self
@@ -249,15 +292,16 @@ class Session:
             try:
                 session._record_creation(obj, sys._getframe(1))
             except Exception as err:
-                session.internal_error(err)
+                session.run.internal_error(err)
             return original(obj, *args, **kwargs)
 
         return __init__
 
     def _record_creation(self, obj: Any, frame: Any) -> None:
         """Where the user's code created `obj`: the first user frame that is not obj's own constructor."""
-        if isinstance(obj, torch.nn.Module) and self.module_stack():
-            self.created_in_forward[obj] = True
+        if isinstance(obj, torch.nn.Module) and self.run.module_stack():
+            self.run.created_in_forward[obj] = True
+        site = None
         while frame is not None:
             code = frame.f_code
             own_constructor = (
@@ -265,66 +309,33 @@ class Session:
                 and frame.f_locals.get(code.co_varnames[0]) is obj
             )
             if not own_constructor and self.user(code.co_filename):
-                self.created[obj] = Site(code, frame.f_lasti, frame.f_lineno)
+                site = self.run.created[obj] = Site(code, frame.f_lasti, frame.f_lineno)
                 break
             frame = frame.f_back
-        if isinstance(obj, torch.optim.Optimizer):
-            self.gradients.track(obj)
+        for method in self._events["created"]:
+            try:
+                method(obj, site)
+            except Exception as err:
+                self.run.internal_error(err)
 
     def _wrap_zero_grad(self, original: Callable) -> Callable:
         session = self
 
         @functools.wraps(original)
         def zero_grad(obj: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                session.gradients.on_zero_grad(session.user.site(sys._getframe(1)))
-            except Exception as err:
-                session.internal_error(err)
+            session._dispatch("zero_grad", session.user.site(sys._getframe(1)))
             return original(obj, *args, **kwargs)
 
         return zero_grad
 
-    # -- what the checks share ------------------------------------------------------------
-
-    def created_at(self, obj: Any) -> Site | None:
-        try:
-            return self.created.get(obj)
-        except TypeError:
-            return None
-
-    def internal_error(self, err: BaseException) -> None:
-        if len(self.internal_errors) < MAX_INTERNAL_ERRORS:
-            where = err.__traceback__
-            while where is not None and where.tb_next is not None:
-                where = where.tb_next
-            place = f" ({where.tb_frame.f_code.co_filename}:{where.tb_lineno})" if where else ""
-            self.internal_errors.append(f"{type(err).__name__}: {err}{place}")
-
-    def report(self, code: str, site: Site | None, message: str, *, evidence: Mapping[str, object] | None = None,
-               related: Iterable[Site | None] = (), step: int | None = None, distinct: str = "") -> None:
-        """Record a finding at `site`: the first per code and line wins (`distinct` tells apart
-        findings of one code at one line that are about different things)."""
-        sites = [s for s in (site, *related) if s is not None]
-        if not sites:
-            return
-        position = resolve(sites[0])
-        key = (code, position.path, position.line, distinct)
-        if key in self._findings:
-            return
-        others = tuple(dict.fromkeys((p.path, p.line) for p in map(resolve, sites[1:])))
-        self._findings[key] = TraceFinding(
-            code=code, path=position.path, line=position.line, column=position.column,
-            message=message, evidence=dict(evidence or {}), step=step,
-            end_line=position.end_line, end_column=position.end_column, related=others, scope=scope(sites[0]),
-        )
+    # -- the end -----------------------------------------------------------------------------
 
     def finish(self) -> list[TraceFinding]:
         """Run the checks that judge the whole run, and return every finding in source order."""
-        for check in (self.modules, self.gradients):
+        for method in self._events["finish"] + self._events["release"]:
             try:
-                check.finish()
+                method()
             except Exception as err:
-                self.internal_error(err)
-        self.modules.release()
-        self.gradients.release()
-        return sorted(self._findings.values(), key=lambda f: (f.path, f.line, f.column, f.code))
+                self.run.internal_error(err)
+        self.run.roots.clear()
+        return self.run.findings()

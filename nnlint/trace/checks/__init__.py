@@ -1,1 +1,1 @@
-"""The runtime checks. Each reads what the session's hooks see and reports through the session."""
+"""The runtime checks: each receives the session's events (checks/base.py) and reports through the shared Run."""

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 
+from nnlint.trace.checks.base import Backward, Check, NonFinite, Step, StepMeasured
 from nnlint.trace.checks.naming import ModelIndex
 from nnlint.trace.checks.tensors import norms, untraced
 from nnlint.trace.frames import Site
-
-if TYPE_CHECKING:
-    from nnlint.trace.session import Session
+from nnlint.trace.run import Run
 
 # Healthy training moves each weight matrix by 1e-5 to 1e-1 of its norm per step. Reported:
 # a step that moves a matrix by more than its whole norm, or steps that all stay ten times
@@ -33,7 +32,17 @@ class _Optimizer:
     steps: int = 0
     backward_since_step: bool = False
     grads_after_backward: bool = False
-    snapshot: tuple[list[torch.Tensor], list[torch.Tensor], list[float]] | None = None
+    snapshot: _Snapshot | None = None
+
+
+@dataclass
+class _Snapshot:
+    """The parameters with a gradient before a measured step: copies, and the norms of gradients and weights."""
+
+    parameters: list[torch.Tensor]
+    before: list[torch.Tensor]
+    gradient_norms: list[float]
+    weight_norms: list[float]
 
 
 @dataclass
@@ -52,11 +61,9 @@ def parameters_of(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in getattr(optimizer, "param_groups", ()) for p in group["params"]]
 
 
-class GradientChecks:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.backward_count = 0
-        self.parameters_with_grad: set[int] = set()
+class GradientChecks(Check):
+    def __init__(self, run: Run) -> None:
+        super().__init__(run)
         self._optimizers: dict[int, _Optimizer] = {}
         self._updates: dict[int, _Updates] = {}
         self._backward_site: Site | None = None
@@ -67,23 +74,19 @@ class GradientChecks:
         self._before: list[tuple[torch.Tensor, float]] = []
         self._polluted: dict[int, tuple[torch.Tensor, Site | None]] = {}
 
-    def steps_of(self, optimizer: torch.optim.Optimizer) -> int:
-        record = self._optimizers.get(id(optimizer))
-        return record.steps if record else 0
-
-    def track(self, optimizer: torch.optim.Optimizer) -> None:
-        """Follow an optimizer from its creation (before its first step)."""
-        self._record(optimizer)
+    def created(self, obj: Any, site: Site | None) -> None:
+        if isinstance(obj, torch.optim.Optimizer):
+            self._record(obj)  # followed from its creation, before its first step
 
     def _record(self, optimizer: torch.optim.Optimizer) -> _Optimizer:
         record = self._optimizers.get(id(optimizer))
         if record is None or record.optimizer is not optimizer:
-            record = self._optimizers[id(optimizer)] = _Optimizer(optimizer, self.session.created_at(optimizer))
+            record = self._optimizers[id(optimizer)] = _Optimizer(optimizer, self.run.created_at(optimizer))
         return record
 
     # -- backward --------------------------------------------------------------------------
 
-    def before_backward(self) -> None:
+    def before_backward(self, backward: Backward) -> None:
         pool = dict(self._used)
         pool.update((key, parameter) for key, (parameter, _) in self._polluted.items())
         self._used = {}
@@ -97,9 +100,8 @@ class GradientChecks:
         for key in [key for key in self._polluted if key not in still]:
             del self._polluted[key]
 
-    def after_backward(self, site: Site | None) -> None:
-        self.backward_count += 1
-        self._backward_site = site
+    def after_backward(self, backward: Backward) -> None:
+        site = self._backward_site = backward.site
         self._zeroed_after_backward = None
         if self._before:
             parameters = [p for p, _ in self._before if p.grad is not None]
@@ -112,33 +114,32 @@ class GradientChecks:
         for record in self._optimizers.values():
             record.backward_since_step = True
             record.grads_after_backward = any(p.grad is not None for p in parameters_of(record.optimizer))
-        for root in self.session.modules.trained_roots():
-            self.parameters_with_grad.update(id(p) for p in root.parameters() if p.grad is not None)
 
-    def on_zero_grad(self, site: Site | None) -> None:
-        if self.backward_count and self._zeroed_after_backward is None:
+    def zero_grad(self, site: Site | None) -> None:
+        if self.run.backward_count and self._zeroed_after_backward is None:
             self._zeroed_after_backward = site
 
     # -- step ---------------------------------------------------------------------------------
 
-    def before_step(self, optimizer: torch.optim.Optimizer, site: Site | None) -> None:
-        record = self._record(optimizer)
-        record.step_site = site
-        parameters = parameters_of(optimizer)
+    def before_step(self, event: Step) -> None:
+        record = self._record(event.optimizer)
+        site = record.step_site = event.site
+        parameters = parameters_of(event.optimizer)
         with_grad = [p for p in parameters if p.grad is not None]
-        measure = record.steps < self.session.measured_steps
+        measure = event.number <= self.run.measured_steps
         values = norms([p.grad for p in with_grad] + ([p.detach() for p in with_grad] if measure else []))
         grad_norms, weight_norms = values[:len(with_grad)], values[len(with_grad):]
-        step = self.session.steps + 1
+        step = self.run.steps + 1
 
         not_finite = [p for p, n in zip(with_grad, grad_norms) if not math.isfinite(n)]
         if not_finite:
-            names = ModelIndex(self.session.modules.trained_roots())
-            self.session.numerics.gradients_not_finite([names.parameter(p) for p in not_finite], self._backward_site)
+            names = ModelIndex(self.run.trained_roots())
+            self.run.publish(NonFinite(f"the gradient of {listing([names.parameter(p) for p in not_finite])}",
+                                       self._backward_site))
 
         if record.backward_since_step and record.grads_after_backward and all(n == 0 for n in grad_norms):
             what = "zero" if with_grad else "None"
-            self.session.report(
+            self.run.report(
                 "NN302", self._zeroed_after_backward or site,
                 f"every gradient is {what} when optimizer.step() runs (step {step}), although backward() ran: "
                 "the gradients are cleared between backward() and step(), so the step changes nothing; call "
@@ -148,9 +149,9 @@ class GradientChecks:
 
         polluted = [self._polluted.pop(id(p)) for p in parameters if id(p) in self._polluted]
         if polluted:
-            names = ModelIndex(self.session.modules.trained_roots())
+            names = ModelIndex(self.run.trained_roots())
             shown = ", ".join(names.parameter(p) for p, _ in polluted[:3])
-            self.session.report(
+            self.run.report(
                 "NN301", polluted[0][1],
                 f"this backward() adds to gradients that the previous optimizer.step() already used (of {shown}"
                 f"{' and more' if len(polluted) > 3 else ''}): nothing zeroes them between steps, so step {step} "
@@ -160,23 +161,25 @@ class GradientChecks:
 
         if measure and with_grad:
             with untraced():
-                record.snapshot = (with_grad, [p.detach().clone() for p in with_grad], weight_norms)
+                copies = [p.detach().clone() for p in with_grad]
+            record.snapshot = _Snapshot(with_grad, copies, grad_norms, weight_norms)
         record.backward_since_step = False
 
-    def after_step(self, optimizer: torch.optim.Optimizer) -> None:
-        record = self._record(optimizer)
-        record.steps += 1
+    def after_step(self, event: Step) -> None:
+        record = self._record(event.optimizer)
+        record.steps = event.number
         snapshot, record.snapshot = record.snapshot, None
         if snapshot is not None:
-            self._measure(record, *snapshot)
-        self._used.update((id(p), p) for p in parameters_of(optimizer) if p.grad is not None)
+            self._measure(record, snapshot, event.number)
+        self._used.update((id(p), p) for p in parameters_of(event.optimizer) if p.grad is not None)
 
-    def _measure(self, record: _Optimizer, parameters: list[torch.Tensor], before: list[torch.Tensor],
-                 weight_norms: list[float]) -> None:
+    def _measure(self, record: _Optimizer, snapshot: _Snapshot, step: int) -> None:
+        parameters, weight_norms = snapshot.parameters, snapshot.weight_norms
         with untraced():
-            for old, parameter in zip(before, parameters):
+            for old, parameter in zip(snapshot.before, parameters):
                 old.sub_(parameter.detach())
-        deltas = norms(before)
+        deltas = norms(snapshot.before)
+        self.run.publish(StepMeasured(record.optimizer, step, parameters, snapshot.gradient_norms, weight_norms, deltas))
         not_finite = []
         for parameter, delta, weight in zip(parameters, deltas, weight_norms):
             updates = self._updates.get(id(parameter))
@@ -189,15 +192,16 @@ class GradientChecks:
             elif parameter.dim() >= 2 and weight > 0 and delta > 0 and not updates.zero_at_start:
                 updates.ratios.append(delta / weight)
         if not_finite:
-            names = ModelIndex(self.session.modules.trained_roots())
-            self.session.numerics.parameters_not_finite([names.parameter(p) for p in not_finite], record.step_site)
+            names = ModelIndex(self.run.trained_roots())
+            self.run.publish(NonFinite(f"{listing([names.parameter(p) for p in not_finite])} after optimizer.step()",
+                                       record.step_site))
 
     # -- after the run -------------------------------------------------------------------------
 
     def finish(self) -> None:
         if not self._optimizers:
             return
-        index = ModelIndex(self.session.modules.trained_roots())
+        index = ModelIndex(self.run.trained_roots())
         self._report_outside_optimizers(index)
         self._report_stuck(index)
         self._report_update_ratios(index)
@@ -214,15 +218,15 @@ class GradientChecks:
 
     def _report_outside_optimizers(self, index: ModelIndex) -> None:
         optimized = {id(p) for record in self._optimizers.values() for p in parameters_of(record.optimizer)}
-        outside = {key for key in self.parameters_with_grad if key not in optimized}
+        outside = {key for key in self.run.parameters_with_grad if key not in optimized}
         record = self._first_optimizer()
         for module in index.topmost(outside):
-            self.session.report(
+            self.run.report(
                 "NN104", record.created or record.step_site,
                 f"the parameters of {index.describe(module)} receive gradients but are in no optimizer's param "
                 "groups, so they never train: pass them to the optimizer (or freeze them with "
                 "requires_grad_(False))",
-                related=[self.session.created_at(module)], evidence={"module": index.describe(module)},
+                related=[self.run.created_at(module)], evidence={"module": index.describe(module)},
                 distinct=f"outside {index.describe(module)}",
             )
 
@@ -230,12 +234,12 @@ class GradientChecks:
         stuck = {key for key, u in self._updates.items() if u.measured >= 2 and not u.changed}
         for module in index.topmost(stuck):
             owner = next(u.owner for u in self._updates.values() if any(p is u.parameter for p in module.parameters()))
-            self.session.report(
+            self.run.report(
                 "NN104", owner.created or owner.step_site,
                 f"the parameters of {index.describe(module)} are in the optimizer and receive gradients, but did not "
                 f"change in {owner.steps} steps (a learning rate of 0, or gradients that are always zero): the "
                 "layer is stuck",
-                related=[self.session.created_at(module)], evidence={"module": index.describe(module)},
+                related=[self.run.created_at(module)], evidence={"module": index.describe(module)},
                 distinct=f"stuck {index.describe(module)}",
             )
 
@@ -255,7 +259,7 @@ class GradientChecks:
             else:
                 continue
             shown = ", ".join(f"{index.parameter(p)} {r:.2g}" for r, p in found[:3])
-            self.session.report(
+            self.run.report(
                 "NN803", record.created or record.step_site,
                 f"update/weight ratio far outside the healthy 1e-5..1e-1 per step: {summary} (largest ratio: "
                 f"{shown}); the learning rate ({_learning_rates(record.optimizer)}) is probably {advice}",
@@ -266,3 +270,8 @@ class GradientChecks:
 def _learning_rates(optimizer: torch.optim.Optimizer) -> str:
     rates = sorted({group.get("lr") for group in optimizer.param_groups if isinstance(group.get("lr"), (int, float))})
     return ", ".join(f"lr={rate:g}" for rate in rates) or "unknown"
+
+
+def listing(names: list[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")

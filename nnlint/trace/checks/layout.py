@@ -4,12 +4,12 @@ scrambles the data where a permute was meant."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import torch
 
-if TYPE_CHECKING:
-    from nnlint.trace.session import Session
+from nnlint.trace.checks.base import Check
+from nnlint.trace.run import Run
 
 
 def is_reordering(before: tuple[int, ...], after: tuple[int, ...]) -> bool:
@@ -24,9 +24,9 @@ def is_reordering(before: tuple[int, ...], after: tuple[int, ...]) -> bool:
     return [s for s in before if s != 1] != [s for s in after if s != 1]
 
 
-class LayoutChecks:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class LayoutChecks(Check):
+    def __init__(self, run: Run) -> None:
+        super().__init__(run)
         self._reported: set[tuple[object, int]] = set()
 
     def handlers(self) -> dict[Callable, Callable[[tuple, dict, Any], None]]:
@@ -40,14 +40,14 @@ class LayoutChecks:
         before, after = tuple(source.shape), tuple(result.shape)
         if not is_reordering(before, after):
             return
-        site = self.session.user.site(sys._getframe(1))
+        site = self.run.user.site(sys._getframe(1))
         if site is None or (site.code, site.lasti) in self._reported:
             return
         self._reported.add((site.code, site.lasti))
-        self.session.report(
+        self.run.report(
             "NN501", site,
             f"view/reshape turns shape {before} into {after}, a reordering of the same sizes: this keeps the "
             "memory order, so the values land in the wrong places; use permute (or transpose) to reorder "
             "dimensions",
-            evidence={"input_shape": before, "output_shape": after}, step=self.session.steps + 1,
+            evidence={"input_shape": before, "output_shape": after}, step=self.run.steps + 1,
         )

@@ -13,16 +13,15 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
+from nnlint.trace.checks.base import Check
 from nnlint.trace.checks.tensors import untraced
 from nnlint.trace.frames import Site, resolve
-
-if TYPE_CHECKING:
-    from nnlint.trace.session import Session
+from nnlint.trace.run import Run
 
 PROBS, LOG_PROBS, SIGMOID = "softmax", "log_softmax", "sigmoid"
 CHECKS_PER_CALL_SITE = 3
@@ -50,9 +49,9 @@ def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:
     return args[index] if len(args) > index else kwargs.get(name)
 
 
-class LossChecks:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class LossChecks(Check):
+    def __init__(self, run: Run) -> None:
+        super().__init__(run)
         self._tags: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self._checks_at: dict[tuple[object, int], int] = {}
         self._first_loss_seen = False
@@ -85,7 +84,7 @@ class LossChecks:
 
     def _produced(self, kind: str, producer: str, args: tuple, kwargs: dict, result: Any) -> None:
         if isinstance(result, torch.Tensor):
-            self._tags[result] = _Tag(kind, producer, self.session.user.site(sys._getframe(1)))
+            self._tags[result] = _Tag(kind, producer, self.run.user.site(sys._getframe(1)))
 
     def _preserved(self, args: tuple, kwargs: dict, result: Any) -> None:
         if not self._tags or not args or not isinstance(args[0], torch.Tensor):
@@ -104,7 +103,7 @@ class LossChecks:
         scores = _argument(args, kwargs, 0, "input")
         if not isinstance(scores, torch.Tensor) or not scores.is_floating_point() or scores.numel() == 0:
             return None
-        site = self.session.user.site(sys._getframe(2))
+        site = self.run.user.site(sys._getframe(2))
         if site is None:
             return None
         key = (site.code, site.lasti)
@@ -192,12 +191,12 @@ class LossChecks:
             value = float(result.detach().float().mean())
         expected = math.log(classes)
         if math.isfinite(value) and value > max(2 * expected, expected + 1):
-            self.session.report(
+            self.run.report(
                 "NN802", site,
                 f"the first loss is {value:.3g}, far above ln({classes}) = {expected:.3g}, the loss of uniform "
                 f"predictions over {classes} classes: the initial logits are too large (initialisation or "
                 "input scaling); a freshly initialised classifier should start near ln(C)",
-                evidence={"loss": value, "expected": expected, "classes": classes}, step=self.session.steps + 1,
+                evidence={"loss": value, "expected": expected, "classes": classes}, step=self.run.steps + 1,
             )
 
     # -- measurements ----------------------------------------------------------------------
@@ -230,5 +229,5 @@ class LossChecks:
 
     def _report(self, code: str, site: Site, message: str, tag: _Tag | None, evidence: dict) -> None:
         self._found(site)
-        self.session.report(code, site, message, evidence=evidence, related=[tag.site] if tag else (),
-                            step=self.session.steps + 1)
+        self.run.report(code, site, message, evidence=evidence, related=[tag.site] if tag else (),
+                            step=self.run.steps + 1)
