@@ -4,15 +4,20 @@ events it hands to the checks.
 Everything installed here is undone by `uninstall`, in reverse order, whatever happened in
 between. The hooks only read: they never return a value that replaces a tensor, an
 argument or a result, and the values they compute are detached from the autograd graph.
+Code that torch.compile traces is left alone: the hooks return at once while the compiler
+traces them, so that they neither break its graphs nor cost the compiled code its speed.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sys
+import warnings
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
+from torch.compiler import is_compiling
 from torch.nn.modules import module as module_hooks
 from torch.optim import optimizer as optimizer_hooks
 from torch.overrides import TorchFunctionMode
@@ -54,6 +59,8 @@ class _Observer(TorchFunctionMode):
         if kwargs is None:
             kwargs = {}
         result = func(*args, **kwargs)
+        if is_compiling():
+            return result
         try:
             handler = self._handlers.get(func)
         except TypeError:  # an unhashable callable
@@ -126,6 +133,7 @@ class Session:
             self._patch(torch.optim.Optimizer, "__init__", self._wrap_constructor)
             self._patch(torch.nn.Module, "zero_grad", self._wrap_zero_grad)
             self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad)
+            self._quiet_compile_warning()
             self._observer = _Observer(self._handlers(), self.run.internal_error)
             self._observer.__enter__()
             self._observing = True
@@ -169,6 +177,12 @@ class Session:
         setattr(owner, name, wrap(original))
         self._undo.append(lambda: setattr(owner, name, original))
 
+    def _quiet_compile_warning(self) -> None:
+        """torch.compile warns that global module hooks fire for its wrapper too: the tracer's do, on purpose."""
+        warnings.filterwarnings("ignore", message=re.escape("Using `torch.compile(module)` when there are global hooks"))
+        added = warnings.filters[0]
+        self._undo.append(lambda: warnings.filters.remove(added) if added in warnings.filters else None)
+
     def _handlers(self) -> dict[Callable, FunctionHandler]:
         grouped: dict[Callable, list[FunctionHandler]] = {}
         for check in self.checks:
@@ -192,6 +206,8 @@ class Session:
     # -- the hooks ---------------------------------------------------------------------------
 
     def _before_forward(self, module: torch.nn.Module, args: tuple) -> None:
+        if is_compiling():
+            return
         stack = self.run.module_stack()
         if not stack:
             try:
@@ -202,6 +218,8 @@ class Session:
         stack.append(module)
 
     def _after_forward(self, module: torch.nn.Module, args: tuple, output: Any) -> None:
+        if is_compiling():
+            return
         stack = self.run.module_stack()
         if stack and stack[-1] is module:
             stack.pop()

@@ -77,6 +77,9 @@ class ModuleChecks(Check):
         module, stack = call.module, call.stack
         key = id(module)
         self._ran.add(key)
+        if "_orig_mod" in module._modules:
+            # torch.compile's wrapper: what runs inside compiled code is not seen, so all of it counts as run.
+            self._ran.update(id(m) for m in module.modules())
         if not stack:
             return
         if module.training and isinstance(module, _EVAL_SENSITIVE) and not self.run.root_grad():
