@@ -95,7 +95,7 @@ class ModuleChecks(Check):
         if torch.is_grad_enabled() and id(module) not in self._reached and self.trainable(module):
             self._watch_output(module, output, call)
         if (not module._modules and isinstance(module, _BIASED) and isinstance(output, torch.Tensor)
-                and module.bias is not None):
+                and module.bias is not None and not output.is_inference()):
             self._last_biased = (output, output._version, module)
 
     def after_step(self, step: Any) -> None:

@@ -44,7 +44,7 @@ class Numerics(Check):
 
     def _end_evaluation(self) -> None:
         if not self.reported and self._checksums and not all_finite(c for c, _, _ in self._checksums):
-            self._report("the evaluation output", self.run.eval_site())
+            self._report("the evaluation output", self.run.eval_site(), evaluating=True)
         self._checksums.clear()
 
     def before_backward(self, backward: Backward) -> None:
@@ -63,9 +63,11 @@ class Numerics(Check):
         if isinstance(event, NonFinite) and not self.reported:
             self._report(event.what, event.site)
 
-    def _report(self, what: str, site: Site | None) -> None:
+    def _report(self, what: str, site: Site | None, evaluating: bool = False) -> None:
         self.reported = True
         step = self.run.steps + 1
+        when = (f"in an evaluation after {self.run.steps} optimizer step{'s' * (self.run.steps != 1)}" if evaluating
+                else f"at step {step}")
         culprit = self._first_non_finite()
         self._checksums.clear()
         if culprit is not None:
@@ -73,14 +75,14 @@ class Numerics(Check):
             name = ModelIndex(root.module for root in self.run.roots.values()).describe(module)
             self.run.report(
                 "NN801", where,
-                f"first NaN/Inf at step {step}: in the output of {name}; {what} then became non-finite",
+                f"first NaN/Inf {when}: in the output of {name}; {what} then became non-finite",
                 related=[site], evidence={"step": step, "module": name, "seen_in": what},
                 step=step,
             )
         else:
             self.run.report(
                 "NN801", site,
-                f"first NaN/Inf at step {step}: {what} became non-finite while every module output before it "
+                f"first NaN/Inf {when}: {what} became non-finite while every module output before it "
                 "was finite (the cause is in the code between the model's outputs and here)",
                 evidence={"step": step, "seen_in": what}, step=step,
             )
