@@ -19,7 +19,9 @@ from nnlint.trace.run import Run
 # Healthy training moves each weight matrix by 1e-5 to 1e-1 of its norm per step. Reported:
 # a step that moves a matrix by more than its whole norm, or steps that all stay ten times
 # below the band. Matrices initialised to zero (LoRA's B, zero-init residual branches) have
-# no scale to compare with and are left out.
+# no scale to compare with and are left out. A matrix that starts far smaller than PyTorch's
+# default initialisation would make it (a regression weight drawn near zero) grows into that
+# scale: its steps are measured against the default scale, not its own tiny norm.
 RATIO_HIGH = 1.0
 RATIO_LOW = 1e-6
 
@@ -55,6 +57,8 @@ class _Updates:
     changed: int = 0
     zero_at_start: bool = False
     ratios: list[float] = field(default_factory=list)
+    # The ratios to the larger of the norm and the default initialisation's: what "too high" is judged on.
+    scaled_ratios: list[float] = field(default_factory=list)
 
 
 def parameters_of(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -191,6 +195,7 @@ class GradientChecks(Check):
                 not_finite.append(parameter)
             elif parameter.dim() >= 2 and weight > 0 and delta > 0 and not updates.zero_at_start:
                 updates.ratios.append(delta / weight)
+                updates.scaled_ratios.append(delta / max(weight, default_scale(parameter)))
         if not_finite:
             names = ModelIndex(self.run.trained_roots())
             self.run.publish(NonFinite(f"{listing([names.parameter(p) for p in not_finite])} after optimizer.step()",
@@ -245,9 +250,10 @@ class GradientChecks(Check):
 
     def _report_update_ratios(self, index: ModelIndex) -> None:
         for record in self._optimizers.values():
-            largest = [(max(u.ratios), u.parameter) for u in self._updates.values() if u.owner is record and u.ratios]
-            high = sorted(((r, p) for r, p in largest if r > RATIO_HIGH), key=lambda item: -item[0])
-            low = sorted((r, p) for r, p in largest if r < RATIO_LOW)
+            judged = [u for u in self._updates.values() if u.owner is record and u.ratios]
+            high = sorted(((max(u.scaled_ratios), u.parameter) for u in judged if max(u.scaled_ratios) > RATIO_HIGH),
+                          key=lambda item: -item[0])
+            low = sorted((max(u.ratios), u.parameter) for u in judged if max(u.ratios) < RATIO_LOW)
             if high:
                 summary = "a single step moved them by more than their own norm"
                 advice = "too high"
@@ -265,6 +271,13 @@ class GradientChecks(Check):
                 f"{shown}); the learning rate ({_learning_rates(record.optimizer)}) is probably {advice}",
                 related=[record.step_site], evidence={"ratios": {index.parameter(p): r for r, p in found}},
             )
+
+
+def default_scale(parameter: torch.Tensor) -> float:
+    """The norm that PyTorch's default initialisation of a Linear or Conv weight of this shape has
+    (uniform in +-1/sqrt(fan_in), so a standard deviation of 1/sqrt(3 fan_in) per value)."""
+    fan_in = math.prod(parameter.shape[1:])
+    return math.sqrt(parameter.numel() / (3 * fan_in)) if fan_in else 0.0
 
 
 def _learning_rates(optimizer: torch.optim.Optimizer) -> str:
