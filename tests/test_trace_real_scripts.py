@@ -43,3 +43,27 @@ def test_compiled_code_is_left_alone() -> None:
     assert run.outcome == FINISHED and run.steps == 6
     assert not run.internal_errors and not run.findings
     assert "graph_break" not in traced and traced == plain
+
+
+class _Failing(Check):
+    def module_exit(self, call: ModuleCall) -> None:
+        raise RuntimeError("always fails")
+
+
+def test_an_internal_error_is_kept_once_with_its_count_and_the_other_checks_go_on() -> None:
+    session = Session(UserCode(), checks=(_Failing, *CHECKS))
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    session.install()
+    try:
+        for _ in range(3):
+            optimizer.zero_grad()
+            model(torch.randn(4, 2)).sub(1).log().sum().backward()  # log of negative numbers: NaN
+            optimizer.step()
+    finally:
+        session.uninstall()
+    findings = session.finish()
+    assert len(session.internal_errors) == 1
+    assert session.internal_errors[0].startswith("RuntimeError: always fails (")
+    assert session.internal_errors[0].endswith(" [9 times]")  # three modules, three calls
+    assert "NN801" in {f.code for f in findings}

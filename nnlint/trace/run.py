@@ -29,6 +29,26 @@ class Root:
     trained: bool
 
 
+class InternalErrors:
+    """The tracer's own failures, each kept once with the number of times it happened."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def add(self, err: BaseException) -> None:
+        where = err.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        place = f" ({where.tb_frame.f_code.co_filename}:{where.tb_lineno})" if where else ""
+        text = f"{type(err).__name__}: {err}{place}"
+        if text in self.counts or len(self.counts) < MAX_INTERNAL_ERRORS:
+            self.counts[text] = self.counts.get(text, 0) + 1
+
+    def lines(self) -> list[str]:
+        """Each error once, with how often it happened when more than once."""
+        return [text if count == 1 else f"{text} [{count} times]" for text, count in self.counts.items()]
+
+
 class Run:
     """The state of one trace that every check may read, and the findings they report."""
 
@@ -43,7 +63,7 @@ class Run:
         self.parameters_with_grad: set[int] = set()
         self.created: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.created_in_forward: WeakIdKeyDictionary = WeakIdKeyDictionary()
-        self.internal_errors: list[str] = []
+        self.errors = InternalErrors()
         self.publish = publish
         self._thread = threading.local()
         self._findings: dict[tuple[str, str, int, str], TraceFinding] = {}
@@ -86,12 +106,7 @@ class Run:
             return None
 
     def internal_error(self, err: BaseException) -> None:
-        if len(self.internal_errors) < MAX_INTERNAL_ERRORS:
-            where = err.__traceback__
-            while where is not None and where.tb_next is not None:
-                where = where.tb_next
-            place = f" ({where.tb_frame.f_code.co_filename}:{where.tb_lineno})" if where else ""
-            self.internal_errors.append(f"{type(err).__name__}: {err}{place}")
+        self.errors.add(err)
 
     # -- what the checks find ---------------------------------------------------------------
 

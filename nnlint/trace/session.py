@@ -118,7 +118,7 @@ class Session:
 
     @property
     def internal_errors(self) -> list[str]:
-        return self.run.internal_errors
+        return self.run.errors.lines()
 
     # -- installing and removing ---------------------------------------------------------
 
