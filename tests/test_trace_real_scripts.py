@@ -67,3 +67,14 @@ def test_an_internal_error_is_kept_once_with_its_count_and_the_other_checks_go_o
     assert session.internal_errors[0].startswith("RuntimeError: always fails (")
     assert session.internal_errors[0].endswith(" [9 times]")  # three modules, three calls
     assert "NN801" in {f.code for f in findings}
+
+
+def test_a_static_finding_the_run_disproves(capsys: pytest.CaptureFixture[str]) -> None:
+    """The linter takes `model.embed(x)` under no_grad for a model in training mode; the run
+    sees a plain method whose layers are all in eval mode. Shown, but the run does not fail."""
+    status = main(["--output-format", "json", str(TRACE / "static_false_positive_nn401.py")])
+    findings = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert [(f["line"], f["code"]) for f in findings] == [(38, "NN401")]
+    assert findings[0]["message"].endswith(
+        "(disproved at runtime: Sequential ran without gradients with no Dropout or BatchNorm in training mode)")

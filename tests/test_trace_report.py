@@ -7,6 +7,7 @@ import os
 from nnlint.diagnostics import Finding, Severity
 from nnlint.trace.findings import TraceFinding
 from nnlint.trace.merge import merge
+from nnlint.trace.run import Clearance
 
 PATH = os.path.realpath("train.py")
 
@@ -65,3 +66,17 @@ def test_an_overwritten_output_is_confirmed_by_a_layer_of_the_same_function() ->
     runtime = TraceFinding("NN101", PATH, 21, 13, "runtime message", scope=(19, 23))
     assert _merge([_static("NN101", 22)], [runtime]) == [(22, "NN101", "static message (confirmed at runtime)")]
     assert _merge([_static("NN101", 30)], [runtime])[1][2].endswith("(not observed at runtime)")
+
+
+def _merge_cleared(static, runtime, clearances):
+    return [(f.line, f.code, f.message) for f in merge(static, runtime, lambda *_: True, lambda *_: True, clearances)]
+
+
+def test_a_static_finding_the_run_shows_to_be_wrong_is_disproved() -> None:
+    cleared = [Clearance("NN401", PATH, 7, "the model ran in eval mode")]
+    assert [m for _, _, m in _merge_cleared([_static("NN401", 7)], [], cleared)] == [
+        "static message (disproved at runtime: the model ran in eval mode)"]
+    # A runtime finding at the line wins: the line ran both ways.
+    assert _merge_cleared([_static("NN401", 7)], [_runtime("NN401", 7)], cleared)[0][2].endswith(
+        "(confirmed at runtime)")
+    assert _merge_cleared([_static("NN201", 7)], [], cleared)[0][2].endswith("(not observed at runtime)")

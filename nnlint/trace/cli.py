@@ -19,7 +19,7 @@ from nnlint.engine import lint_project
 from nnlint.report import FORMATTERS
 from nnlint.rules import all_rules, rule_by_code
 from nnlint.selection import RuleSelection
-from nnlint.trace.merge import display_path, merge, rule_for
+from nnlint.trace.merge import display_path, is_disproved, merge, rule_for
 from nnlint.trace.runner import FAILED, INTERRUPTED, STOPPED, ScriptRun, script_traceback, trace_script
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -109,7 +109,7 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
         known = rule_by_code(code) is not None
         return (not known or code in selection.codes) and not code.startswith(selection.ignored_in(path))
 
-    findings = merge(static, run.findings, run.lines.ran, keep)
+    findings = merge(static, run.findings, run.lines.ran, keep, run.clearances)
     rules = list(all_rules())
     rules += [rule_for(code) for code in sorted({f.code for f in findings} - {r.code for r in rules})]
     sys.stdout.write(FORMATTERS[output_format](findings, rules))
@@ -125,7 +125,8 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     if run.outcome == INTERRUPTED:
         print("nnlint trace: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return EXIT_FINDINGS if findings else EXIT_CLEAN
+    # A static finding the run disproved is shown, but does not fail the run.
+    return EXIT_FINDINGS if any(not is_disproved(f) for f in findings) else EXIT_CLEAN
 
 
 def _show_failure(error: BaseException | None, script: str) -> None:

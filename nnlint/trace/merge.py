@@ -1,16 +1,17 @@
-"""Static findings meet runtime facts: each static finding is confirmed, not observed or not
-exercised; runtime findings the linter did not make are reported as observed at runtime."""
+"""Static findings meet runtime facts: each static finding is confirmed, disproved, not observed
+or not exercised; runtime findings the linter did not make are reported as observed at runtime."""
 
 from __future__ import annotations
 
 import linecache
 import os
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from nnlint.diagnostics import Finding, Severity
 from nnlint.noqa import is_suppressed
 from nnlint.rules import Rule, rule_by_code
 from nnlint.trace.findings import TraceFinding
+from nnlint.trace.run import Clearance
 
 # The static codes the tracer can confirm, with the name and severity to use while the rule
 # registry does not define one; the registry's entry always wins. (NN8xx, the runtime-only
@@ -34,6 +35,7 @@ CONFIRMABLE: dict[str, tuple[str, Severity]] = {
 SAME_FUNCTION_CODES = frozenset({"NN101"})
 
 CONFIRMED = "confirmed at runtime"
+DISPROVED = "disproved at runtime"
 NOT_OBSERVED = "not observed at runtime"
 NOT_EXERCISED = "not exercised: this code never ran"
 NOT_CHECKED = "not checked at runtime"
@@ -59,21 +61,28 @@ def _suppressed(finding: TraceFinding) -> bool:
 
 
 def merge(static: Sequence[Finding], runtime: Sequence[TraceFinding],
-          ran: Callable[[str, int, int], bool | None], keep: Callable[[str, str], bool]) -> list[Finding]:
+          ran: Callable[[str, int, int], bool | None], keep: Callable[[str, str], bool],
+          clearances: Iterable[Clearance] = ()) -> list[Finding]:
     """One list: static findings with their runtime status, then runtime-only findings.
 
     `ran(path, first, last)` says whether those lines executed (None: unknown); `keep(code,
-    path)` applies the user's rule selection to runtime findings.
+    path)` applies the user's rule selection to runtime findings; `clearances` are what the run
+    showed to the contrary of a static finding at a line, unless a runtime finding confirms it.
     """
+    cleared = {(c.code, c.path, c.line): c.reason for c in clearances}
     confirmed: set[int] = set()
     merged: list[Finding] = []
     for finding in static:
         path = os.path.realpath(finding.path)
         last = max(finding.line, finding.end_line)
         match = _match(finding, path, last, runtime, confirmed)
+        reason = next((cleared[finding.code, path, line] for line in range(finding.line, last + 1)
+                       if (finding.code, path, line) in cleared), None)
         if match is not None:
             confirmed.add(match)
             status = CONFIRMED
+        elif reason is not None:
+            status = f"{DISPROVED}: {reason}"
         elif ran(path, finding.line, last) is False:
             status = NOT_EXERCISED
         elif finding.code in CONFIRMABLE:
@@ -103,6 +112,10 @@ def _match(finding: Finding, path: str, last: int, runtime: Sequence[TraceFindin
     nearby = [(finding.line - r.line, i) for i, r in candidates
               if r.path == path and r.scope is not None and r.scope[0] <= finding.line <= r.scope[1]]
     return min(nearby, key=lambda item: (item[0] < 0, abs(item[0])))[1] if nearby else None
+
+
+def is_disproved(finding: Finding) -> bool:
+    return finding.message.endswith(")") and f"({DISPROVED}: " in finding.message
 
 
 def _with_status(finding: Finding, status: str) -> Finding:

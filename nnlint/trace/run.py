@@ -29,6 +29,16 @@ class Root:
     trained: bool
 
 
+@dataclass(frozen=True)
+class Clearance:
+    """The run showed, at `path:line`, the opposite of what a static finding of `code` claims."""
+
+    code: str
+    path: str
+    line: int
+    reason: str
+
+
 class InternalErrors:
     """The tracer's own failures, each kept once with the number of times it happened."""
 
@@ -64,6 +74,7 @@ class Run:
         self.created: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.created_in_forward: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.errors = InternalErrors()
+        self.clearances: dict[tuple[str, object, int], Clearance] = {}
         self.publish = publish
         self._thread = threading.local()
         self._findings: dict[tuple[str, str, int, str], TraceFinding] = {}
@@ -127,6 +138,13 @@ class Run:
             message=message, evidence=dict(evidence or {}), step=step,
             end_line=position.end_line, end_column=position.end_column, related=others, scope=scope(sites[0]),
         )
+
+    def clear(self, code: str, sites: Iterable[Site | None], reason: str) -> None:
+        """The run showed at these sites the opposite of what a static `code` finding there would claim."""
+        for site in sites:
+            if site is not None and (code, site.code, site.lasti) not in self.clearances:
+                position = resolve(site)
+                self.clearances[code, site.code, site.lasti] = Clearance(code, position.path, position.line, reason)
 
     def findings(self) -> list[TraceFinding]:
         return sorted(self._findings.values(), key=lambda f: (f.path, f.line, f.column, f.code))

@@ -13,6 +13,7 @@ from typing import Sequence
 from nnlint.trace.coverage import LineRecorder
 from nnlint.trace.findings import TraceFinding
 from nnlint.trace.frames import UserCode
+from nnlint.trace.run import Clearance
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
@@ -32,6 +33,7 @@ class ScriptRun:
     error: BaseException | None = None
     exit_status: object = None
     internal_errors: list[str] = field(default_factory=list)
+    clearances: list[Clearance] = field(default_factory=list)
 
 
 def project_root(script: Path) -> Path:
@@ -80,7 +82,7 @@ def trace_script(script: str | os.PathLike[str], argv: Sequence[str] = (), steps
     return ScriptRun(
         script=str(path), outcome=outcome, findings=findings, steps=session.steps,
         files=_project_files(path, user, lines, modules_before), lines=lines, error=error,
-        exit_status=exit_status, internal_errors=session.internal_errors,
+        exit_status=exit_status, internal_errors=session.internal_errors, clearances=session.clearances,
     )
 
 

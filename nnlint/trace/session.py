@@ -31,7 +31,7 @@ from nnlint.trace.checks.modules import ModuleChecks
 from nnlint.trace.checks.numerics import Numerics
 from nnlint.trace.findings import TraceFinding
 from nnlint.trace.frames import Site, UserCode
-from nnlint.trace.run import Root, Run
+from nnlint.trace.run import Clearance, Root, Run
 
 # The checks, in the order they receive each event.
 CHECKS: tuple[type[Check], ...] = (Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks)
@@ -119,6 +119,10 @@ class Session:
     @property
     def internal_errors(self) -> list[str]:
         return self.run.errors.lines()
+
+    @property
+    def clearances(self) -> list[Clearance]:
+        return list(self.run.clearances.values())
 
     # -- installing and removing ---------------------------------------------------------
 

@@ -42,6 +42,14 @@ class _EvalInTraining:
     modules: dict[int, nn.Module] = field(default_factory=dict)
 
 
+@dataclass
+class _Evaluation:
+    """A model the user called without gradients: the call and the model methods that led to it."""
+
+    root: nn.Module
+    sites: tuple[Site, ...]
+
+
 def _mark_reached(reached: set[int], key: int, grad: Any) -> None:
     reached.add(key)
 
@@ -68,6 +76,7 @@ class ModuleChecks(Check):
         self._first_runs: dict[int, _FirstRun] = {}
         self._unregistered: dict[int, tuple[nn.Module, nn.Module, Site | None]] = {}
         self._eval_in_training: dict[tuple[int, object, int], _EvalInTraining] = {}
+        self._evaluations: dict[tuple[int, object, int], _Evaluation] = {}
         self._bias_into_norm: dict[tuple[int, int], tuple[nn.Module, nn.Module, Site | None]] = {}
         self._last_biased: tuple[torch.Tensor, int, nn.Module] | None = None
 
@@ -81,6 +90,8 @@ class ModuleChecks(Check):
             # torch.compile's wrapper: what runs inside compiled code is not seen, so all of it counts as run.
             self._ran.update(id(m) for m in module.modules())
         if not stack:
+            if not self.run.root_grad():
+                self._start_evaluation(module)
             return
         if module.training and isinstance(module, _EVAL_SENSITIVE) and not self.run.root_grad():
             self._evaluating_in_training(module, stack[0])
@@ -119,6 +130,15 @@ class ModuleChecks(Check):
         mark = partial(_mark_reached, self._reached, key)
         for tensor in tensors:
             tensor.register_hook(mark)
+
+    def _start_evaluation(self, root: nn.Module) -> None:
+        """A model called by the user without gradients: NN401 is disproved there if no
+        Dropout or BatchNorm of it runs in training mode."""
+        site = self.run.eval_site()
+        if site is not None:
+            key = (id(root), site.code, site.lasti)
+            if key not in self._evaluations:
+                self._evaluations[key] = _Evaluation(root, (site, *self.run.eval_callers()))
 
     def _evaluating_in_training(self, module: nn.Module, root: nn.Module) -> None:
         site = self.run.eval_site()
@@ -164,7 +184,7 @@ class ModuleChecks(Check):
         self._report_evaluating_in_training(index)
 
     def release(self) -> None:
-        for holder in (self._first_runs, self._unregistered, self._eval_in_training,
+        for holder in (self._first_runs, self._unregistered, self._eval_in_training, self._evaluations,
                        self._bias_into_norm, self._trainable, self._members):
             holder.clear()
         self._last_biased = None
@@ -250,3 +270,7 @@ class ModuleChecks(Check):
                 "BatchNorm uses and updates batch statistics; call model.eval() before evaluating",
                 related=entry.callers, evidence={"modules": names},
             )
+        for key, evaluation in self._evaluations.items():
+            if key not in self._eval_in_training:
+                self.run.clear("NN401", evaluation.sites, f"{type(evaluation.root).__name__} ran without gradients "
+                               "with no Dropout or BatchNorm in training mode")
