@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from helpers import FIXTURES, RULE_PAGES, expected_findings  # noqa: E402
+from helpers import FIXTURES, RULE_PAGES, expected_findings, fixture_options  # noqa: E402
 from nnlint.rules import all_rules  # noqa: E402
 from nnlint.trace.runner import FINISHED, STOPPED, trace_script  # noqa: E402
 from test_rule_pages import CODE_BLOCK  # noqa: E402
@@ -19,7 +19,11 @@ BUGGY = sorted(TRACE.glob("nn*.py"))
 
 
 def _runtime_findings(script: Path, argv: tuple[str, ...] = ()) -> set[tuple[int, str]]:
-    run = trace_script(script, argv)
+    """What the tracer reports in the script, run as its `# nnlint-fixture:` options say
+    (`--overfit-batch`, `--steps N`)."""
+    options = fixture_options(script.read_text(encoding="utf-8"))
+    steps = int(options[options.index("--steps") + 1]) if "--steps" in options else 5
+    run = trace_script(script, argv, steps=steps, overfit_batch="--overfit-batch" in options)
     assert run.outcome in (FINISHED, STOPPED), run.error
     assert not run.internal_errors
     return {(f.line, f.code) for f in run.findings if f.path == str(script.resolve())}

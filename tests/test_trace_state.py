@@ -36,6 +36,7 @@ def _process_state() -> dict[str, Any]:
         "Module.zero_grad": nn.Module.__dict__["zero_grad"],
         "Optimizer.__init__": torch.optim.Optimizer.__dict__["__init__"],
         "Optimizer.zero_grad": torch.optim.Optimizer.__dict__["zero_grad"],
+        "DataLoader.__iter__": torch.utils.data.DataLoader.__dict__["__iter__"],
         "torch function modes": torch._C._len_torch_function_stack(),
         "grad enabled": torch.is_grad_enabled(),
         "trace function": sys.gettrace(),
@@ -63,8 +64,16 @@ def test_every_hook_is_removed_however_the_script_ends(script: str, outcome: str
     assert _process_state() == before
 
 
-def test_the_traced_run_computes_exactly_what_the_untraced_run_computes() -> None:
+def test_every_hook_is_removed_after_overfitting_one_batch() -> None:
+    before = _process_state()
+    run, _ = _printed(lambda: trace_script(TRACE / "nn804_cannot_overfit_one_batch.py", steps=3, overfit_batch=True))
+    assert run.outcome == STOPPED
+    assert _process_state() == before
+
+
+def test_the_traced_run_computes_exactly_what_the_untraced_run_computes(monkeypatch: pytest.MonkeyPatch) -> None:
     script = str(TRACE / "healthy.py")
+    monkeypatch.setattr(sys, "argv", [script])
     _, plain = _printed(lambda: runpy.run_path(script, run_name="__main__"))
     run, traced = _printed(lambda: trace_script(script, steps=None))
     assert run.outcome == FINISHED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -24,6 +25,7 @@ from nnlint.trace.runner import FAILED, INTERRUPTED, STOPPED, ScriptRun, script_
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_STEPS = 5
+OVERFIT_STEPS = 100
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +46,7 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nnlint trace",
-        usage="nnlint trace SCRIPT [--steps N] [--output-format FORMAT] [-- SCRIPT_ARGS...]",
+        usage="nnlint trace SCRIPT [--steps N] [--overfit-batch] [--output-format FORMAT] [-- SCRIPT_ARGS...]",
         description="Run a training script for a few optimizer steps under torch hooks, and report what "
                     "its tensors actually did, with the linter's findings confirmed or not. This runs "
                     "the script's code. Needs PyTorch (pip install 'nnlint[trace]').",
@@ -52,9 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
                "130 interrupted.",
     )
     parser.add_argument("script", metavar="SCRIPT", help="the training script, run as __main__")
-    parser.add_argument("--steps", type=_positive, default=DEFAULT_STEPS, metavar="N",
-                        help=f"stop after N optimizer steps (default {DEFAULT_STEPS}); an evaluation pass "
-                             "before the next training step is still watched")
+    parser.add_argument("--steps", type=_positive, metavar="N",
+                        help=f"stop after N optimizer steps (default {DEFAULT_STEPS}, {OVERFIT_STEPS} with "
+                             "--overfit-batch); an evaluation pass before the next training step is still watched")
+    parser.add_argument("--overfit-batch", action="store_true",
+                        help="feed the first training batch again at every step (the script's own loop, loader "
+                             "and optimizer) and report whether the loss falls to a small fraction of its first "
+                             "value (NN804 when it does not)")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
@@ -98,8 +104,9 @@ def main(argv: Sequence[str]) -> int:
 def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSelection, output_format: str) -> int:
     # Machine-readable reports own stdout: the script's prints go to stderr.
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if output_format != "text" else contextlib.nullcontext()
+    steps = args.steps or (OVERFIT_STEPS if args.overfit_batch else DEFAULT_STEPS)
     with quiet_stdout:
-        run = trace_script(args.script, script_args, steps=args.steps)
+        run = trace_script(args.script, script_args, steps=steps, overfit_batch=args.overfit_batch)
 
     # One process: the script's torch state is no business of a worker pool.
     results = lint_project([display_path(path) for path in run.files], selection.codes, selection.ignored_in, workers=1)
@@ -109,7 +116,7 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
         known = rule_by_code(code) is not None
         return (not known or code in selection.codes) and not code.startswith(selection.ignored_in(path))
 
-    findings = merge(static, run.findings, run.lines.ran, keep, run.clearances)
+    findings = _with_overfit_causes(merge(static, run.findings, run.lines.ran, keep, run.clearances))
     rules = list(all_rules())
     rules += [rule_for(code) for code in sorted({f.code for f in findings} - {r.code for r in rules})]
     sys.stdout.write(FORMATTERS[output_format](findings, rules))
@@ -120,6 +127,9 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
         _show_failure(run.error, run.script)
     elif not args.quiet and output_format == "text":
         _summary(run, findings)
+        verdict = run.measurements.get("overfit")
+        if verdict is not None:
+            print(f"nnlint trace: overfit one batch: {verdict.status}: {verdict.summary}", file=sys.stderr)
     if run.outcome == FAILED:
         return EXIT_FAILED
     if run.outcome == INTERRUPTED:
@@ -127,6 +137,21 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
         return EXIT_INTERRUPTED
     # A static finding the run disproved is shown, but does not fail the run.
     return EXIT_FINDINGS if any(not is_disproved(f) for f in findings) else EXIT_CLEAN
+
+
+def _with_overfit_causes(findings: list[Finding]) -> list[Finding]:
+    """NN804 names the other findings of the run, the likely reasons why the model cannot learn."""
+    causes = [f for f in findings if f.code != "NN804" and not is_disproved(f)]
+    if not causes:
+        return findings
+    named = ", ".join(f"{f.code} at {f.path}:{f.line}" for f in causes[:5])
+
+    def explained(finding: Finding) -> Finding:
+        message, _, status = finding.message.rpartition(" (")
+        return dataclasses.replace(finding, message=f"{message}; other findings of this run that may explain it: "
+                                                    f"{named} ({status}")
+
+    return [explained(f) if f.code == "NN804" else f for f in findings]
 
 
 def _show_failure(error: BaseException | None, script: str) -> None:

@@ -62,11 +62,17 @@ class InternalErrors:
 class Run:
     """The state of one trace that every check may read, and the findings they report."""
 
-    def __init__(self, user: UserCode, publish: Callable[[object], None], measured_steps: int) -> None:
+    def __init__(self, user: UserCode, publish: Callable[[object], None], measured_steps: int,
+                 overfit_batch: bool = False) -> None:
         from torch.utils.weak import WeakIdKeyDictionary
 
         self.user = user
         self.measured_steps = measured_steps
+        # --overfit-batch: the first batch is fed again at every step; `held` says where it was held.
+        self.overfit_batch = overfit_batch
+        self.held: list[str] = []
+        # What the checks measured for the caller (the loss of each step, the overfit verdict...), by name.
+        self.measurements: dict[str, object] = {}
         self.steps = 0
         self.backward_count = 0
         self.roots: dict[int, Root] = {}

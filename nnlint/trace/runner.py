@@ -34,6 +34,7 @@ class ScriptRun:
     exit_status: object = None
     internal_errors: list[str] = field(default_factory=list)
     clearances: list[Clearance] = field(default_factory=list)
+    measurements: dict[str, object] = field(default_factory=dict)
 
 
 def project_root(script: Path) -> Path:
@@ -45,15 +46,16 @@ def project_root(script: Path) -> Path:
 
 
 def trace_script(script: str | os.PathLike[str], argv: Sequence[str] = (), steps: int | None = 5,
-                 project: str | os.PathLike[str] | None = None) -> ScriptRun:
+                 project: str | os.PathLike[str] | None = None, overfit_batch: bool = False) -> ScriptRun:
     """Run `script` as __main__ (its directory first on sys.path, `argv` as its arguments) under
-    the tracer, until it ends or `steps` optimizer steps are done."""
+    the tracer, until it ends or `steps` optimizer steps are done. With `overfit_batch`, the
+    first batch is fed again at every step (nnlint/trace/overfit.py)."""
     from nnlint.trace.session import Session, TraceStop
 
     path = Path(script).resolve()
     user = UserCode(project if project is not None else project_root(path))
     lines = LineRecorder(user)
-    session = Session(user, max_steps=steps)
+    session = Session(user, max_steps=steps, overfit_batch=overfit_batch)
     saved_argv, saved_path = sys.argv, list(sys.path)
     modules_before = set(sys.modules)
     outcome, error, exit_status = FINISHED, None, None
@@ -83,6 +85,7 @@ def trace_script(script: str | os.PathLike[str], argv: Sequence[str] = (), steps
         script=str(path), outcome=outcome, findings=findings, steps=session.steps,
         files=_project_files(path, user, lines, modules_before), lines=lines, error=error,
         exit_status=exit_status, internal_errors=session.internal_errors, clearances=session.clearances,
+        measurements=session.run.measurements,
     )
 
 

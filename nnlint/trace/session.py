@@ -29,12 +29,15 @@ from nnlint.trace.checks.layout import LayoutChecks
 from nnlint.trace.checks.losses import LossChecks
 from nnlint.trace.checks.modules import ModuleChecks
 from nnlint.trace.checks.numerics import Numerics
+from nnlint.trace.checks.progress import LossCurve
 from nnlint.trace.findings import TraceFinding
 from nnlint.trace.frames import Site, UserCode
+from nnlint.trace.overfit import BatchHolder
 from nnlint.trace.run import Clearance, Root, Run
 
 # The checks, in the order they receive each event.
-CHECKS: tuple[type[Check], ...] = (Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks)
+CHECKS: tuple[type[Check], ...] = (Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks, LossCurve)
+Rewrite = Callable[[tuple, dict], tuple[tuple, dict]]
 _MODULE_CALL_FILE = module_hooks.__file__
 # How many methods of a model (`model.predict(x)` calling `self.net(x)`) an evaluation call is followed out of.
 MAX_EVAL_CALLERS = 3
@@ -50,14 +53,18 @@ class TraceStop(BaseException):
 class _Observer(TorchFunctionMode):
     """Sees every torch function call; calls the handlers registered for a few of them."""
 
-    def __init__(self, handlers: Mapping[Callable, FunctionHandler], on_error: Callable[[BaseException], None]) -> None:
+    def __init__(self, handlers: Mapping[Callable, FunctionHandler], on_error: Callable[[BaseException], None],
+                 rewrites: Mapping[Callable, Rewrite]) -> None:
         super().__init__()
         self._handlers = handlers
         self._on_error = on_error
+        self._rewrites = rewrites
 
     def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: dict | None = None) -> Any:
         if kwargs is None:
             kwargs = {}
+        if self._rewrites and not is_compiling():
+            args, kwargs = self._rewrite(func, args, kwargs)
         result = func(*args, **kwargs)
         if is_compiling():
             return result
@@ -71,6 +78,20 @@ class _Observer(TorchFunctionMode):
             except Exception as err:
                 self._on_error(err)
         return result
+
+    def _rewrite(self, func: Callable, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """--overfit-batch only: the arguments the call gets instead (the held batch's targets)."""
+        try:
+            rewrite = self._rewrites.get(func)
+        except TypeError:  # an unhashable callable
+            return args, kwargs
+        if rewrite is None:
+            return args, kwargs
+        try:
+            return rewrite(args, kwargs)
+        except Exception as err:
+            self._on_error(err)
+            return args, kwargs
 
 
 def _each(handlers: Sequence[FunctionHandler], on_error: Callable[[BaseException], None]) -> FunctionHandler:
@@ -96,11 +117,13 @@ class Session:
     """One trace: its hooks, the run's facts, the checks and what they found."""
 
     def __init__(self, user: UserCode, max_steps: int | None = None, measured_steps: int = 20,
-                 checks: Sequence[type[Check]] = CHECKS) -> None:
+                 checks: Sequence[type[Check]] = CHECKS, overfit_batch: bool = False) -> None:
         self.user = user
         self.max_steps = max_steps
-        self.run = Run(user, self._publish, measured_steps if max_steps is None else max(measured_steps, max_steps))
+        self.run = Run(user, self._publish, measured_steps if max_steps is None else max(measured_steps, max_steps),
+                       overfit_batch)
         self.checks = [check(self.run) for check in checks]
+        self._holder = BatchHolder(self.run) if overfit_batch else None
         self._events = {event: _overriding(self.checks, event) for event in (
             "module_enter", "module_exit", "created", "before_backward", "after_backward", "zero_grad",
             "before_step", "after_step", "notice", "finish", "release")}
@@ -128,6 +151,9 @@ class Session:
 
     def install(self) -> None:
         try:
+            if self._holder is not None:  # first, so that the checks see the held batch
+                self._hook(module_hooks.register_module_forward_pre_hook(self._holder.before_forward))
+                self._patch(torch.utils.data.DataLoader, "__iter__", self._holder.wrap_iter)
             self._hook(module_hooks.register_module_forward_pre_hook(self._before_forward))
             self._hook(module_hooks.register_module_forward_hook(self._after_forward, always_call=True))
             self._hook(optimizer_hooks.register_optimizer_step_pre_hook(self._before_step))
@@ -138,7 +164,8 @@ class Session:
             self._patch(torch.nn.Module, "zero_grad", self._wrap_zero_grad)
             self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad)
             self._quiet_compile_warning()
-            self._observer = _Observer(self._handlers(), self.run.internal_error)
+            rewrites = self._holder.substitutions() if self._holder is not None else {}
+            self._observer = _Observer(self._handlers(), self.run.internal_error, rewrites)
             self._observer.__enter__()
             self._observing = True
             self._undo.append(self._stop_observing)
@@ -359,5 +386,7 @@ class Session:
                 method()
             except Exception as err:
                 self.run.internal_error(err)
+        if self._holder is not None:
+            self._holder.release()
         self.run.roots.clear()
         return self.run.findings()
