@@ -36,6 +36,7 @@ def _process_state() -> dict[str, Any]:
         "Module.zero_grad": nn.Module.__dict__["zero_grad"],
         "Optimizer.__init__": torch.optim.Optimizer.__dict__["__init__"],
         "Optimizer.zero_grad": torch.optim.Optimizer.__dict__["zero_grad"],
+        "DataLoader.__init__": torch.utils.data.DataLoader.__dict__["__init__"],
         "DataLoader.__iter__": torch.utils.data.DataLoader.__dict__["__iter__"],
         "torch function modes": torch._C._len_torch_function_stack(),
         "grad enabled": torch.is_grad_enabled(),

@@ -24,6 +24,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
 from nnlint.trace.checks.base import Backward, Check, FunctionHandler, ModuleCall, Step
+from nnlint.trace.checks.data import DataChecks
 from nnlint.trace.checks.gradients import GradientChecks
 from nnlint.trace.checks.layout import LayoutChecks
 from nnlint.trace.checks.losses import LossChecks
@@ -36,7 +37,9 @@ from nnlint.trace.overfit import BatchHolder
 from nnlint.trace.run import Clearance, Root, Run
 
 # The checks, in the order they receive each event.
-CHECKS: tuple[type[Check], ...] = (Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks, LossCurve)
+CHECKS: tuple[type[Check], ...] = (
+    Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks, LossCurve, DataChecks,
+)
 Rewrite = Callable[[tuple, dict], tuple[tuple, dict]]
 _MODULE_CALL_FILE = module_hooks.__file__
 # How many methods of a model (`model.predict(x)` calling `self.net(x)`) an evaluation call is followed out of.
@@ -161,6 +164,7 @@ class Session:
             self._patch(torch.autograd, "backward", self._wrap_backward)
             self._patch(torch.nn.Module, "__init__", self._wrap_constructor)
             self._patch(torch.optim.Optimizer, "__init__", self._wrap_constructor)
+            self._patch(torch.utils.data.DataLoader, "__init__", self._wrap_constructor)
             self._patch(torch.nn.Module, "zero_grad", self._wrap_zero_grad)
             self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad)
             self._quiet_compile_warning()
@@ -210,7 +214,8 @@ class Session:
 
     def _quiet_compile_warning(self) -> None:
         """torch.compile warns that global module hooks fire for its wrapper too: the tracer's do, on purpose."""
-        warnings.filterwarnings("ignore", message=re.escape("Using `torch.compile(module)` when there are global hooks"))
+        message = re.escape("Using `torch.compile(module)` when there are global hooks")
+        warnings.filterwarnings("ignore", message=message)
         added = warnings.filters[0]
         self._undo.append(lambda: warnings.filters.remove(added) if added in warnings.filters else None)
 

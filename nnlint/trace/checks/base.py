@@ -94,7 +94,7 @@ class Check:
         """A module's forward ended (also when it raised: `output` is then None)."""
 
     def created(self, obj: Any, site: Site | None) -> None:
-        """The user's code created a module or an optimizer at `site`."""
+        """The user's code creates a module, an optimizer or a DataLoader at `site` (its constructor runs next)."""
 
     def before_backward(self, backward: Backward) -> None:
         """The user's `backward()` is about to run."""
