@@ -183,7 +183,8 @@ class GradientChecks(Check):
             for old, parameter in zip(snapshot.before, parameters):
                 old.sub_(parameter.detach())
         deltas = norms(snapshot.before)
-        self.run.publish(StepMeasured(record.optimizer, step, parameters, snapshot.gradient_norms, weight_norms, deltas))
+        self.run.publish(StepMeasured(record.optimizer, step, parameters, snapshot.gradient_norms, weight_norms,
+                                      deltas))
         not_finite = []
         for parameter, delta, weight in zip(parameters, deltas, weight_norms):
             updates = self._updates.get(id(parameter))
