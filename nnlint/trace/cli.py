@@ -20,6 +20,7 @@ from nnlint.engine import lint_project
 from nnlint.report import FORMATTERS
 from nnlint.rules import all_rules, rule_by_code
 from nnlint.selection import RuleSelection
+from nnlint.trace.html_report import require_matplotlib, write_report
 from nnlint.trace.merge import display_path, is_disproved, merge, rule_for
 from nnlint.trace.runner import FAILED, INTERRUPTED, STOPPED, ScriptRun, script_traceback, trace_script
 
@@ -46,7 +47,8 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nnlint trace",
-        usage="nnlint trace SCRIPT [--steps N] [--overfit-batch] [--output-format FORMAT] [-- SCRIPT_ARGS...]",
+        usage="nnlint trace SCRIPT [--steps N] [--overfit-batch] [--report FILE] [--output-format FORMAT] "
+              "[-- SCRIPT_ARGS...]",
         description="Run a training script for a few optimizer steps under torch hooks, and report what "
                     "its tensors actually did, with the linter's findings confirmed or not. This runs "
                     "the script's code. Needs PyTorch (pip install 'nnlint[trace]').",
@@ -61,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="feed the first training batch again at every step (the script's own loop, loader "
                              "and optimizer) and report whether the loss falls to a small fraction of its first "
                              "value (NN804 when it does not)")
+    parser.add_argument("--report", metavar="FILE",
+                        help="also write a self-contained HTML report: loss curve, update/weight ratios, gradient "
+                             "norms, weight and activation histograms, dead units, and each finding with its code")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
@@ -97,6 +102,10 @@ def main(argv: Sequence[str]) -> int:
     except ImportError:
         print("nnlint trace: error: the tracer needs PyTorch: pip install 'nnlint[trace]'", file=sys.stderr)
         return EXIT_FAILED
+    problem = require_matplotlib() if args.report else None
+    if problem is not None:
+        print(f"nnlint trace: error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     output_format = args.output_format or config.output_format or "text"
     return _trace(args, script_args, selection, output_format)
 
@@ -106,7 +115,8 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if output_format != "text" else contextlib.nullcontext()
     steps = args.steps or (OVERFIT_STEPS if args.overfit_batch else DEFAULT_STEPS)
     with quiet_stdout:
-        run = trace_script(args.script, script_args, steps=steps, overfit_batch=args.overfit_batch)
+        run = trace_script(args.script, script_args, steps=steps, overfit_batch=args.overfit_batch,
+                           record=bool(args.report))
 
     # One process: the script's torch state is no business of a worker pool.
     results = lint_project([display_path(path) for path in run.files], selection.codes, selection.ignored_in, workers=1)
@@ -121,6 +131,9 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     rules += [rule_for(code) for code in sorted({f.code for f in findings} - {r.code for r in rules})]
     sys.stdout.write(FORMATTERS[output_format](findings, rules))
     sys.stdout.flush()
+    if args.report:
+        write_report(args.report, display_path(run.script), run.outcome, run.steps, findings, run.measurements)
+        print(f"nnlint trace: report written to {args.report}", file=sys.stderr)
     for problem in run.internal_errors:
         print(f"nnlint trace: internal error in the tracer (please report it): {problem}", file=sys.stderr)
     if run.outcome == FAILED:

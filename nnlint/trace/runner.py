@@ -46,16 +46,20 @@ def project_root(script: Path) -> Path:
 
 
 def trace_script(script: str | os.PathLike[str], argv: Sequence[str] = (), steps: int | None = 5,
-                 project: str | os.PathLike[str] | None = None, overfit_batch: bool = False) -> ScriptRun:
+                 project: str | os.PathLike[str] | None = None, overfit_batch: bool = False,
+                 record: bool = False) -> ScriptRun:
     """Run `script` as __main__ (its directory first on sys.path, `argv` as its arguments) under
     the tracer, until it ends or `steps` optimizer steps are done. With `overfit_batch`, the
-    first batch is fed again at every step (nnlint/trace/overfit.py)."""
-    from nnlint.trace.session import Session, TraceStop
+    first batch is fed again at every step (nnlint/trace/overfit.py); with `record`, what the
+    HTML report draws is recorded in the measurements."""
+    from nnlint.trace.checks.recorder import Recorder
+    from nnlint.trace.session import CHECKS, Session, TraceStop
 
     path = Path(script).resolve()
     user = UserCode(project if project is not None else project_root(path))
     lines = LineRecorder(user)
-    session = Session(user, max_steps=steps, overfit_batch=overfit_batch)
+    session = Session(user, max_steps=steps, overfit_batch=overfit_batch,
+                      checks=(*CHECKS, Recorder) if record else CHECKS)
     saved_argv, saved_path = sys.argv, list(sys.path)
     modules_before = set(sys.modules)
     outcome, error, exit_status = FINISHED, None, None
