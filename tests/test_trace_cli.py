@@ -88,6 +88,7 @@ def test_the_command_runs_end_to_end() -> None:
     ("nn102_submodule_never_runs.py", {(15, "confirmed")}),
     ("nn103_bias_before_batchnorm.py", {(15, "confirmed"), (24, "confirmed")}),
     ("nn104_unregistered_module.py", {(14, "confirmed")}),
+    ("nn401_method_of_the_model.py", {(37, "confirmed")}),  # at the call of the method
 ])
 def test_model_rules_are_confirmed_at_the_static_line(capsys: pytest.CaptureFixture[str], script: str,
                                                       expected: set[tuple[int, str]]) -> None:

@@ -258,9 +258,11 @@ class ModuleChecks(Check):
         # model that is only ever run without gradients while others train (MoCo's key
         # encoder, BYOL's target network, a teacher) may keep training mode on purpose.
         training_run = self.run.backward_count > 0
+        # A part of a trained model that trains with it (`model.body(x)` in a method of the model)
+        # is that model; a frozen part (a momentum encoder kept inside the model) is not.
+        trained = {id(m) for root in self.run.trained_roots() for m in root.modules() if self.trainable(m)}
         for entry in self._eval_in_training.values():
-            root = self.run.roots.get(id(entry.root))
-            if training_run and (root is None or not root.trained):
+            if training_run and id(entry.root) not in trained:
                 continue
             names = ", ".join(index.describe(m) for m in entry.modules.values())
             self.run.report(
