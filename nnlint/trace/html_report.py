@@ -156,7 +156,8 @@ def _series_chart(series: dict[str, list[tuple[int, float]]], label: str, band: 
         steps, points = zip(*values[name])
         axes.plot(steps, points, marker="." if len(steps) < 30 else None, label=name)
     if band:
-        axes.axhspan(HEALTHY_RATIO / 10, HEALTHY_RATIO * 10, color="tab:green", alpha=0.12, label="about 1e-3 (healthy)")
+        axes.axhspan(HEALTHY_RATIO / 10, HEALTHY_RATIO * 10, color="tab:green", alpha=0.12,
+                     label="about 1e-3 (healthy)")
         axes.axhline(HEALTHY_RATIO, color="tab:green", linestyle="--", linewidth=1)
     axes.set_yscale("log")
     _steps_axis(axes)

@@ -25,6 +25,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from nnlint.trace.checks.activations import DeadUnits
 from nnlint.trace.checks.base import Backward, Check, FunctionHandler, ModuleCall, Step
+from nnlint.trace.checks.batch_mixing import BatchMixing
 from nnlint.trace.checks.data import DataChecks
 from nnlint.trace.checks.gradient_flow import GradientFlow
 from nnlint.trace.checks.gradients import GradientChecks
@@ -41,6 +42,7 @@ from nnlint.trace.run import Clearance, Root, Run
 # The checks, in the order they receive each event.
 CHECKS: tuple[type[Check], ...] = (
     Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks, LossCurve, DataChecks, DeadUnits, GradientFlow,
+    BatchMixing,
 )
 Rewrite = Callable[[tuple, dict], tuple[tuple, dict]]
 _MODULE_CALL_FILE = module_hooks.__file__

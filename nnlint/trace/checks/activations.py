@@ -2,8 +2,9 @@
 step for more than half of its units.
 
 During the first training steps each ReLU (or ReLU6) module call ORs, per unit, whether any
-sample made it positive (one reduction, no synchronisation); the units are the channels after a convolution (dimension 1) and
-the features otherwise (the last dimension). Nothing is read before the run is over.
+sample made it positive (one reduction, no synchronisation); the units are the channels
+after a convolution (dimension 1) and the features otherwise (the last dimension). Nothing
+is read before the run is over.
 """
 
 from __future__ import annotations
