@@ -13,6 +13,7 @@ from nnlint.facts.dataflow import Dataflow
 from nnlint.facts.defuse import DefUse
 from nnlint.facts.layers import LayerFacts
 from nnlint.facts.loaders import LoaderFacts
+from nnlint.facts.loss_inputs import LossInputs
 from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.guards import Guards
 from nnlint.facts.layout import LayoutFacts, functions_holding_views
@@ -55,6 +56,10 @@ class FileFacts:
     @cached_property
     def dataflow(self) -> Dataflow:
         return Dataflow(self.module, self.names, self.project)
+
+    @cached_property
+    def loss_inputs(self) -> LossInputs:
+        return LossInputs(self.dataflow)
 
     @cached_property
     def training(self) -> TrainingFacts:

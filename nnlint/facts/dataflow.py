@@ -135,6 +135,17 @@ class SubscriptEvent(Event):
     result: Value = UNKNOWN
 
 
+@dataclass(frozen=True)
+class ParameterUse:
+    """A function's parameter handed on unchanged (reshaped or sliced at most) as an argument of
+    a call the function makes, itself or through the helpers it calls."""
+
+    param: str
+    event: CallEvent
+    position: int | None   # the positional argument it is, or None when passed by keyword
+    keyword: str | None
+
+
 @dataclass
 class _Frame:
     function: FunctionInfo
@@ -167,6 +178,7 @@ class Dataflow:
         self._forward_outputs: dict[str, Value] = {}
         self._loss_families: dict[str, str | None] = {}
         self._string_dispatch: dict[cst.FunctionDef, bool] = {}
+        self._parameter_uses: dict[cst.FunctionDef, list[ParameterUse]] = {}
         # While set, events are collected here instead of recorded and nothing is memoized:
         # what-if analyses (a loss class probed with a marker input, parameter defaults).
         self._probing: list[Event] | None = None
@@ -401,6 +413,47 @@ class Dataflow:
         specialized = interesting or standalone
         return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1,
                              kwargs=kwargs, defaults=defaults)
+
+    def parameter_uses(self, node: cst.FunctionDef) -> list[ParameterUse]:
+        """Where each parameter of a function of this file goes: the function is run once with
+        a distinct marker for each parameter, and every call argument that is a marker is a use."""
+        if node in self._parameter_uses:
+            return self._parameter_uses[node]
+        self._parameter_uses[node] = []  # recursion guard
+        function = self.functions.get(node)
+        if function is None or self._probing is not None:
+            return []
+        params = list(function.params)
+        receiver = []
+        if function.class_name is not None and params:
+            params.pop(0)
+            receiver = [self._instance(function.class_name)] if function.class_name in self.classes else [UNKNOWN]
+        markers = {name: Value(Kind.LOGITS, f"<parameter {name}>") for name in params}
+        probing, self._probing = self._probing, []
+        self._analyse(function, (*receiver, *markers.values()), specialized=True, depth=1, defaults=False)
+        events, self._probing = self._probing, probing
+        by_marker = {id(marker): name for name, marker in markers.items()}
+        uses = []
+        for event in events:
+            if not isinstance(event, CallEvent):
+                continue
+            uses.extend(ParameterUse(by_marker[id(arg)], event, position, None)
+                        for position, arg in enumerate(event.args) if id(arg) in by_marker)
+            uses.extend(ParameterUse(by_marker[id(arg)], event, None, keyword)
+                        for keyword, arg in event.kwargs.items() if id(arg) in by_marker)
+        self._parameter_uses[node] = uses
+        return uses
+
+    def argument_for(self, event: CallEvent, param: str) -> Value:
+        """The value a call of a function of this file passes for one of its parameters."""
+        node = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+        function = self.functions.get(node) if isinstance(node, cst.FunctionDef) else None
+        if function is None or param not in function.params:
+            return UNKNOWN
+        if param in event.kwargs:
+            return event.kwargs[param]
+        index = function.params.index(param) - (1 if event.callee.class_name else 0)  # a bound method
+        return event.args[index] if 0 <= index < len(event.args) else UNKNOWN
 
     def _dispatches_on_string(self, node: cst.FunctionDef) -> bool:
         """`if name == "ce":` on a parameter somewhere in the function: a factory chosen by name."""
