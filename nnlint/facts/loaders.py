@@ -46,6 +46,7 @@ class LoaderFacts:
         self.dataflow = dataflow
         self.training = training
         self.bindings = bindings
+        self._parameter_uses: dict[tuple[cst.FunctionDef, str], str] = {}
 
     @cached_property
     def loaders(self) -> list[Loader]:
@@ -118,33 +119,28 @@ class LoaderFacts:
 
     def _usage(self, loaders: set[cst.CSTNode]) -> dict[cst.CSTNode, dict[str, str]]:
         """For each loader, how the code uses it: "train" (a training loop draws its batches, a
-        training helper or a trainer's fit is given it) or "evaluate" (its batches are used only
-        under no_grad or by loops that never step), each with the first reason found."""
+        training helper or a trainer's fit trains on it) or "evaluate" (its batches are used only
+        under no_grad or by loops that never step, it is a trainer's validation data), each with
+        the first reason found."""
         usage: dict[cst.CSTNode, dict[str, str]] = {}
         for event in self.dataflow.calls():
-            values = [*event.args, *event.kwargs.values()]
+            arguments = positional_args(event.node)
+            passed: list[tuple[Value, cst.Arg | None]] = list(zip(event.args, arguments))
+            passed += [(value, keyword_arg(event.node, key)) for key, value in event.kwargs.items()]
             if event.receiver is not None:
-                values.append(event.receiver)
-            for value in values:
+                passed.append((event.receiver, None))
+            for value, arg in passed:
                 if value.kind is Kind.DATA and value.origin in loaders and value.origin is not event.node:
-                    use, reason = self._use_of(event, value)
+                    use, reason = self._use_of(event, value, arg)
                     usage.setdefault(value.origin, {}).setdefault(use, reason)
         return usage
 
-    def _use_of(self, event: CallEvent, value: Value) -> tuple[str, str]:
-        receiver = (event.receiver_name or "").rsplit(".", 1)[-1].lower()
-        if "trainer" in receiver and event.method == "fit":
-            given = event.kwargs.get("train_dataloaders") or event.kwargs.get("train_dataloader")
-            if given is value or (len(event.args) > 1 and event.args[1] is value):
-                return "train", f"{event.receiver_name}.fit() trains on it"
-            return "other", ""
-        callee = event.callee
-        if callee.kind is Kind.FUNCTION and isinstance(callee.origin, cst.FunctionDef):
-            effects = {action.effect for action in self.training.actions_of(callee.origin)}
-            if {Effect.BACKWARD, Effect.STEP} <= effects:
-                return "train", f"{callee.producer}() trains on it"
-            return "other", ""
-        if value.producer != "batch":
+    def _use_of(self, event: CallEvent, value: Value, arg: cst.Arg | None) -> tuple[str, str]:
+        if arg is not None:
+            use, reason = self._use_as_argument(event, arg)
+            if use != "other" or value.producer != "batch":
+                return use, reason
+        elif value.producer != "batch":
             return "other", ""
         if event.loops:
             loop = self.training.loop(event.loops[-1])
@@ -152,6 +148,82 @@ class LoaderFacts:
                 return "train", "a training loop iterates it"
             return "evaluate", ""
         return ("evaluate", "") if event.no_grad else ("other", "")
+
+    def _use_as_argument(self, event: CallEvent, arg: cst.Arg) -> tuple[str, str]:
+        """What a call does with the data passed as `arg`: a trainer's fit trains on its training
+        slot and validates on the other; a helper of the file does what its parameter's uses say."""
+        receiver = (event.receiver_name or "").rsplit(".", 1)[-1].lower()
+        if "trainer" in receiver and event.method == "fit":
+            slot = _slot(event.node, arg)
+            if slot in (1, "train_dataloaders", "train_dataloader"):
+                return "train", f"{event.receiver_name}.fit() trains on it"
+            if slot in (2, "val_dataloaders", "val_dataloader"):
+                return "evaluate", ""
+            return "other", ""
+        callee = event.callee
+        if callee.kind is Kind.FUNCTION and isinstance(callee.origin, cst.FunctionDef):
+            param = self._parameter_for(event, arg)
+            use = self._parameter_use(callee.origin, param) if param is not None else "other"
+            effects = {action.effect for action in self.training.actions_of(callee.origin)}
+            if use == "train" or (use == "other" and {Effect.BACKWARD, Effect.STEP} <= effects):
+                return "train", f"{callee.producer}() trains on it"
+            return use, ""
+        return "other", ""
+
+    def _parameter_for(self, event: CallEvent, arg: cst.Arg) -> str | None:
+        """The parameter of the called helper that `arg` is passed to."""
+        info = self.dataflow.functions.get(event.callee.origin)
+        slot = _slot(event.node, arg)
+        if info is None or slot is None:
+            return None
+        if isinstance(slot, str):
+            return slot if slot in info.params else None
+        params = info.params[1:] if info.is_method and event.receiver is not None else info.params
+        return params[slot] if slot < len(params) else None
+
+    def _parameter_use(self, function: cst.FunctionDef, param: str) -> str:
+        """What a helper of the file does with one of its parameters: "train" when a loop that
+        steps an optimizer iterates it (there or in a helper it hands it to), "evaluate" when only
+        loops and comprehensions that never step do, "other" when its uses say neither."""
+        key = (function, param)
+        if key in self._parameter_uses:
+            return self._parameter_uses[key]
+        self._parameter_uses[key] = "other"  # a helper that hands the parameter back to itself
+        names = self._aliases(function, param)
+        uses: set[str] = set()
+        for node in descendants(function.body):
+            if isinstance(node, (cst.For, cst.CompFor)) and dotted_name(self._iterated(node.iter)) in names:
+                loop = self.training.loop(node)
+                trains = loop is not None and loop.has(Effect.BACKWARD) and loop.has(Effect.STEP)
+                uses.add("train" if trains else "evaluate")
+        for event in self.dataflow.function_events.get(function, []):
+            if isinstance(event, CallEvent):
+                for arg in event.node.args:
+                    if dotted_name(self._iterated(arg.value)) in names:
+                        uses.add(self._use_as_argument(event, arg)[0])
+        use = next((use for use in ("train", "evaluate") if use in uses), "other")
+        self._parameter_uses[key] = use
+        return use
+
+    def _aliases(self, function: cst.FunctionDef, param: str) -> set[str]:
+        """`param` and the names bound to it wrapped for iteration (`bar = tqdm(param)`)."""
+        names = {param}
+        for node in descendants(function.body):
+            if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                if node.value is not self._iterated(node.value) and dotted_name(self._iterated(node.value)) in names:
+                    names.add(node.targets[0].target.value)
+        return names
+
+    def _iterated(self, expr: cst.BaseExpression) -> cst.BaseExpression:
+        """`loader` in `enumerate(loader)`, `tqdm(loader, leave=False)`, `iter(loader)`."""
+        while isinstance(expr, cst.Call) and positional_args(expr) and self._hands_on_its_data(expr):
+            expr = positional_args(expr)[0].value
+        return expr
+
+    def _hands_on_its_data(self, call: cst.Call) -> bool:
+        if isinstance(call.func, cst.Name) and call.func.value in api.DATA_BUILTINS:
+            return True
+        return self.dataflow.names.qualname(call.func) in api.ITERATION_WRAPPERS
 
     def _training_reason(self, loader: Loader, uses: dict[str, str]) -> str | None:
         if "train" in uses:
@@ -186,6 +258,13 @@ def _is_window(node: cst.CSTNode) -> bool:
     base = dotted_name(node.value) or ""
     both_bounds = isinstance(element, cst.Slice) and element.lower is not None and element.upper is not None
     return both_bounds and base.startswith("self.")
+
+
+def _slot(call: cst.Call, arg: cst.Arg) -> int | str | None:
+    """Where `arg` sits in `call`: its keyword, or its position among the positional arguments."""
+    if arg.keyword is not None:
+        return arg.keyword.value
+    return next((index for index, given in enumerate(positional_args(call)) if given is arg), None)
 
 
 def _given(arg: cst.Arg | None) -> bool:
