@@ -119,11 +119,14 @@ class LoaderFacts:
 
     def _usage(self, loaders: set[cst.CSTNode]) -> dict[cst.CSTNode, dict[str, str]]:
         """For each loader, how the code uses it: "train" (a training loop draws its batches, a
-        training helper or a trainer's fit trains on it) or "evaluate" (its batches are used only
-        under no_grad or by loops that never step, it is a trainer's validation data), each with
-        the first reason found."""
+        training helper or a trainer's fit trains on it), "evaluate" (its batches are used only
+        under no_grad or by loops that never step, it is a trainer's validation data) or "one
+        batch" (a batch drawn with next() and looked at, outside any training loop), each with the
+        first reason found."""
         usage: dict[cst.CSTNode, dict[str, str]] = {}
         for event in self.dataflow.calls():
+            if self._passes_through(event):
+                continue
             arguments = positional_args(event.node)
             passed: list[tuple[Value, cst.Arg | None]] = list(zip(event.args, arguments))
             passed += [(value, keyword_arg(event.node, key)) for key, value in event.kwargs.items()]
@@ -140,6 +143,8 @@ class LoaderFacts:
             use, reason = self._use_as_argument(event, arg)
             if use != "other" or value.producer != "batch":
                 return use, reason
+        elif _draws_one_batch(event):
+            return self._one_batch_use(event)
         elif value.producer != "batch":
             return "other", ""
         if event.loops:
@@ -147,11 +152,13 @@ class LoaderFacts:
             if loop is not None and loop.has(Effect.BACKWARD) and loop.has(Effect.STEP):
                 return "train", "a training loop iterates it"
             return "evaluate", ""
-        return ("evaluate", "") if event.no_grad else ("other", "")
+        return ("evaluate", "") if event.no_grad else ("one batch", "")  # a batch used outside any loop
 
     def _use_as_argument(self, event: CallEvent, arg: cst.Arg) -> tuple[str, str]:
         """What a call does with the data passed as `arg`: a trainer's fit trains on its training
         slot and validates on the other; a helper of the file does what its parameter's uses say."""
+        if _draws_one_batch(event):
+            return self._one_batch_use(event)
         receiver = (event.receiver_name or "").rsplit(".", 1)[-1].lower()
         if "trainer" in receiver and event.method == "fit":
             slot = _slot(event.node, arg)
@@ -169,6 +176,14 @@ class LoaderFacts:
                 return "train", f"{callee.producer}() trains on it"
             return use, ""
         return "other", ""
+
+    def _one_batch_use(self, event: CallEvent) -> tuple[str, str]:
+        """`next(iter(loader))`: one batch, for a look or a probe, unless the loop that steps the
+        optimizer draws it there each step."""
+        loop = self.training.loop(event.loops[-1]) if event.loops else None
+        if loop is not None and any(self.training.training_loop(step) is loop for step in loop.of(Effect.STEP)):
+            return "train", "a training loop draws its batches with next()"
+        return "one batch", ""
 
     def _parameter_for(self, event: CallEvent, arg: cst.Arg) -> str | None:
         """The parameter of the called helper that `arg` is passed to."""
@@ -197,11 +212,11 @@ class LoaderFacts:
                 trains = loop is not None and loop.has(Effect.BACKWARD) and loop.has(Effect.STEP)
                 uses.add("train" if trains else "evaluate")
         for event in self.dataflow.function_events.get(function, []):
-            if isinstance(event, CallEvent):
+            if isinstance(event, CallEvent) and not self._passes_through(event):
                 for arg in event.node.args:
                     if dotted_name(self._iterated(arg.value)) in names:
                         uses.add(self._use_as_argument(event, arg)[0])
-        use = next((use for use in ("train", "evaluate") if use in uses), "other")
+        use = next((use for use in ("train", "evaluate", "other") if use in uses), "one batch" if uses else "other")
         self._parameter_uses[key] = use
         return use
 
@@ -220,6 +235,10 @@ class LoaderFacts:
             expr = positional_args(expr)[0].value
         return expr
 
+    def _passes_through(self, event: CallEvent) -> bool:
+        """`iter(loader)`, `tqdm(loader)`, `len(loader)`: what is done with the result decides."""
+        return self._hands_on_its_data(event.node) or _is_builtin(event, "len")
+
     def _hands_on_its_data(self, call: cst.Call) -> bool:
         if isinstance(call.func, cst.Name) and call.func.value in api.DATA_BUILTINS:
             return True
@@ -228,7 +247,7 @@ class LoaderFacts:
     def _training_reason(self, loader: Loader, uses: dict[str, str]) -> str | None:
         if "train" in uses:
             return uses["train"]
-        if "evaluate" in uses:
+        if "evaluate" in uses or set(uses) == {"one batch"}:
             return None
         function = loader.event.function.name
         if function in _TRAINING_HOOKS:
@@ -258,6 +277,16 @@ def _is_window(node: cst.CSTNode) -> bool:
     base = dotted_name(node.value) or ""
     both_bounds = isinstance(element, cst.Slice) and element.lower is not None and element.upper is not None
     return both_bounds and base.startswith("self.")
+
+
+def _is_builtin(event: CallEvent, name: str) -> bool:
+    func = event.node.func
+    return event.qualname is None and isinstance(func, cst.Name) and func.value == name
+
+
+def _draws_one_batch(event: CallEvent) -> bool:
+    """`next(batches)`, `batches.next()`: one batch drawn from an iterator."""
+    return _is_builtin(event, "next") or (event.qualname is None and event.method in ("next", "__next__"))
 
 
 def _slot(call: cst.Call, arg: cst.Arg) -> int | str | None:
