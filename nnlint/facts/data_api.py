@@ -94,6 +94,13 @@ ITERABLE_DATASET_BASES = frozenset({
 })
 ITERABLE_DATASET_SOURCES = ("webdataset.", "torchdata.", "datasets.IterableDataset")
 DATASET_BASES = frozenset({"torch.utils.data.Dataset", "torch.utils.data.dataset.Dataset"}) | ITERABLE_DATASET_BASES
+# Datasets that hold one graph (node-level tasks, whose splits are masks over its nodes).
+SINGLE_GRAPH_DATASETS = frozenset({
+    f"torch_geometric.datasets.{name}" for name in (
+        "Planetoid", "CitationFull", "CoraFull", "Amazon", "Coauthor", "KarateClub", "Flickr", "Reddit", "Reddit2",
+        "Yelp", "WikiCS", "Actor", "WebKB", "WikipediaNetwork", "FacebookPagePage", "LastFMAsia", "AmazonProducts",
+    )
+})
 HF_LOAD_DATASET = frozenset({"datasets.load_dataset", "tensorflow_datasets.load"})
 HF_SPLIT_KEYS = {"train": TRAIN, "test": TEST, "validation": VALIDATION, "valid": VALIDATION, "dev": VALIDATION,
                  "eval": VALIDATION}

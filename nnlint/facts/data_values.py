@@ -202,6 +202,8 @@ class DataSemantics:
             return self._permutation(call, qualname, kwargs)
         if qualname in api.GENERATOR_FACTORIES or qualname in api.CV_SPLITTERS:
             return Value(Kind.UNKNOWN, qualname, call)
+        if qualname in api.SINGLE_GRAPH_DATASETS:
+            return data("", call, short)
         if qualname in api.HF_LOAD_DATASET:
             return self._load_dataset(call, short)
         if qualname.startswith(api.KERAS_DATASET_PREFIXES) and short == "load_data":

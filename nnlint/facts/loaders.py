@@ -32,8 +32,9 @@ class Loader:
     shuffle: str            # "missing", "false" or "set" (True, or anything not literally False)
     has_sampler: bool
     opaque: bool            # **kwargs: the configuration cannot be read
-    order_free: bool        # an IterableDataset (the loader cannot shuffle it), random data, or
-                            # windows cut from one sequence (whose order is often kept on purpose)
+    order_free: bool        # an IterableDataset (the loader cannot shuffle it), random data, a
+                            # single sample (one graph), or windows cut from one sequence (whose
+                            # order is often kept on purpose)
     training_reason: str | None = None
 
     @property
@@ -52,8 +53,12 @@ class LoaderFacts:
     def loaders(self) -> list[Loader]:
         found: dict[cst.CSTNode, Loader] = {}
         for event in self.dataflow.calls():
-            if event.qualname in api.DATA_LOADERS and event.node not in found:
+            if event.qualname not in api.DATA_LOADERS:
+                continue
+            if event.node not in found:
                 found[event.node] = self._loader(event)
+            elif self._single_sample(event):  # a helper's loader, seen with its caller's dataset
+                found[event.node].order_free = True
         usage = self._usage(set(found))
         for loader in found.values():
             loader.training_reason = self._training_reason(loader, usage.get(loader.node, {}))
@@ -81,12 +86,26 @@ class LoaderFacts:
         class_name = dataset.class_name if dataset is not None else ""
         if class_name and (self._derives_from_iterable(class_name) or self._random_or_windowed(class_name)):
             return True
+        if self._single_sample(event):
+            return True
         call = event.node
         source = positional_args(call)[0].value if positional_args(call) else None
         text = source_code(source)
         qualnames = [self.dataflow.names.qualname(node.func) or "" for node in calls_in(source)] if source else []
         return "streaming=True" in text.replace(" ", "") or any(
             name.startswith(api.ITERABLE_DATASET_SOURCES) for name in qualnames)
+
+    def _single_sample(self, event: CallEvent) -> bool:
+        """A dataset of one sample: `[graph]`, or a dataset that holds one graph (Planetoid's Cora),
+        whose loader gives the same single batch every epoch."""
+        arguments = positional_args(event.node)
+        given = arguments[0] if arguments else keyword_arg(event.node, "dataset")
+        source = given.value if given is not None else None
+        if isinstance(source, (cst.List, cst.Tuple)) and len(source.elements) == 1:
+            return not isinstance(source.elements[0], cst.StarredElement)
+        dataset = event.args[0] if event.args else event.kwargs.get("dataset")
+        origin = dataset.origin if dataset is not None and dataset.kind is Kind.DATA else None
+        return isinstance(origin, cst.Call) and self.dataflow.names.qualname(origin.func) in api.SINGLE_GRAPH_DATASETS
 
     def _random_or_windowed(self, class_name: str) -> bool:
         """A dataset class of the file that generates random samples (`torch.randn` in `__init__` or
