@@ -174,6 +174,12 @@ PREDICT_METHODS = frozenset({
 })
 SCORE_METHODS = frozenset({"score", "evaluate", "evaluate_generator", "test_on_batch"})
 FIT_MODEL_METHODS = frozenset({"fit", "partial_fit", "fit_generator", "train_on_batch"})
+# ignite: an Engine runs its process function on every batch of what it is run on; the supervised
+# factories build one that trains and one that only evaluates.
+ENGINES = frozenset({"ignite.engine.Engine", "ignite.engine.engine.Engine"})
+TRAINING_ENGINES = frozenset({"ignite.engine.create_supervised_trainer"})
+EVALUATION_ENGINES = frozenset({"ignite.engine.create_supervised_evaluator"})
+ALL_ENGINES = ENGINES | TRAINING_ENGINES | EVALUATION_ENGINES
 HELD_OUT_KEYWORDS = frozenset({
     "validation_data", "val_dataloaders", "eval_dataset", "eval_set", "valid_sets", "val_dataloader",
     "test_dataloaders", "eval_dataloader", "validation_dataset",

@@ -200,7 +200,7 @@ class DataSemantics:
             return first if first.kind is Kind.DATA else UNKNOWN
         if qualname in api.PERMUTATIONS:
             return self._permutation(call, qualname, kwargs)
-        if qualname in api.GENERATOR_FACTORIES or qualname in api.CV_SPLITTERS:
+        if qualname in api.GENERATOR_FACTORIES or qualname in api.CV_SPLITTERS or qualname in api.ALL_ENGINES:
             return Value(Kind.UNKNOWN, qualname, call)
         if qualname in api.SINGLE_GRAPH_DATASETS:
             return data("", call, short)

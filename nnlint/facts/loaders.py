@@ -186,15 +186,42 @@ class LoaderFacts:
             if slot in (2, "val_dataloaders", "val_dataloader"):
                 return "evaluate", ""
             return "other", ""
+        engine = event.receiver
+        if event.method == "run" and engine is not None and engine.producer in api.ALL_ENGINES:
+            use = self._engine_use(engine) if _slot(event.node, arg) in (0, "data") else "other"
+            return use, f"{event.receiver_name}.run() trains on it" if use == "train" else ""
         callee = event.callee
         if callee.kind is Kind.FUNCTION and isinstance(callee.origin, cst.FunctionDef):
             param = self._parameter_for(event, arg)
             use = self._parameter_use(callee.origin, param) if param is not None else "other"
-            effects = {action.effect for action in self.training.actions_of(callee.origin)}
-            if use == "train" or (use == "other" and {Effect.BACKWARD, Effect.STEP} <= effects):
+            if use == "train" or (use == "other" and self._trains(callee.origin)):
                 return "train", f"{callee.producer}() trains on it"
             return use, ""
         return "other", ""
+
+    def _engine_use(self, engine: Value) -> str:
+        """What an ignite engine does with the data it is run on: its process function decides."""
+        if engine.producer in api.TRAINING_ENGINES:
+            return "train"
+        if engine.producer in api.EVALUATION_ENGINES:
+            return "evaluate"
+        built = self._call_events.get(engine.origin)
+        process = built.arg(0, "process_function") if built is not None else None
+        if process is None or process.kind is not Kind.FUNCTION or not isinstance(process.origin, cst.FunctionDef):
+            return "other"
+        return "train" if self._trains(process.origin) else "evaluate"
+
+    def _trains(self, function: cst.FunctionDef) -> bool:
+        """The function (or a helper it calls) calls backward() and steps an optimizer."""
+        effects = {action.effect for action in self.training.actions_of(function)}
+        return {Effect.BACKWARD, Effect.STEP} <= effects
+
+    @cached_property
+    def _call_events(self) -> dict[cst.CSTNode, CallEvent]:
+        events: dict[cst.CSTNode, CallEvent] = {}
+        for event in self.dataflow.calls():
+            events.setdefault(event.node, event)
+        return events
 
     def _one_batch_use(self, event: CallEvent) -> tuple[str, str]:
         """`next(iter(loader))`: one batch, for a look or a probe, unless the loop that steps the
