@@ -23,6 +23,7 @@ _SAMPLER_KEYWORDS = ("sampler", "batch_sampler")
 _RANDOM_SOURCES = ("torch.rand", "torch.randn", "torch.randint", "torch.normal", "numpy.random.", "random.")
 _TRAINING_HOOKS = frozenset({"train_dataloader"})
 _EVALUATION_HOOKS = frozenset({"val_dataloader", "test_dataloader", "predict_dataloader"})
+_TRAINING_METHODS = api.FIT_MODEL_METHODS | {"train", "run"}
 
 
 @dataclass
@@ -211,8 +212,17 @@ class LoaderFacts:
             return "other"
         return "train" if self._trains(process.origin) else "evaluate"
 
-    def _trains(self, function: cst.FunctionDef) -> bool:
-        """The function (or a helper it calls) calls backward() and steps an optimizer."""
+    @cached_property
+    def _file_trains(self) -> bool:
+        """Some code of the file calls backward() and steps an optimizer, or hands a model to
+        something that trains it (`fit`, `train`, an engine's `run`)."""
+        if any(self._trains(function) for function in self.dataflow.function_events):
+            return True
+        return any(event.qualname is None and event.method in _TRAINING_METHODS for event in self.dataflow.calls())
+
+    def _trains(self, function: cst.FunctionDef | None) -> bool:
+        """The function (the module body for None), or a helper it calls, calls backward() and
+        steps an optimizer."""
         effects = {action.effect for action in self.training.actions_of(function)}
         return {Effect.BACKWARD, Effect.STEP} <= effects
 
@@ -295,6 +305,8 @@ class LoaderFacts:
             return uses["train"]
         if "evaluate" in uses or set(uses) == {"one batch"}:
             return None
+        if not uses and self.bindings.is_discarded(loader.node) and not self._file_trains:
+            return None  # a loader built to show that it can be, in a file that trains nothing
         function = loader.event.function.name
         if function in _TRAINING_HOOKS:
             return f"it is returned by {function}()"
