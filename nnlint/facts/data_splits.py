@@ -338,9 +338,38 @@ class DataSplitFacts:
                     slots.append((f"trainer.{event.method}()", event.args[index], positional[index].value))
                 if event.method in api.TRAINER_EVALUATIONS and "dataloaders" in event.kwargs:
                     slots.append(("dataloaders=", event.kwargs["dataloaders"], keyword_arg(call, "dataloaders").value))
+            if event.method in api.TRAINER_EVALUATIONS and self._reports_every_split(event):
+                continue
             for where, value, expr in slots:
                 if value is not None and all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
                     yield call, f"{where} is given the training split ({expression_text(expr)})"
+
+    def _reports_every_split(self, event: CallEvent) -> bool:
+        """A trainer's test/validate run whose result is named or printed as the training score
+        (`train_result = trainer.test(model, train_loader)`), or, named as neither, that the same
+        code runs on held-out data too: a report of how the model does on each split."""
+        intent = intent_of_name(self.bindings.target_of(event.node)) or intent_of_text(
+            self.bindings.message_of(event.node))
+        if intent is not None:
+            return intent == api.TRAIN
+        return any(
+            other.function is event.function and other.receiver_name == event.receiver_name
+            and other.method == event.method and self._evaluated_split(other) in api.HELD_OUT
+            for other in self.dataflow.calls()
+        )
+
+    @staticmethod
+    def _evaluated_split(event: CallEvent) -> str:
+        """The split a trainer's test/validate run is given (its `dataloaders`)."""
+        arguments = positional_args(event.node)
+        if "dataloaders" in event.kwargs:
+            value, expr = event.kwargs["dataloaders"], keyword_arg(event.node, "dataloaders").value
+        elif len(event.args) > 1 and len(arguments) > 1:
+            value, expr = event.args[1], arguments[1].value
+        else:
+            return ""
+        data_value = as_data(value, expr)
+        return data_value.detail if data_value.kind is Kind.DATA else ""
 
     @staticmethod
     def _is_training_data(value: Value, expr: cst.BaseExpression) -> bool:
