@@ -86,6 +86,8 @@ DATA_LOADERS = frozenset({
     "torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader",
     "torch_geometric.loader.DataLoader", "torch_geometric.data.DataLoader",
 })
+# Samplers that draw only the given indices: a loader with one draws that subset of its dataset.
+SUBSET_SAMPLERS = frozenset({"torch.utils.data.SubsetRandomSampler", "torch.utils.data.sampler.SubsetRandomSampler"})
 TENSOR_DATASETS = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"})
 CONCAT_DATASETS = frozenset({"torch.utils.data.ConcatDataset", "torch.utils.data.dataset.ConcatDataset"})
 ITERABLE_DATASET_BASES = frozenset({

@@ -184,9 +184,16 @@ class DataSemantics:
             return self._random_split(call, first, call.args[1].value if len(call.args) > 1 else None)
         if qualname in api.SUBSET:
             return self._subset(call, first, self._arg(args, exprs, 1))
+        if qualname in api.SUBSET_SAMPLERS:
+            indices = first if args else as_data(kwargs.get("indices", UNKNOWN), _keyword(call, "indices"))
+            role = indices.detail if indices.kind is Kind.DATA else ""
+            return data(role, indices.origin if role else call, short)
         if qualname in api.DATA_LOADERS:
             dataset = first if args else as_data(kwargs.get("dataset", UNKNOWN), _keyword(call, "dataset"))
-            role = dataset.detail if dataset.kind is Kind.DATA else ""
+            sampler = self._arg(args, exprs, 3) if len(args) > 3 else as_data(
+                kwargs.get("sampler", UNKNOWN), _keyword(call, "sampler"))
+            drawn = sampler if sampler.kind is Kind.DATA else dataset  # a subset sampler picks the rows
+            role = drawn.detail if drawn.kind is Kind.DATA else ""
             basis = dataset.basis if dataset.kind is Kind.DATA else UNKNOWN
             return data(role, call, "DataLoader", basis, dataset.class_name if dataset.kind is Kind.DATA else "")
         if qualname in api.TENSOR_DATASETS or qualname in api.DATA_COMBINATIONS or qualname in api.CONCAT_DATASETS:
