@@ -548,7 +548,7 @@ class DataSemantics:
         return data(value.detail, value.origin, "batch", value.basis, value.class_name)
 
     def bind(self, target: cst.BaseExpression, expr: cst.BaseExpression | None, value: Value) -> Value:
-        """The value a target takes: unsplit data and index splits take the split its name says."""
+        """The value a target takes: unsplit data, index splits and slices take the split its name says."""
         if isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             if any(isinstance(e, cst.StarredElement) for e in target.elements):
@@ -571,6 +571,10 @@ class DataSemantics:
         if role is None:
             return value
         if value.kind is Kind.DATA and not value.detail:
+            return data(role, value.origin, value.producer, value.basis, value.class_name)
+        if value.kind is Kind.DATA and value.producer == "slice" and value.origin is expr and value.detail != role:
+            # `test_x = rest[test_idx:]`: the slice's own name says more than its bound's (`test_idx`
+            # counts the rows before the test part, or is the train count misnamed)
             return data(role, value.origin, value.producer, value.basis, value.class_name)
         if value is UNKNOWN and isinstance(expr, cst.Subscript) and _selects_rows(expr):
             return data(role, expr, "slice", None)
