@@ -14,7 +14,7 @@ from nnlint.facts.bindings import Bindings
 from nnlint.facts.dataflow import CallEvent, Dataflow
 from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.training import Effect, TrainingFacts
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.values import UNKNOWN, Kind, Value
 
 # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, ...)
 _SHUFFLE_POSITION = 2
@@ -37,6 +37,10 @@ class Loader:
                             # single sample (one graph), or windows cut from one sequence (whose
                             # order is often kept on purpose)
     training_reason: str | None = None
+
+    @property
+    def dataset(self) -> Value:
+        return self.event.args[0] if self.event.args else self.event.kwargs.get("dataset", UNKNOWN)
 
     @property
     def never_shuffles(self) -> bool:
@@ -64,6 +68,21 @@ class LoaderFacts:
         for loader in found.values():
             loader.training_reason = self._training_reason(loader, usage.get(loader.node, {}))
         return list(found.values())
+
+    def loader_of(self, value: Value) -> Loader | None:
+        """The loader of this file that `value` is, if it is one."""
+        if value.kind is not Kind.DATA:
+            return None
+        return next((loader for loader in self.loaders if loader.node is value.origin), None)
+
+    def trains_on(self, dataset: Value) -> bool:
+        """Some loader of the file that feeds training draws from `dataset` (the same split of the
+        same data)."""
+        return any(
+            loader.training_reason is not None and loader.dataset.kind is Kind.DATA
+            and loader.dataset.origin is dataset.origin and loader.dataset.detail == dataset.detail
+            for loader in self.loaders
+        )
 
     def _loader(self, event: CallEvent) -> Loader:
         call = event.node
