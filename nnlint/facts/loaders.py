@@ -1,6 +1,8 @@
 """Facts about DataLoaders: how each is configured to order its data, and whether the code
-trains on it (iterated by a loop that calls backward and step, handed to a trainer as training
-data, returned by a `train_dataloader` hook, built on the training split, or named train*)."""
+trains on it (iterated by a loop that calls backward and step, handed to a helper whose loop does
+so with that parameter, to a trainer or an ignite engine as training data, returned by a
+`train_dataloader` hook, built on the training split, or named train*) or only evaluates it, draws
+one batch from it, or never reads it."""
 
 from __future__ import annotations
 
