@@ -100,7 +100,7 @@ class FileFacts:
 
     @cached_property
     def data_splits(self) -> DataSplitFacts:
-        return DataSplitFacts(self.dataflow, self.bindings)
+        return DataSplitFacts(self.dataflow, self.bindings, self.loaders)
 
     @cached_property
     def loaders(self) -> LoaderFacts:

@@ -16,8 +16,9 @@ from nnlint.facts import data_api as api
 from nnlint.facts.bindings import Bindings
 from nnlint.facts.data_values import as_data, is_scaled
 from nnlint.facts.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
+from nnlint.facts.loaders import LoaderFacts
 from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args, source_code
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.values import UNKNOWN, Kind, Value
 
 _MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
 _EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "validate", "validation", "valid", "val",
@@ -118,9 +119,10 @@ class ModelUse:
 
 
 class DataSplitFacts:
-    def __init__(self, dataflow: Dataflow, bindings: Bindings) -> None:
+    def __init__(self, dataflow: Dataflow, bindings: Bindings, loaders: LoaderFacts) -> None:
         self.dataflow = dataflow
         self.bindings = bindings
+        self.loaders = loaders
 
     # ------------------------------------------------------------- fits and splits
     @cached_property
@@ -338,9 +340,56 @@ class DataSplitFacts:
                     slots.append((f"trainer.{event.method}()", event.args[index], positional[index].value))
                 if event.method in api.TRAINER_EVALUATIONS and "dataloaders" in event.kwargs:
                     slots.append(("dataloaders=", event.kwargs["dataloaders"], keyword_arg(call, "dataloaders").value))
+            if event.method in api.TRAINER_EVALUATIONS and self._reports_every_split(event):
+                continue
             for where, value, expr in slots:
-                if value is not None and all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
+                if value is None or self._validates_beside_other_training_data(event, value):
+                    continue
+                if all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
                     yield call, f"{where} is given the training split ({expression_text(expr)})"
+
+    def _validates_beside_other_training_data(self, event: CallEvent, value: Value) -> bool:
+        """`trainer.fit(model, pretrain_loader, val_loader)` where the validation loader draws a
+        split that no training loader of the file draws from, and the fit trains on a loader over
+        other data: that split, whatever its name, is held out from this training (SimCLR trains
+        on STL10's "unlabeled" split and validates on its labelled "train" split)."""
+        if event.method != "fit":
+            return False
+        trained = event.kwargs.get("train_dataloaders") or event.kwargs.get("train_dataloader") or (
+            event.args[1] if len(event.args) > 1 else UNKNOWN)
+        training, validation = self.loaders.loader_of(trained), self.loaders.loader_of(value)
+        if training is None or validation is None or training is validation:
+            return False
+        held_out = validation.dataset
+        return isinstance(held_out.origin, cst.Call) and held_out.origin is not training.dataset.origin and not (
+            self.loaders.trains_on(held_out))
+
+    def _reports_every_split(self, event: CallEvent) -> bool:
+        """A trainer's test/validate run whose result is named or printed as the training score
+        (`train_result = trainer.test(model, train_loader)`), or, named as neither, that the same
+        code runs on held-out data too: a report of how the model does on each split."""
+        intent = intent_of_name(self.bindings.target_of(event.node)) or intent_of_text(
+            self.bindings.message_of(event.node))
+        if intent is not None:
+            return intent == api.TRAIN
+        return any(
+            other.function is event.function and other.receiver_name == event.receiver_name
+            and other.method == event.method and self._evaluated_split(other) in api.HELD_OUT
+            for other in self.dataflow.calls()
+        )
+
+    @staticmethod
+    def _evaluated_split(event: CallEvent) -> str:
+        """The split a trainer's test/validate run is given (its `dataloaders`)."""
+        arguments = positional_args(event.node)
+        if "dataloaders" in event.kwargs:
+            value, expr = event.kwargs["dataloaders"], keyword_arg(event.node, "dataloaders").value
+        elif len(event.args) > 1 and len(arguments) > 1:
+            value, expr = event.args[1], arguments[1].value
+        else:
+            return ""
+        data_value = as_data(value, expr)
+        return data_value.detail if data_value.kind is Kind.DATA else ""
 
     @staticmethod
     def _is_training_data(value: Value, expr: cst.BaseExpression) -> bool:
