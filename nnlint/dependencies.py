@@ -104,6 +104,9 @@ def project_files(root: Path) -> list[Declared]:
 
 
 def _relative(path: Path, root: Path) -> str:
+    """The file as the project names it; in full where no project root was found above it."""
+    if root == Path(root.anchor):
+        return path.as_posix()
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
