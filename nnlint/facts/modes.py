@@ -150,7 +150,9 @@ class EvaluationCall:
     subject: Model
     owned: bool  # a module calling itself or its sub-modules: whoever runs the module decides its mode
     sampled: bool = False  # called again and again in a range() loop: Monte-Carlo sampling
-    random_input: bool = False  # run on a random draw (a generator's fixed noise, a shape probe): no data judged
+    # Run on a random draw inside the loop that trains it (a GAN's samples from fixed noise after
+    # each epoch): a progress snapshot, training goes on; no data is scored.
+    training_snapshot: bool = False
 
 
 @dataclass(frozen=True)
@@ -863,8 +865,8 @@ class ModeFacts:
         settings = path.settings.get(number, frozenset({UNKNOWN_SETTING}))
         context = None if training_step else self._evaluation_context(model, frame)
         if context is not None:
-            entry = EvaluationCall(call, name, context, settings, model, owned, frame.sampling,
-                                   self._runs_on_random_draw(call))
+            snapshot = bool(frame.loops) and self._runs_on_random_draw(call) and self.steps.trains(frame.root)
+            entry = EvaluationCall(call, name, context, settings, model, owned, frame.sampling, snapshot)
             self.evaluation_calls.setdefault(call, []).append(entry)
             self._check_training_flag(call, frame, TRAINING_FLAGS)
         elif training_step:

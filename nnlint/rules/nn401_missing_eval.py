@@ -21,9 +21,9 @@ def _monte_carlo(call: EvaluationCall) -> bool:
 
 def _exempt(call: EvaluationCall) -> bool:
     """A module's own calls, models free of Dropout/BatchNorm, untrained networks being probed, and
-    models run on random draws (a GAN's samples from fixed noise, a shape probe): no data is judged."""
+    snapshots on random draws between training epochs (a GAN's samples from fixed noise)."""
     return call.owned or call.subject.mode_free or call.subject.untrained or _monte_carlo(call) \
-        or call.random_input
+        or call.training_snapshot
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
