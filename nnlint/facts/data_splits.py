@@ -6,7 +6,7 @@ Built on the DATA / SCALER values the dataflow interpreter tracks (see data_valu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Iterator
 
@@ -104,6 +104,7 @@ class Leak:
     fit: Fit
     reason: str                 # "held-out" or "before-split"
     split: SplitOp | None = None
+    helper: str | None = None   # the data entered the fit through this helper's call (`fit.node`)
 
 
 @dataclass(frozen=True)
@@ -203,10 +204,17 @@ class DataSplitFacts:
     @cached_property
     def leaks(self) -> list[Leak]:
         """Fits that see held-out data; hand-written statistics count once per data and function
-        (the mean and the std of one standardization are one finding)."""
+        (the mean and the std of one standardization are one finding). A helper that fits what
+        its parameter holds is right for callers that pass training data: the leak is the call
+        that passes held-out data."""
         found: list[Leak] = []
         statistics_seen: set[tuple] = set()
+        fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]] = {}
         for fit in self.fits:
+            parameter = self._fitted_parameter(fit)
+            if parameter is not None:
+                fitting_helpers.setdefault(fit.event.function.node, {})[(parameter, fit.node)] = fit
+                continue
             role = fit.scaler.detail
             if fit.is_statistic:
                 if fit.node not in self.dataflow.data.applied:
@@ -224,7 +232,34 @@ class DataSplitFacts:
                 found.append(leak)
                 if fit.is_statistic:
                     statistics_seen.add((fit.event.function.node, root_name(fit.seen_expr)))
+        found.extend(self._leaks_through_helpers(fitting_helpers))
         return found
+
+    def _fitted_parameter(self, fit: Fit) -> str | None:
+        """The parameter of the helper a specialized fit runs in whose data it fits, if any."""
+        function = fit.event.function.node
+        if not fit.event.specialized or function is None:
+            return None
+        return next((use.param for use in self.dataflow.parameter_uses(function)
+                     if use.event.node is fit.node and (use.position == 0 or use.keyword in ("X", "x"))), None)
+
+    def _leaks_through_helpers(self, fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]]
+                               ) -> Iterator[Leak]:
+        for event in self.dataflow.calls():
+            helper = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+            if event.specialized or helper not in fitting_helpers:
+                continue
+            passed = self.dataflow.arguments_of(event)
+            fits = fitting_helpers[helper]
+            for use in self.dataflow.parameter_uses(helper, passed):
+                fit = fits.get((use.param, use.event.node))
+                value = passed.get(use.param, UNKNOWN)
+                if fit is None or value.kind is not Kind.DATA or value.detail not in (*api.HELD_OUT, api.MIXED):
+                    continue
+                seen = replace(fit.scaler, detail=value.detail)
+                expr = self.dataflow.argument_expression(event, use.param)
+                yield Leak(replace(fit, node=event.node, scaler=seen, seen_expr=expr), "held-out", helper=helper.name.value)
+                break
 
     def _split_after(self, fit: Fit) -> SplitOp | None:
         """The split that divides the data these statistics were computed on (the statistics

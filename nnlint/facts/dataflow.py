@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 MAX_CALL_DEPTH = 4
 # Argument values not worth a specialized analysis of the function they are passed to.
-_UNINFORMATIVE = (Kind.UNKNOWN, Kind.NONE, Kind.STRING)
+_UNINFORMATIVE = (Kind.UNKNOWN, Kind.NONE, Kind.STRING, Kind.BOOL)
+# Argument values a function may branch on (`if fit:`, `if name == "ce":`), kept when probing it.
+_CONSTANT_KINDS = (Kind.NONE, Kind.STRING, Kind.BOOL)
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 ENABLE_GRAD_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
@@ -178,7 +180,7 @@ class Dataflow:
         self._forward_outputs: dict[str, Value] = {}
         self._loss_families: dict[str, str | None] = {}
         self._string_dispatch: dict[cst.FunctionDef, bool] = {}
-        self._parameter_uses: dict[cst.FunctionDef, list[ParameterUse]] = {}
+        self._parameter_uses: dict[tuple, list[ParameterUse]] = {}
         # While set, events are collected here instead of recorded and nothing is memoized:
         # what-if analyses (a loss class probed with a marker input, parameter defaults).
         self._probing: list[Event] | None = None
@@ -404,7 +406,7 @@ class Dataflow:
         full_args = tuple(([bound_self] if bound_self is not None else []) + args)
         passed = [*full_args[1 if bound_self is not None else 0:], *(kwargs or {}).values()]
         # A string is worth a specialized analysis only for a function that dispatches on it.
-        boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_string(node) else _UNINFORMATIVE
+        boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_constant(node) else _UNINFORMATIVE
         interesting = any(value.kind not in boring for value in passed)
         if not interesting:  # one analysis serves every such call
             full_args = tuple(a if a is bound_self else UNKNOWN for a in full_args)
@@ -414,12 +416,13 @@ class Dataflow:
         return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1,
                              kwargs=kwargs, defaults=defaults)
 
-    def parameter_uses(self, node: cst.FunctionDef) -> list[ParameterUse]:
-        """Where each parameter of a function of this file goes: the function is run once with
-        a distinct marker for each parameter, and every call argument that is a marker is a use."""
-        if node in self._parameter_uses:
-            return self._parameter_uses[node]
-        self._parameter_uses[node] = []  # recursion guard
+    def parameter_uses(self, node: cst.FunctionDef, passed: Mapping[str, Value] | None = None) -> list[ParameterUse]:
+        """Where each parameter of a function of this file goes: the function is run with a
+        distinct marker for each parameter, and every call argument that is a marker is a use.
+
+        With `passed` (what one call passes, see `arguments_of`), the parameters that call does
+        not pass take their defaults and constants it passes (a flag, a name) are kept, so that
+        branches taken only on request (`if fit: scaler.fit(x)`) are decided as for that call."""
         function = self.functions.get(node)
         if function is None or self._probing is not None:
             return []
@@ -428,39 +431,66 @@ class Dataflow:
         if function.class_name is not None and params:
             params.pop(0)
             receiver = [self._instance(function.class_name)] if function.class_name in self.classes else [UNKNOWN]
-        markers = {name: Value(Kind.LOGITS, f"<parameter {name}>") for name in params}
+        if passed is None:
+            injected = {name: Value(Kind.LOGITS, f"<parameter {name}>") for name in params}
+        else:
+            injected = {name: value if value.kind in _CONSTANT_KINDS else Value(Kind.LOGITS, f"<parameter {name}>")
+                        for name, value in passed.items() if name in params}
+        key = (node, passed is None, tuple(sorted((name, value.kind, value.detail) for name, value in injected.items())))
+        if key in self._parameter_uses:
+            return self._parameter_uses[key]
+        self._parameter_uses[key] = []  # recursion guard
+        markers = {id(value): name for name, value in injected.items() if value.kind not in _CONSTANT_KINDS}
         probing, self._probing = self._probing, []
-        self._analyse(function, (*receiver, *markers.values()), specialized=True, depth=1, defaults=False)
+        self._analyse(function, tuple(receiver), specialized=True, depth=1, kwargs=injected, defaults=passed is not None)
         events, self._probing = self._probing, probing
-        by_marker = {id(marker): name for name, marker in markers.items()}
         uses = []
         for event in events:
             if not isinstance(event, CallEvent):
                 continue
-            uses.extend(ParameterUse(by_marker[id(arg)], event, position, None)
-                        for position, arg in enumerate(event.args) if id(arg) in by_marker)
-            uses.extend(ParameterUse(by_marker[id(arg)], event, None, keyword)
-                        for keyword, arg in event.kwargs.items() if id(arg) in by_marker)
-        self._parameter_uses[node] = uses
+            uses.extend(ParameterUse(markers[id(arg)], event, position, None)
+                        for position, arg in enumerate(event.args) if id(arg) in markers)
+            uses.extend(ParameterUse(markers[id(arg)], event, None, keyword)
+                        for keyword, arg in event.kwargs.items() if id(arg) in markers)
+        self._parameter_uses[key] = uses
         return uses
+
+    def arguments_of(self, event: CallEvent) -> dict[str, Value]:
+        """What a call of a function of this file passes for each parameter it passes."""
+        node = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+        function = self.functions.get(node) if isinstance(node, cst.FunctionDef) else None
+        if function is None:
+            return {}
+        params = list(function.params)[1 if event.callee.class_name else 0:]  # a bound method's self
+        passed = dict(zip(params, event.args))
+        passed.update((name, value) for name, value in event.kwargs.items() if name in params)
+        return passed
 
     def argument_for(self, event: CallEvent, param: str) -> Value:
         """The value a call of a function of this file passes for one of its parameters."""
+        return self.arguments_of(event).get(param, UNKNOWN)
+
+    def argument_expression(self, event: CallEvent, param: str) -> cst.BaseExpression | None:
+        """The expression a call of a function of this file passes for one of its parameters."""
         node = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
         function = self.functions.get(node) if isinstance(node, cst.FunctionDef) else None
-        if function is None or param not in function.params:
-            return UNKNOWN
-        if param in event.kwargs:
-            return event.kwargs[param]
-        index = function.params.index(param) - (1 if event.callee.class_name else 0)  # a bound method
-        return event.args[index] if 0 <= index < len(event.args) else UNKNOWN
+        if function is None or param not in function.params or not isinstance(event.node, cst.Call):
+            return None
+        keyword = next((arg.value for arg in event.node.args if arg.keyword is not None and arg.keyword.value == param), None)
+        if keyword is not None:
+            return keyword
+        positional = [arg.value for arg in event.node.args if arg.keyword is None and not arg.star]
+        index = function.params.index(param) - (1 if event.callee.class_name else 0)
+        return positional[index] if 0 <= index < len(positional) else None
 
-    def _dispatches_on_string(self, node: cst.FunctionDef) -> bool:
-        """`if name == "ce":` on a parameter somewhere in the function: a factory chosen by name."""
+    def _dispatches_on_constant(self, node: cst.FunctionDef) -> bool:
+        """`if name == "ce":` or `if fit:` on a parameter somewhere in the function: a factory
+        chosen by name, or a step taken only when the caller asks for it."""
         if node not in self._string_dispatch:
             params = set(self.functions[node].params)
             self._string_dispatch[node] = any(
-                isinstance(statement, cst.If) and _string_test(statement.test, params) is not None
+                isinstance(statement, cst.If) and (_string_test(statement.test, params) is not None
+                                                   or _flag_test(statement.test, params) is not None)
                 for statement in walk_statements(block_statements(node.body))
             )
         return self._string_dispatch[node]
@@ -563,9 +593,13 @@ class Dataflow:
             self._merge(frame, dict(frame.env), *branches)
 
     def _decided(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
-        """The outcome of `name == "ce"` when a call passed the string (factories chosen by name)."""
+        """The outcome of `name == "ce"` or `if flag:` when a call passed the string or the flag."""
         if not frame.specialized:
             return None
+        flag = _flag_test(test, set(frame.env))
+        if flag is not None:
+            value = frame.env.get(flag[0], UNKNOWN)
+            return (value.detail == "True") == flag[1] if value.kind is Kind.BOOL else None
         compared = _string_test(test, set(frame.env))
         if compared is None:
             return None
@@ -750,6 +784,8 @@ class Dataflow:
         return UNKNOWN
 
     def _eval_name(self, expr: cst.Name, frame: _Frame) -> Value:
+        if expr.value in ("True", "False"):
+            return Value(Kind.BOOL, expr.value, detail=expr.value)
         return NONE if expr.value == "None" else frame.env.get(expr.value, UNKNOWN)
 
     def _eval_boolean(self, expr: cst.BooleanOperation, frame: _Frame) -> Value:
@@ -1096,6 +1132,14 @@ def _string_constant(expr: cst.SimpleString) -> Value:
     if expr.prefix.lower() not in ("", "r", "u") or "\\" in raw or len(raw) > 64:
         return UNKNOWN
     return Value(Kind.STRING, detail=raw)
+
+
+def _flag_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, bool] | None:
+    """(name, wanted) for `if name:` (wanted True) and `if not name:` (wanted False)."""
+    wanted = True
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, wanted = test.expression, False
+    return (test.value, wanted) if isinstance(test, cst.Name) and test.value in names else None
 
 
 def _string_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, frozenset[str], bool] | None:

@@ -25,6 +25,7 @@ class Kind(Enum):
     MAPPING = "mapping"                  # a dict literal with string keys
     NONE = "None"                        # the literal None (a default not yet replaced)
     STRING = "string"                    # a string literal, in `detail` (a factory's `name`)
+    BOOL = "bool"                        # the literal True or False, in `detail` (a flag argument)
     DATA = "data"                        # data of a known split (detail: data_api role), scaled or not
     SCALER = "statistics"                # a scaler, or statistics computed from data (detail: what it saw)
     PERMUTATION = "permutation"          # a random order of indices (origin: the call that drew it)
