@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, cast
 
 import libcst as cst
@@ -328,8 +328,8 @@ class Dataflow:
         `*args`/`**kwargs`), else UNKNOWN.
         """
         kwargs = {name: value for name, value in (kwargs or {}).items() if name in function.params}
-        key = (function.node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in args),
-               tuple(sorted((k, v.kind, v.detail, v.class_name, v.producer) for k, v in kwargs.items())), defaults)
+        key = (function.node, tuple(_identity(a) for a in args),
+               tuple(sorted((k, *_identity(v)) for k, v in kwargs.items())), defaults)
         if key in self._summaries:
             return self._summaries[key]
         if key in self._active or depth > MAX_CALL_DEPTH or function.node is None:
@@ -495,11 +495,15 @@ class Dataflow:
             )
         return self._string_dispatch[node]
 
-    def forward_output(self, class_name: str, args: list[Value], depth: int) -> Value:
+    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None) -> Value:
+        """What calling a module class of this file returns; `instance` when it has sub-modules
+        replaced after it was built."""
         forward = self.method(class_name, "forward") or self.method(class_name, "__call__")
         if forward is None:
             return UNKNOWN
         function = self.functions[forward]
+        if instance is not None and instance.keys:
+            return self._analyse(function, (instance, *args), specialized=True, depth=depth + 1)
         informative = any(a.kind not in _UNINFORMATIVE for a in args)
         if not informative and class_name in self._forward_outputs:
             return self._forward_outputs[class_name]
@@ -733,9 +737,10 @@ class Dataflow:
                 else:
                     self._assign(inner, value.item(index), frame)
         elif isinstance(target, cst.Attribute):
-            self.eval(target.value, frame)
+            owner = self.eval(target.value, frame)
             name = dotted_name(target)
             if name is not None:
+                self._replace_submodule(target, owner, value, frame)
                 frame.env[name] = value
                 if target.attr.value == "grad":
                     self._record(GradResetEvent(target, frame.function, tuple(frame.loops), frame.no_grad > 0,
@@ -754,6 +759,21 @@ class Dataflow:
                     keys = tuple(k for k in current.keys if k != key) + (key,)
                     items = tuple(current.item(k) for k in keys[:-1]) + (value,)
                     frame.env[container] = Value(Kind.MAPPING, items=items, keys=keys)
+
+    def _replace_submodule(self, target: cst.Attribute, owner: Value, value: Value, frame: _Frame) -> None:
+        """`net.head = nn.Sequential(..., nn.Softmax(dim=1))` on a model built earlier: what the
+        model gives changes with it (its class's forward reads the new head; a pretrained
+        classifier's last layer is that head)."""
+        owner_name = dotted_name(target.value)
+        if owner.kind is not Kind.MODULE or owner_name is None or owner_name == "self" or value.kind is not Kind.MODULE:
+            return
+        attr = target.attr.value
+        if owner.class_name and owner.class_name in self.classes:
+            keys = tuple(key for key in owner.keys if key != attr)
+            items = tuple(owner.item(key) for key in keys)
+            frame.env[owner_name] = replace(owner, keys=(*keys, attr), items=(*items, value))
+        elif owner.detail == torch_api.CLASSIFIER and attr in torch_api.CLASSIFIER_HEADS:
+            frame.env[owner_name] = replace(owner, output=value.output if value.output is not None else UNKNOWN)
 
     def _store_self_attr(self, name: str, value: Value, frame: _Frame) -> None:
         function = frame.function
@@ -856,6 +876,8 @@ class Dataflow:
         if name is not None and name in frame.env:
             return frame.env[name]
         base = self.eval(expr.value, frame)
+        if base.kind is Kind.MODULE and expr.attr.value in base.keys:
+            return base.item(expr.attr.value)
         if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
             return self.class_attr(base.class_name, expr.attr.value)
         return self.data.attribute(base, expr)
@@ -897,6 +919,8 @@ class Dataflow:
             name = dotted_name(func)
             if name is not None and name in frame.env:
                 callee = frame.env[name]
+            elif receiver.kind is Kind.MODULE and func.attr.value in receiver.keys:
+                callee = receiver.item(func.attr.value)
             elif receiver.class_name and receiver.kind in (Kind.MODULE, Kind.UNKNOWN):
                 callee = self.class_attr(receiver.class_name, func.attr.value)
             else:
@@ -960,7 +984,7 @@ class Dataflow:
             if callee.output is not None:
                 return callee.output
             if callee.class_name:
-                return self.forward_output(callee.class_name, args, frame.depth)
+                return self.forward_output(callee.class_name, args, frame.depth, callee)
             return UNKNOWN
         if callee.kind is Kind.LOSS_FN:
             return Value(Kind.LOSS, callee.producer, call, detail=callee.detail)
@@ -1033,6 +1057,8 @@ class Dataflow:
             return Value(Kind.MODULE, short, call, output=output)
         if torch_api.is_torch_module_class(qualname):
             return Value(Kind.MODULE, short, call, output=UNKNOWN)
+        if torch_api.is_classifier_factory(qualname):
+            return Value(Kind.MODULE, short, call, detail=torch_api.CLASSIFIER, output=UNKNOWN)
         if torch_api.is_optimizer_class(qualname):
             return Value(Kind.OPTIMIZER, short, call)
         if torch_api.is_scheduler_factory(qualname):
@@ -1132,6 +1158,13 @@ def _string_constant(expr: cst.SimpleString) -> Value:
     if expr.prefix.lower() not in ("", "r", "u") or "\\" in raw or len(raw) > 64:
         return UNKNOWN
     return Value(Kind.STRING, detail=raw)
+
+
+def _identity(value: Value) -> tuple:
+    """What tells analyses with this argument apart (a model with a replaced head is another model)."""
+    replaced = tuple((key, item.kind, item.output.kind if item.output is not None else None)
+                     for key, item in zip(value.keys, value.items)) if value.kind is Kind.MODULE else ()
+    return value.kind, value.detail, value.class_name, value.producer, replaced
 
 
 def _flag_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, bool] | None:

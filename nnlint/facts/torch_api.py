@@ -34,6 +34,20 @@ KIND_PRESERVING_METHODS = frozenset({
     "view", "reshape", "view_as", "reshape_as", "squeeze", "unsqueeze", "permute", "transpose",
     "flatten", "type", "type_as", "expand", "expand_as", "repeat", "requires_grad_",
 })
+# Factories of (pretrained) classification networks, whose last layer is the attribute below:
+# `model.fc = nn.Sequential(nn.Linear(512, 10), nn.Softmax(dim=1))` decides what the model gives.
+CLASSIFIER_FACTORIES = ("torchvision.models.", "timm.create_model", "timm.models.create_model")
+CLASSIFIER_HEADS = frozenset({"fc", "classifier", "head", "heads"})
+CLASSIFIER = "classifier"  # the `detail` of a model such a factory built
+
+
+def is_classifier_factory(qualname: str) -> bool:
+    """`torchvision.models.resnet18`, `timm.create_model`; not detection or segmentation models."""
+    if qualname.startswith("torchvision.models."):
+        return qualname.count(".") == 2 and qualname.rsplit(".", 1)[-1][:1].islower()
+    return qualname.startswith(CLASSIFIER_FACTORIES[1:])
+
+
 # nn.Module methods that return the module itself (`model = Net().to(device)`).
 MODULE_RETURNING_SELF = frozenset({
     "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "train", "eval", "requires_grad_",

@@ -36,7 +36,8 @@ class Value:
     """An abstract value. `producer` says what made it (for messages), `origin` where.
 
     MODULE values carry `output` (what calling them returns) or `class_name` (a class of
-    this file whose `forward` decides); LOSS_FN values carry the loss family in `detail`;
+    this file whose `forward` decides), and in `keys`/`items` the sub-modules assigned to this
+    instance after it was built (`net.head = nn.Sequential(...)`); LOSS_FN values carry the loss family in `detail`;
     SEQUENCE/MAPPING values carry their items. DATA values carry in `basis` the SCALER that
     scaled them (None: not scaled since the split; UNKNOWN: not known); SCALER values carry in
     `basis` the data they were fitted on.
@@ -67,7 +68,7 @@ class Value:
             return self  # a sample, a batch or a column of data belongs to the same split
         if self.kind is Kind.SEQUENCE and isinstance(index, int) and -len(self.items) <= index < len(self.items):
             return self.items[index]
-        if self.kind is Kind.MAPPING and isinstance(index, str) and index in self.keys:
+        if self.kind in (Kind.MAPPING, Kind.MODULE) and isinstance(index, str) and index in self.keys:
             return self.items[self.keys.index(index)]
         return UNKNOWN
 
