@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from nnlint.diagnostics import Finding
-from nnlint.files import NOTEBOOK_SUFFIX, UnreadableSource, decode_source, physical_lines
+from nnlint.files import NOTEBOOK_SUFFIX, UnreadableSource, decode_source, physical_lines, read_regular_file
 from nnlint.notebook import NotNotebook, code_cells
 
 FORMAT = 1
@@ -32,7 +32,7 @@ class BaselineError(Exception):
 
 def read_file(path: str) -> bytes | None:
     try:
-        return Path(path).read_bytes()
+        return read_regular_file(path)
     except OSError:
         return None
 

@@ -24,12 +24,12 @@ CACHE_DIR = tempfile.mkdtemp(prefix="nnlint-test-cache-")
 
 
 def run_nnlint(*args: str, cwd: Path | None = None, stdin: bytes | None = None,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+               env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """The real command in a subprocess; the cache goes to a private directory unless `env` says."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "NNLINT_CACHE_DIR": CACHE_DIR, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "nnlint", *args],
-        cwd=cwd or REPO, input=stdin, capture_output=True, env=env, timeout=300,
+        cwd=cwd or REPO, input=stdin, capture_output=True, env=env, timeout=timeout,
     )
 
 

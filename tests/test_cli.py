@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -193,8 +194,41 @@ def test_bad_config_is_one_line_and_exit_2(project: Path, table: str, named: str
 
 def test_missing_path_and_bad_option_exit_2(project: Path) -> None:
     assert run_nnlint("nope.py", cwd=project).returncode == 2
+    result = run_nnlint("nope.py", "gone/", cwd=project)
+    assert result.returncode == 2 and result.stderr.decode() == "nnlint: error: no such file or directory: gone/, nope.py\n"
     result = run_nnlint("--output-format", "xml", cwd=project)
     assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+
+
+def test_a_missing_path_among_others_is_one_nn002_line_and_the_run_goes_on(project: Path) -> None:
+    result = run_nnlint("nope.py", "train.py", "missing/dir", cwd=project)
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    findings = [(f["path"], f["line"], f["code"], f["message"]) for f in parse_text_output(result.stdout.decode())]
+    assert findings[0] == ("missing/dir", 1, "NN002", "cannot read: No such file or directory")
+    assert findings[1] == ("nope.py", 1, "NN002", "cannot read: No such file or directory")
+    assert [code for _, _, code, _ in findings[2:]] == ["NN201", "NN301"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_or_device_named_on_the_command_line_is_skipped_with_one_line(project: Path) -> None:
+    os.mkfifo(project / "pipe.py")
+    (project / "null.py").symlink_to(os.devnull)
+    result = run_nnlint("pipe.py", "null.py", "train.py", cwd=project, timeout=60)
+    lines = result.stdout.decode().splitlines()
+    assert lines[:2] == ["null.py:1:1: NN002 cannot read file: not a regular file (a character device)",
+                         "pipe.py:1:1: NN002 cannot read file: not a regular file (a FIFO)"]
+    assert [f["code"] for f in parse_text_output("\n".join(lines[2:]))] == ["NN201", "NN301"]
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+
+
+def test_stdin_among_other_paths_is_linted_with_them(project: Path) -> None:
+    named = run_nnlint("--stdin-filename", "piped.py", "clean.py", "-", "train.py", cwd=project, stdin=BUGGY.encode())
+    assert [(f["path"], f["code"]) for f in parse_text_output(named.stdout.decode())] == [
+        ("piped.py", "NN201"), ("piped.py", "NN301"), ("train.py", "NN201"), ("train.py", "NN301")]
+    assert named.returncode == 1 and "2 of 3 files" in named.stderr.decode()
+    unnamed = run_nnlint("-", "clean.py", cwd=project, stdin=BUGGY.encode())
+    assert [(f["path"], f["code"]) for f in parse_text_output(unnamed.stdout.decode())] == [
+        ("-", "NN201"), ("-", "NN301")]
 
 
 def test_stdin_with_filename(project: Path) -> None:
