@@ -192,6 +192,58 @@ def test_bad_config_is_one_line_and_exit_2(project: Path, table: str, named: str
     assert "pyproject.toml" in err and named in err
 
 
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b'[tool.nnlint]\nignore = ["NN301"]\nowner = "Andr\xe9"\n', "not UTF-8"),
+        (b"\xff\xfe[\x00t\x00o\x00o\x00l\x00.\x00n\x00n\x00l\x00i\x00n\x00t\x00]\x00", "not UTF-8"),
+        (b"[tool]\nnnlint = 5\n", "[tool.nnlint] must be a table, not an integer"),
+        (b'tool.nnlint = ["NN2"]\n', "[tool.nnlint] must be a table, not an array"),
+    ],
+)
+def test_a_broken_nnlint_table_is_one_line_and_exit_2(project: Path, content: bytes, named: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    result = run_nnlint(".", cwd=project)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "pyproject.toml" in err and named in err
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"tool = 5\n", "tool must be a table, not an integer"),
+        (b'tool = ["nnlint"]\n', "tool must be a table, not an array"),
+        (b'[tool.nnlint]\nowner = "Andr\xe9"\n', "not UTF-8"),
+        (b"[tool]\nnnlint = 5\n", "[tool.nnlint] must be a table"),
+    ],
+)
+def test_a_broken_config_named_by_option_is_one_line_and_exit_2(project: Path, content: bytes, named: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    result = run_nnlint("--config", "pyproject.toml", ".", cwd=project)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "pyproject.toml" in err and named in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"tool = 5\n", b'tool = ["nnlint"]\n', b'[project]\nname = "caf\xe9"\n', b"[project\nname = 1\n",
+     b'[tool.black]\nline-length = "88\n'],
+)
+def test_a_pyproject_above_the_project_without_an_nnlint_table_is_ignored(tmp_path: Path, content: bytes) -> None:
+    """Discovery walks up: one bad file in a parent folder must not break every run below it."""
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    project = tmp_path / "work" / "project"
+    project.mkdir(parents=True)
+    (project / "train.py").write_text(BUGGY)
+    result = run_nnlint(".", cwd=project)
+    assert result.returncode == 1, result.stderr.decode()
+    assert {f["code"] for f in parse_text_output(result.stdout.decode())} == {"NN201", "NN301"}
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nignore = ["NN301"]\n')  # the nearest table wins
+    assert {f["code"] for f in parse_text_output(run_nnlint(".", cwd=project).stdout.decode())} == {"NN201"}
+
+
 def test_missing_path_and_bad_option_exit_2(project: Path) -> None:
     assert run_nnlint("nope.py", cwd=project).returncode == 2
     result = run_nnlint("nope.py", "gone/", cwd=project)
