@@ -139,8 +139,12 @@ def open_regular_file(path: str | Path, *, follow_symlinks: bool = True) -> Bina
 def read_regular_file(path: str | Path, *, limit: int | None = None, follow_symlinks: bool = True) -> bytes:
     """A regular file's bytes; OSError for anything else, and for a file longer than `limit`."""
     with open_regular_file(path, follow_symlinks=follow_symlinks) as handle:
-        data = handle.read() if limit is None else handle.read(limit + 1)
-    if limit is not None and len(data) > limit:
+        if limit is None:
+            return handle.read()
+        # The size before reading (a sparse file of terabytes is made in no time), and what was
+        # read after (a file can grow meanwhile).
+        data = handle.read(limit + 1) if os.fstat(handle.fileno()).st_size <= limit else None
+    if data is None or len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
     return data
 
