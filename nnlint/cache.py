@@ -200,9 +200,8 @@ class ResultCache:
             content = json.loads(payload)
         except (ValueError, RecursionError):
             return {}
-        if isinstance(content, dict) and content.get("format") == CACHE_FORMAT and content.get("version") == code_fingerprint():
-            return content
-        return {}
+        ours = isinstance(content, dict) and content.get("format") == CACHE_FORMAT
+        return content if ours and content.get("version") == code_fingerprint() else {}
 
     def _load(self) -> None:
         """The per-file results, read only when a run is not answered whole."""
