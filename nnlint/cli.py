@@ -10,7 +10,7 @@ from nnlint import __version__
 from nnlint.baseline import Baseline, BaselineError, fingerprinted, read_file, write_baseline
 from nnlint.cache import ResultCache
 from nnlint.catalog import page_text
-from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
+from nnlint.config import OUTPUT_FORMAT_HELP, OUTPUT_FORMATS, TEXT_FORMATS, Config, ConfigError, discover_config
 from nnlint.diagnostics import Finding
 from nnlint.engine import default_workers, lint_project, unlintable
 from nnlint.files import STDIN, Skipped, discover
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extend-select", type=_codes, metavar="CODES", help="add codes or prefixes to the selection")
     parser.add_argument("--ignore", type=_codes, metavar="CODES", help="skip these codes or prefixes")
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
-    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, metavar="FORMAT", help=OUTPUT_FORMAT_HELP)
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for source read from stdin")
     parser.add_argument("--statistics", action="store_true", help="print a count of each code after the findings")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -138,10 +138,10 @@ def run(argv: Sequence[str]) -> int:
     if baseline is not None:
         findings, accepted = baseline.new_findings(findings)
     rules = list(all_rules())
-    sys.stdout.write(FORMATTERS[output_format](findings, rules))
-    if args.statistics and output_format == "text":
+    sys.stdout.write(FORMATTERS[output_format](findings, rules, [result.path for result in results]))
+    if args.statistics and output_format in TEXT_FORMATS:
         sys.stdout.write(statistics(findings))
-    if not args.quiet and output_format == "text":
+    if not args.quiet and output_format in TEXT_FORMATS:
         _summary(findings, len(results), accepted)
     if findings and not args.exit_zero:
         return EXIT_FINDINGS

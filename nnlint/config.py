@@ -17,7 +17,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-OUTPUT_FORMATS = ("text", "json", "sarif", "github")
+OUTPUT_FORMATS = ("text", "full", "json", "sarif", "github", "gitlab", "junit")
+TEXT_FORMATS = ("text", "full")  # for people: a summary may follow the findings; the others are for machines
+OUTPUT_FORMAT_HELP = ("text (default); full: text and the flagged source line; json; sarif (code scanning); "
+                      "github (annotations); gitlab (Code Quality); junit (XML)")
 LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
 KNOWN_KEYS = LIST_KEYS + ("per-file-ignores", "output-format")
 

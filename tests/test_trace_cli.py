@@ -70,15 +70,26 @@ def test_an_interrupted_script_exits_130(capsys: pytest.CaptureFixture[str]) -> 
     assert "interrupted" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("output_format", ["sarif", "github"])
+@pytest.mark.parametrize("output_format", ["sarif", "github", "gitlab", "junit", "full"])
 def test_other_output_formats(capsys: pytest.CaptureFixture[str], output_format: str) -> None:
-    assert main(["--output-format", output_format, str(TRACE / "nn802_initial_loss_far_from_chance.py")]) == 1
+    script = TRACE / "nn802_initial_loss_far_from_chance.py"
+    assert main(["--output-format", output_format, str(script)]) == 1
     out = capsys.readouterr().out
     if output_format == "sarif":
         results = json.loads(out)["runs"][0]["results"]
         assert [r["ruleId"] for r in results] == ["NN802"]
-    else:
+    elif output_format == "github":
         assert out.startswith("::warning file=fixtures/trace/nn802_initial_loss_far_from_chance.py,line=27,")
+    elif output_format == "gitlab":
+        [issue] = json.loads(out)
+        assert (issue["check_name"], issue["location"]["lines"]["begin"]) == ("NN802", 27) and issue["fingerprint"]
+    elif output_format == "junit":
+        assert '<testcase classname="nnlint" name="fixtures/trace/nn802_initial_loss_far_from_chance.py">' in out
+        assert out.count("<failure ") == 1
+    else:
+        finding, source, caret = out.splitlines()[:3]
+        assert finding.startswith("fixtures/trace/nn802_initial_loss_far_from_chance.py:27:")
+        assert source == script.read_text().splitlines()[26] and caret.endswith("^")
 
 
 def test_the_command_runs_end_to_end() -> None:

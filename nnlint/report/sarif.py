@@ -36,8 +36,6 @@ def _uri(path: str) -> str:
     return quote(candidate.as_posix(), safe="/") if not candidate.is_absolute() else candidate.as_uri()
 
 
-
-
 def _result(finding: Finding, index: dict[str, int]) -> dict:
     region = {"startLine": finding.line, "startColumn": finding.column}
     if finding.end_line:
@@ -56,7 +54,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict:
     return result
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
     index = {rule.code: position for position, rule in enumerate(rules)}
     log = {
         "$schema": SCHEMA,
