@@ -124,15 +124,21 @@ def _new_key(path: Path) -> bytes:
     return key
 
 
+def _mac(key: bytes, name: str, payload: bytes) -> bytes:
+    mac = hmac.new(key, name.encode() + b"\0", hashlib.sha256)
+    mac.update(payload)
+    return mac.hexdigest().encode()
+
+
 def seal(key: bytes, name: str, payload: bytes) -> bytes:
     """A cache file's bytes: the HMAC of its name and payload, a newline, the payload."""
-    return hmac.new(key, name.encode() + b"\0" + payload, hashlib.sha256).hexdigest().encode() + b"\n" + payload
+    return _mac(key, name, payload) + b"\n" + payload
 
 
 def unseal(key: bytes, name: str, data: bytes) -> bytes | None:
     """The payload of a cache file sealed with `key` under `name`; None for any other bytes."""
-    payload = data.partition(b"\n")[2]
-    return payload if hmac.compare_digest(data, seal(key, name, payload)) else None
+    mac, _, payload = data.partition(b"\n")
+    return payload if hmac.compare_digest(mac, _mac(key, name, payload)) else None
 
 
 def _finding_to_json(finding: Finding) -> list:
