@@ -31,6 +31,8 @@ class Finding:
     end_column: int = 0
     cell: int | None = None
     fingerprint: str = field(default="", compare=False)
+    # The flagged line as written (a notebook's: its line in the cell), filled with the fingerprint.
+    source_line: str = field(default="", compare=False)
 
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.line, self.column, self.code)

@@ -13,7 +13,6 @@ import gc
 import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from nnlint.analysis import finding, lint_bytes, scan_bytes
@@ -21,6 +20,7 @@ from nnlint.cache import ResultCache, cache_key, content_digest, run_key
 from nnlint.diagnostics import FileResult
 from nnlint.facts.project import ProjectIndex, view_key
 from nnlint.facts.summary import SymbolSummary
+from nnlint.files import STDIN, read_regular_file
 from nnlint.plan import Plan
 from nnlint.progress import Progress
 from nnlint.rules import UNREADABLE, all_rules
@@ -91,22 +91,31 @@ def lint_project(
     workers: int,
     cache: ResultCache | None = None,
     progress: Progress | None = None,
+    sources: Mapping[str, bytes] | None = None,
 ) -> list[FileResult]:
-    """Lint files as one project; results come back in the order of `paths`."""
-    rules = [rule for rule in all_rules() if rule.code in codes]
+    """Lint files as one project; results come back in the order of `paths`. `sources` holds
+    the bytes of paths that are not read from disk (standard input)."""
+    sources = sources or {}
     contents: dict[str, bytes] = {}
     results: dict[str, FileResult] = {}
     for path in paths:
         try:
-            contents[path] = Path(path).read_bytes()
+            contents[path] = sources[path] if path in sources else read_regular_file(path)
         except OSError as err:
-            unreadable = [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err.strerror or err}")]
-            results[path] = FileResult(path, unreadable if UNREADABLE in rules else [])
+            results[path] = unlintable(path, f"cannot read file: {err.strerror or err}", codes, ignored_in(path))
     requirements = TorchRequirements()
-    run = _Run(contents, {path: requirements.for_file(path) for path in contents}, codes, ignored_in, cache)
+    # Standard input without a name lies in no folder, so in no project.
+    torch_requirements = {path: requirements.for_file(path) if path != STDIN else None for path in contents}
+    run = _Run(contents, torch_requirements, codes, ignored_in, cache)
     served = run.from_cache()
     results.update(served if served is not None else run.lint(workers, progress or Progress()))
     return [results[p] for p in paths]
+
+
+def unlintable(path: str, message: str, codes: frozenset[str], ignored: tuple[str, ...]) -> FileResult:
+    """The result of a path that cannot be linted: one NN002 finding, where that code is selected."""
+    reported = UNREADABLE.code in codes and not UNREADABLE.code.startswith(ignored)
+    return FileResult(path, [finding(UNREADABLE, path, 1, 1, message)] if reported else [])
 
 
 class _Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -191,10 +192,95 @@ def test_bad_config_is_one_line_and_exit_2(project: Path, table: str, named: str
     assert "pyproject.toml" in err and named in err
 
 
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b'[tool.nnlint]\nignore = ["NN301"]\nowner = "Andr\xe9"\n', "not UTF-8"),
+        (b"\xff\xfe[\x00t\x00o\x00o\x00l\x00.\x00n\x00n\x00l\x00i\x00n\x00t\x00]\x00", "not UTF-8"),
+        (b"[tool]\nnnlint = 5\n", "[tool.nnlint] must be a table, not an integer"),
+        (b'tool.nnlint = ["NN2"]\n', "[tool.nnlint] must be a table, not an array"),
+    ],
+)
+def test_a_broken_nnlint_table_is_one_line_and_exit_2(project: Path, content: bytes, named: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    result = run_nnlint(".", cwd=project)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "pyproject.toml" in err and named in err
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"tool = 5\n", "tool must be a table, not an integer"),
+        (b'tool = ["nnlint"]\n', "tool must be a table, not an array"),
+        (b'[tool.nnlint]\nowner = "Andr\xe9"\n', "not UTF-8"),
+        (b"[tool]\nnnlint = 5\n", "[tool.nnlint] must be a table"),
+    ],
+)
+def test_a_broken_config_named_by_option_is_one_line_and_exit_2(project: Path, content: bytes, named: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    result = run_nnlint("--config", "pyproject.toml", ".", cwd=project)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "pyproject.toml" in err and named in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"tool = 5\n", b'tool = ["nnlint"]\n', b'[project]\nname = "caf\xe9"\n', b"[project\nname = 1\n",
+     b'[tool.black]\nline-length = "88\n'],
+)
+def test_a_pyproject_above_the_project_without_an_nnlint_table_is_ignored(tmp_path: Path, content: bytes) -> None:
+    """Discovery walks up: one bad file in a parent folder must not break every run below it."""
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    project = tmp_path / "work" / "project"
+    project.mkdir(parents=True)
+    (project / "train.py").write_text(BUGGY)
+    result = run_nnlint(".", cwd=project)
+    assert result.returncode == 1, result.stderr.decode()
+    assert {f["code"] for f in parse_text_output(result.stdout.decode())} == {"NN201", "NN301"}
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nignore = ["NN301"]\n')  # the nearest table wins
+    assert {f["code"] for f in parse_text_output(run_nnlint(".", cwd=project).stdout.decode())} == {"NN201"}
+
+
 def test_missing_path_and_bad_option_exit_2(project: Path) -> None:
     assert run_nnlint("nope.py", cwd=project).returncode == 2
+    result = run_nnlint("nope.py", "gone/", cwd=project)
+    assert result.returncode == 2 and result.stderr.decode() == "nnlint: error: no such file or directory: gone/, nope.py\n"
     result = run_nnlint("--output-format", "xml", cwd=project)
     assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+
+
+def test_a_missing_path_among_others_is_one_nn002_line_and_the_run_goes_on(project: Path) -> None:
+    result = run_nnlint("nope.py", "train.py", "missing/dir", cwd=project)
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    findings = [(f["path"], f["line"], f["code"], f["message"]) for f in parse_text_output(result.stdout.decode())]
+    assert findings[0] == ("missing/dir", 1, "NN002", "cannot read: No such file or directory")
+    assert findings[1] == ("nope.py", 1, "NN002", "cannot read: No such file or directory")
+    assert [code for _, _, code, _ in findings[2:]] == ["NN201", "NN301"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_or_device_named_on_the_command_line_is_skipped_with_one_line(project: Path) -> None:
+    os.mkfifo(project / "pipe.py")
+    (project / "null.py").symlink_to(os.devnull)
+    result = run_nnlint("pipe.py", "null.py", "train.py", cwd=project, timeout=60)
+    lines = result.stdout.decode().splitlines()
+    assert lines[:2] == ["null.py:1:1: NN002 cannot read file: not a regular file (a character device)",
+                         "pipe.py:1:1: NN002 cannot read file: not a regular file (a FIFO)"]
+    assert [f["code"] for f in parse_text_output("\n".join(lines[2:]))] == ["NN201", "NN301"]
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+
+
+def test_stdin_among_other_paths_is_linted_with_them(project: Path) -> None:
+    named = run_nnlint("--stdin-filename", "piped.py", "clean.py", "-", "train.py", cwd=project, stdin=BUGGY.encode())
+    assert [(f["path"], f["code"]) for f in parse_text_output(named.stdout.decode())] == [
+        ("piped.py", "NN201"), ("piped.py", "NN301"), ("train.py", "NN201"), ("train.py", "NN301")]
+    assert named.returncode == 1 and "2 of 3 files" in named.stderr.decode()
+    unnamed = run_nnlint("-", "clean.py", cwd=project, stdin=BUGGY.encode())
+    assert [(f["path"], f["code"]) for f in parse_text_output(unnamed.stdout.decode())] == [
+        ("-", "NN201"), ("-", "NN301")]
 
 
 def test_stdin_with_filename(project: Path) -> None:

@@ -18,7 +18,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
     lines = []
     for f in findings:
         where = f"file={_escape_property(f.path)},line={f.line},col={f.column}"

@@ -24,5 +24,5 @@ def as_dict(finding: Finding) -> dict:
     }
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
     return json.dumps([as_dict(f) for f in findings], indent=2) + "\n"

@@ -15,7 +15,7 @@ def location(finding: Finding) -> str:
     return f"{finding.path}:{finding.line}:{finding.column}"
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
     return "".join(f"{location(f)}: {f.code} {f.message}\n" for f in findings)
 
 
