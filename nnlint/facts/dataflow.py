@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, cast
 
 import libcst as cst
@@ -19,8 +19,11 @@ import libcst as cst
 from nnlint.facts import torch_api
 from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, expressions_in, string_value, walk_statements
-from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
+from nnlint.facts.syntax import (
+    block_statements, bound_arguments, code_snippet, descendants, dotted_name, expressions_in, keyword_arg,
+    string_value, walk_statements,
+)
+from nnlint.facts.values import NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 if TYPE_CHECKING:
     from nnlint.facts.summary import SymbolSummary
@@ -783,7 +786,7 @@ class Dataflow:
             if item is not UNKNOWN:
                 return item
         if base.kind in TENSOR_KINDS:
-            return base
+            return _reshaped(base)
         index_value = indices[0] if len(expr.slice) == 1 and len(indices) == 1 else UNKNOWN
         result = self.data.subscript(expr, base, index_value)
         if Kind.DATA in (base.kind, index_value.kind, result.kind) or index_value.kind is Kind.PERMUTATION:
@@ -890,7 +893,30 @@ class Dataflow:
                 family = "other"
             if family is not None:
                 return Value(Kind.LOSS_FN, info.name, call, detail=family)
+            scores = self._one_class_scores(info, call) if call is not None else None
+            if scores is not None:
+                return replace(self._instance(class_name), output=scores)
         return self._instance(class_name)
+
+    def _one_class_scores(self, info: ClassInfo, call: cst.Call) -> Value | None:
+        """What a model built for one class outputs: its forward returns the output of a layer whose
+        size is a parameter of `__init__` that this call sets to 1 (`Net(num_classes=1)`) or leaves
+        at a default of 1."""
+        output = self.forward_output(info.name, [], depth=0)
+        layer = output.origin
+        if output.kind is not Kind.LOGITS or output.detail == ONE_CLASS or not isinstance(layer, cst.Call):
+            return None
+        size = torch_api.output_size_argument(self.names.qualname(layer.func) or "", layer)
+        init = self.method(info.name, "__init__")
+        if not isinstance(size, cst.Name) or init is None or any(arg.star for arg in call.args):
+            return None
+        param = next((p for p in (*init.params.params, *init.params.kwonly_params) if p.name.value == size.value), None)
+        if param is None or not any(node is layer for node in descendants(init)):
+            return None
+        passed = bound_arguments(call, init).get(param.name.value, param.default)
+        if not torch_api.is_one(passed):
+            return None
+        return Value(Kind.LOGITS, f"{code_snippet(layer)} with {param.name.value}=1", layer, ONE_CLASS)
 
     def summary_of(self, function: FunctionInfo) -> Value:
         """What a top-level function returns when nothing is known of its arguments."""
@@ -902,13 +928,13 @@ class Dataflow:
         if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
             return UNKNOWN
         if method in torch_api.METHOD_RESULTS:
-            return Value(torch_api.METHOD_RESULTS[method], f".{method}()", call)
+            return _made_by(torch_api.METHOD_RESULTS[method], f".{method}()", call, method)
         if method == "log" and receiver.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
         if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
             return UNKNOWN  # a detached loss holds no graph
         if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
-            return receiver
+            return receiver if method in torch_api.SHAPE_KEEPING_METHODS else _reshaped(receiver)
         return UNKNOWN
 
     def _library_call(
@@ -919,7 +945,7 @@ class Dataflow:
         if symbol is not None:
             return symbol.value.to_value() if symbol.value is not None else UNKNOWN
         if qualname in torch_api.FUNCTION_RESULTS:
-            return Value(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call)
+            return _made_by(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call, short)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
@@ -928,16 +954,21 @@ class Dataflow:
                 merged = first.items[0]
                 for item in first.items[1:]:
                     merged = join(merged, item)
-                return merged if merged.kind in TENSOR_KINDS else UNKNOWN
-            return first if first.kind in TENSOR_KINDS else UNKNOWN
+                return _reshaped(merged) if merged.kind in TENSOR_KINDS else UNKNOWN
+            return _reshaped(first) if first.kind in TENSOR_KINDS else UNKNOWN
         loss = torch_api.loss_kind(qualname)
         if loss is not None:
             if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
                 return Value(Kind.LOSS, f"{short}()", call, detail=loss)
             return Value(Kind.LOSS_FN, short, call, detail=loss)
+        size = torch_api.output_size_argument(qualname, call)
+        if size is not None:  # a Linear or convolution: raw scores, of one class when its size is 1
+            one_class = torch_api.is_one(size)
+            return Value(Kind.MODULE, short, call, output=Value(
+                Kind.LOGITS, code_snippet(call) if one_class else f"nn.{short}", call, ONE_CLASS if one_class else ""))
         if qualname in torch_api.MODULE_OUTPUTS:
             return Value(Kind.MODULE, short, call,
-                         output=Value(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call))
+                         output=_made_by(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call, short))
         if qualname in torch_api.SEQUENTIAL_CLASSES:
             last = args[-1] if args else UNKNOWN
             output = self._module_output(last, frame)
@@ -948,6 +979,10 @@ class Dataflow:
             return Value(Kind.OPTIMIZER, short, call)
         if torch_api.is_scheduler_factory(qualname):
             return Value(Kind.SCHEDULER, short, call)
+        classes = torch_api.class_count_keyword(qualname)
+        count = keyword_arg(call, classes) if classes is not None else None
+        if count is not None and torch_api.is_one(count.value):
+            return Value(Kind.MODULE, short, call, output=Value(Kind.LOGITS, code_snippet(call), call, ONE_CLASS))
         return UNKNOWN
 
     def _module_output(self, module: Value, frame: _Frame) -> Value:
@@ -1017,6 +1052,17 @@ def backpropagated(call: cst.Call) -> cst.BaseExpression:
             and tensor.args:
         return tensor.args[0].value
     return tensor
+
+
+def _made_by(kind: Kind, producer: str, call: cst.Call, function_or_layer: str) -> Value:
+    """The value a function, method or layer of a known kind makes; an activation names itself in `detail`."""
+    detail = torch_api.activation_name(function_or_layer) if kind is Kind.ACTIVATED else ""
+    return Value(kind, producer, call, detail)
+
+
+def _reshaped(value: Value) -> Value:
+    """A tensor after a change of shape: scores of one class may now have any number of columns."""
+    return replace(value, detail="") if value.detail == ONE_CLASS else value
 
 
 def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:
