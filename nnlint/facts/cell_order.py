@@ -36,7 +36,7 @@ class EarlyUse:
     node: cst.Name
     defined_in: int | None
     same_cell: bool
-    line_in_cell: int  # where `defined_in` binds it, when `same_cell`
+    line_in_cell: int  # the line of `defined_in` that binds it (0 when no cell does)
 
 
 class _BindingRecorder(checker.Checker):
@@ -70,8 +70,10 @@ class CellOrder:
             warnings.simplefilter("ignore")
             tree = ast.parse(self.text)
             recorder = _BindingRecorder(tree, IPYTHON_NAMES | notebook.magic_commands)
-        lines = self.text.splitlines()
-        found: dict[tuple[int, int], tuple[str, int | None]] = {}  # (line, column) -> (name, line binding it)
+        lines = self.text.split("\n")  # the notebook reader joins the cells' lines with "\n"
+        # (line, column) of a use -> (name, line binding it further down, None when no line does)
+        defined_below: dict[tuple[int, int], tuple[str, int | None]] = {}
+        defined_nowhere: dict[tuple[int, int], tuple[str, int | None]] = {}
         seen: set[tuple[int, str]] = set()  # a name used twice on a line is reported once
         for message in recorder.messages:
             if not isinstance(message, messages.UndefinedName):
@@ -80,14 +82,16 @@ class CellOrder:
             if (line, name) in seen or HISTORY_NAME.fullmatch(name) or self._runs_a_magic(lines[line - 1], notebook):
                 continue
             seen.add((line, name))
+            place = (line, _characters(lines[line - 1], message.col))
             bindings = recorder.module_bindings.get(name, [])
-            later = [binding for binding in bindings if binding > line]
-            if later:
-                found[(line, _characters(lines[line - 1], message.col))] = (name, later[0])
-            elif all(binding == line for binding in bindings) and not _is_unfinished(tree, lines, notebook):
-                # bound nowhere, or by this very statement
-                found[(line, _characters(lines[line - 1], message.col))] = (name, None)
-        return self._at_names(found, notebook)
+            below = [binding for binding in bindings if binding > line]
+            if below:
+                defined_below[place] = (name, below[0])
+            elif all(binding == line for binding in bindings):  # bound nowhere, or by this very statement
+                defined_nowhere[place] = (name, None)
+        if defined_nowhere and _is_unfinished(tree, lines, notebook):
+            defined_nowhere = {}
+        return self._at_names({**defined_below, **defined_nowhere}, notebook)
 
     @staticmethod
     def _runs_a_magic(line: str, notebook: NotebookCells) -> bool:
