@@ -145,8 +145,8 @@ def notebook_text(data: bytes) -> NotebookText:
             masked = [("", 0)] * len(masked)
         if error is not None or any(_runs_unread_code(name, arguments) for name, arguments in line_magics):
             opaque.append(number)
-        commands.update(arguments.split(".")[-1] for name, arguments in line_magics
-                        if name in ("load_ext", "reload_ext") and arguments.isidentifier())
+        extensions = (arguments.split(".")[-1] for name, arguments in line_magics if name in ("load_ext", "reload_ext"))
+        commands.update(extension for extension in extensions if extension.isidentifier())
         for index, (line, shift) in enumerate(masked, start=1):
             lines.append(line)
             positions.append(CellPosition(number, index, shift))

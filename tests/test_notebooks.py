@@ -13,7 +13,8 @@ from nnlint.notebook import mask_magics, notebook_text
 
 CELL_FINDING = re.compile(r"^(?P<path>.+?):cell (?P<cell>\d+):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) ")
 
-IMPORTS = "import torch.nn as nn\nimport torch.nn.functional as F\ncriterion = nn.CrossEntropyLoss()\nlogits = labels = None\n"
+IMPORTS = ("import torch.nn as nn\nimport torch.nn.functional as F\ncriterion = nn.CrossEntropyLoss()\n"
+           "logits = labels = None\n")
 BUG = "loss = criterion(F.softmax(logits, dim=1), labels)\n"  # NN201 at column 8
 
 

@@ -45,7 +45,8 @@ def test_a_static_finding_is_confirmed(capsys: pytest.CaptureFixture[str]) -> No
 def test_loss_input_findings_are_confirmed_where_the_linter_reports_them(
         capsys: pytest.CaptureFixture[str], script: str, code: str) -> None:
     _, findings = _json(capsys, str(TRACE / script))
-    expected = {line for line, expected_code in expected_findings((TRACE / script).read_text()) if expected_code == code}
+    marked = expected_findings((TRACE / script).read_text(encoding="utf-8"))
+    expected = {line for line, expected_code in marked if expected_code == code}
     assert {f["line"] for f in findings if f["code"] == code and f["message"].endswith("(confirmed at runtime)")} \
         == expected
 

@@ -79,9 +79,8 @@ MODULE_OUTPUTS: dict[str, Kind] = {
 # layer that makes a classifier's scores means one class (NN206).
 OUTPUT_SIZE_ARGUMENTS: dict[str, tuple[int, str]] = {
     "torch.nn.Linear": (1, "out_features"), "torch.nn.LazyLinear": (0, "out_features"),
-    **{f"torch.nn.{kind}{dim}": (1, "out_channels") for kind in ("Conv", "ConvTranspose") for dim in ("1d", "2d", "3d")},
-    **{f"torch.nn.Lazy{kind}{dim}": (0, "out_channels") for kind in ("Conv", "ConvTranspose")
-       for dim in ("1d", "2d", "3d")},
+    **{f"torch.nn.{lazy}{kind}{dim}": (0 if lazy else 1, "out_channels")
+       for lazy in ("", "Lazy") for kind in ("Conv", "ConvTranspose") for dim in ("1d", "2d", "3d")},
 }
 # Library model builders (a name, or a package ending in "."), and the keyword that sets how
 # many classes their output scores.
