@@ -20,10 +20,10 @@ from nnlint.facts import torch_api
 from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import (
-    block_statements, bound_arguments, code_snippet, descendants, dotted_name, expressions_in, keyword_arg,
+    block_statements, code_snippet, descendants, dotted_name, expressions_in, keyword_arg, positional_args,
     string_value, walk_statements,
 )
-from nnlint.facts.values import NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
+from nnlint.facts.values import CLASSES_FROM, NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 if TYPE_CHECKING:
     from nnlint.facts.summary import SymbolSummary
@@ -893,30 +893,35 @@ class Dataflow:
                 family = "other"
             if family is not None:
                 return Value(Kind.LOSS_FN, info.name, call, detail=family)
-            scores = self._one_class_scores(info, call) if call is not None else None
-            if scores is not None:
+            scores = self._scores_by_class_count(info)
+            if scores is not None and call is None:  # what other files learn of the class: they build it
                 return replace(self._instance(class_name), output=scores)
+            built = built_with(scores, call) if scores is not None and call is not None else None
+            if built is not None and built.detail == ONE_CLASS:
+                return replace(self._instance(class_name), output=built)
         return self._instance(class_name)
 
-    def _one_class_scores(self, info: ClassInfo, call: cst.Call) -> Value | None:
-        """What a model built for one class outputs: its forward returns the output of a layer whose
-        size is a parameter of `__init__` that this call sets to 1 (`Net(num_classes=1)`) or leaves
-        at a default of 1."""
+    def _scores_by_class_count(self, info: ClassInfo) -> Value | None:
+        """The scores a model class outputs when a parameter of its `__init__` sets how many classes
+        they have: its forward returns the output of a layer whose size is that parameter
+        (`nn.Linear(h, num_classes)`). Their detail says which parameter (see `built_with`)."""
         output = self.forward_output(info.name, [], depth=0)
         layer = output.origin
-        if output.kind is not Kind.LOGITS or output.detail == ONE_CLASS or not isinstance(layer, cst.Call):
+        if output.kind is not Kind.LOGITS or output.detail or not isinstance(layer, cst.Call):
             return None
         size = torch_api.output_size_argument(self.names.qualname(layer.func) or "", layer)
         init = self.method(info.name, "__init__")
-        if not isinstance(size, cst.Name) or init is None or any(arg.star for arg in call.args):
+        if not isinstance(size, cst.Name) or init is None:
             return None
-        param = next((p for p in (*init.params.params, *init.params.kwonly_params) if p.name.value == size.value), None)
+        params = init.params
+        param = next((p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                      if p.name.value == size.value), None)
         if param is None or not any(node is layer for node in descendants(init)):
             return None
-        passed = bound_arguments(call, init).get(param.name.value, param.default)
-        if not torch_api.is_one(passed):
-            return None
-        return Value(Kind.LOGITS, f"{code_snippet(layer)} with {param.name.value}=1", layer, ONE_CLASS)
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)][1:]
+        position = positional.index(size.value) if size.value in positional else -1
+        detail = f"{CLASSES_FROM}{size.value}:{position}:{int(torch_api.is_one(param.default))}"
+        return Value(Kind.LOGITS, code_snippet(layer), layer, detail)
 
     def summary_of(self, function: FunctionInfo) -> Value:
         """What a top-level function returns when nothing is known of its arguments."""
@@ -943,7 +948,10 @@ class Dataflow:
         short = qualname.rsplit(".", 1)[-1]
         symbol = self.project.get(qualname)
         if symbol is not None:
-            return symbol.value.to_value() if symbol.value is not None else UNKNOWN
+            value = symbol.value.to_value() if symbol.value is not None else UNKNOWN
+            if value.kind is Kind.MODULE and value.output is not None and value.output.detail.startswith(CLASSES_FROM):
+                return replace(value, output=built_with(value.output, call))
+            return value
         if qualname in torch_api.FUNCTION_RESULTS:
             return _made_by(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call, short)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
@@ -1052,6 +1060,24 @@ def backpropagated(call: cst.Call) -> cst.BaseExpression:
             and tensor.args:
         return tensor.args[0].value
     return tensor
+
+
+def built_with(scores: Value, call: cst.Call) -> Value:
+    """The scores of a model built by `call`, from scores whose detail says which parameter of the
+    constructor sets their number of classes (`classes from num_classes:0:1`: the parameter, its
+    position, whether its default is 1): of one class when the call passes 1 or leaves a default of 1."""
+    param, position, default_is_one = scores.detail[len(CLASSES_FROM):].split(":")
+    keyword = keyword_arg(call, param)
+    positional = positional_args(call)
+    if keyword is not None:
+        one_class = torch_api.is_one(keyword.value)
+    elif 0 <= int(position) < len(positional):
+        one_class = torch_api.is_one(positional[int(position)].value)
+    else:
+        one_class = default_is_one == "1" and not any(arg.star for arg in call.args)
+    if not one_class:
+        return replace(scores, detail="")
+    return replace(scores, producer=f"{scores.producer} with {param}=1", detail=ONE_CLASS)
 
 
 def _made_by(kind: Kind, producer: str, call: cst.Call, function_or_layer: str) -> Value:

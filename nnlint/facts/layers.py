@@ -20,9 +20,7 @@ from nnlint.facts import torch_api
 from nnlint.facts.defuse import DefUse, exclusive
 from nnlint.facts.modules import AttributeStore, CallSite, ClassFacts, ModuleFacts
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import (
-    block_statements, bound_arguments, dotted_name, keyword_arg, positional_args, string_value, sub_nodes,
-)
+from nnlint.facts.syntax import block_statements, dotted_name, keyword_arg, positional_args, string_value, sub_nodes
 
 CONV = "conv"
 LINEAR = "linear"
@@ -385,7 +383,7 @@ class LayerFacts:
                 text = string_value(mode) if mode is not None else _default_string(function, mode_param)
                 if text is None:
                     continue
-                arguments = bound_arguments(site.node, function)
+                arguments = _bound_arguments(site.node, function)
                 for before, after in zip(text, text[1:]):
                     first, second = by_letter.get(before), by_letter.get(after)
                     if first is None or second is None:
@@ -445,7 +443,19 @@ def _forwards_everything(signature: cst.Parameters) -> bool:
 
 
 def _bound_argument(call: cst.Call, function: cst.FunctionDef, param: str) -> cst.BaseExpression | None:
-    return bound_arguments(call, function).get(param)
+    return _bound_arguments(call, function).get(param)
+
+
+def _bound_arguments(call: cst.Call, function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """What a call passes to each parameter of `function` (self and cls skipped for methods)."""
+    names = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    if names and names[0] in ("self", "cls"):
+        names = names[1:]
+    bound = {name: arg.value for name, arg in zip(names, positional_args(call))}
+    for arg in call.args:
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = arg.value
+    return bound
 
 
 def _default_string(function: cst.FunctionDef, param: str) -> str | None:

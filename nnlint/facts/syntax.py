@@ -99,18 +99,6 @@ def positional_args(call: cst.Call) -> list[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
 
 
-def bound_arguments(call: cst.Call, function: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
-    """What a call passes to each parameter of `function` (self and cls skipped for methods)."""
-    names = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
-    if names and names[0] in ("self", "cls"):
-        names = names[1:]
-    bound = {name: arg.value for name, arg in zip(names, positional_args(call))}
-    for arg in call.args:
-        if arg.keyword is not None:
-            bound[arg.keyword.value] = arg.value
-    return bound
-
-
 # Fields that hold only whitespace and punctuation: no walker needs to enter them.
 _LAYOUT_FIELD_PREFIXES = (
     "whitespace", "lpar", "rpar", "comma", "leading_lines", "trailing_whitespace", "header", "footer",

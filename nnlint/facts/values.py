@@ -78,6 +78,9 @@ NONE = Value(Kind.NONE, "None")
 TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.ACTIVATED, Kind.LOGITS, Kind.LOSS})
 # The detail of LOGITS from a layer with a single output (`nn.Linear(h, 1)`): one class.
 ONE_CLASS = "one class"
+# The start of the detail of LOGITS a model class outputs when a parameter of its constructor sets
+# their number of classes (dataflow.built_with reads it where the class is called).
+CLASSES_FROM = "classes from "
 
 
 def join(first: Value, second: Value) -> Value:
