@@ -106,10 +106,10 @@ def in_cells(findings: list[Finding], cells: tuple[CellPosition, ...] | None) ->
     return placed
 
 
-def _applicable(rules: Sequence[Rule], text: str, in_project: bool) -> list[Rule]:
+def _applicable(rules: Sequence[Rule], text: str, in_project: bool, notebook: bool = False) -> list[Rule]:
     """The rules worth running: the file's text holds a trigger, or knowledge from the files it
-    imports can stand in for one."""
-    return [rule for rule in rules if rule.check and (
+    imports can stand in for one; rules about notebooks only on notebooks."""
+    return [rule for rule in rules if rule.check and (notebook or not rule.notebooks_only) and (
         not rule.triggers or (in_project and rule.cross_file) or any(t in text for t in rule.triggers))]
 
 
@@ -136,7 +136,7 @@ def analyse_source(
             return _selected(scan.findings, rules, ignored), None
         aliases = scan.aliases
     active = [r for r in rules if not r.code.startswith(ignored)]
-    runnable = _applicable(active, text, bool(project))
+    runnable = _applicable(active, text, bool(project), source.notebook is not None)
     summarized = path.endswith("__init__.py") or any(trigger in text for trigger in PROJECT_TRIGGERS)
     if not runnable and not summarized:
         return [], None
@@ -146,7 +146,7 @@ def analyse_source(
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return _selected([finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {reason}")], rules, ignored), None
     cells = statement_cells(module, text, [cell.cell for cell in source.cells]) if source.cells else None
-    facts = FileFacts(path, text, module, ImportTable(aliases), project, cells, torch_requirement)
+    facts = FileFacts(path, text, module, ImportTable(aliases), project, cells, torch_requirement, source.notebook)
     reports: list[tuple[Rule, Report]] = []
     failures: list[Finding] = []
     for rule in runnable:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 if TYPE_CHECKING:
-    from nnlint.notebook import BrokenCell, CellPosition
+    from nnlint.notebook import BrokenCell, CellPosition, NotebookCells
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -40,6 +40,8 @@ class SourceFile:
     cells: tuple[CellPosition, ...] | None = None
     # Notebooks: the cells that do not parse, left out of `text` (their lines are empty).
     broken_cells: tuple[BrokenCell, ...] = ()
+    # Notebooks: what the analysis needs to know of the cells (None for Python files).
+    notebook: NotebookCells | None = None
 
 
 def read_source(path: str, data: bytes) -> SourceFile:
@@ -52,7 +54,7 @@ def read_source(path: str, data: bytes) -> SourceFile:
         notebook = notebook_text(data)
     except NotNotebook as err:
         raise UnreadableSource(str(err)) from None
-    return SourceFile(path, notebook.text, notebook.positions, notebook.broken_cells)
+    return SourceFile(path, notebook.text, notebook.positions, notebook.broken_cells, notebook.cells)
 
 
 def decode_source(data: bytes) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import nnlint
-from helpers import FIXTURES, run_nnlint
+from helpers import FIXTURES, expected_findings, run_nnlint
 
 torch = pytest.importorskip("torch")
 
@@ -40,6 +40,19 @@ def test_a_static_finding_is_confirmed(capsys: pytest.CaptureFixture[str]) -> No
     assert status == 1
     assert [(f["line"], f["code"], f["message"].endswith("(confirmed at runtime)")) for f in findings] == [
         (20, "NN301", True)]
+
+
+@pytest.mark.parametrize("script, code", [
+    ("nn205_confined_logits_into_cross_entropy.py", "NN205"),
+    ("nn206_single_logit_cross_entropy.py", "NN206"),
+])
+def test_loss_input_findings_are_confirmed_where_the_linter_reports_them(
+        capsys: pytest.CaptureFixture[str], script: str, code: str) -> None:
+    _, findings = _json(capsys, str(TRACE / script))
+    marked = expected_findings((TRACE / script).read_text(encoding="utf-8"))
+    expected = {line for line, expected_code in marked if expected_code == code}
+    assert {f["line"] for f in findings if f["code"] == code and f["message"].endswith("(confirmed at runtime)")} \
+        == expected
 
 
 def test_healthy_script_exits_0_and_reports_nothing(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ from typing import Mapping
 import libcst as cst
 
 from nnlint.facts.bindings import Bindings
+from nnlint.facts.cell_order import CellOrder
 from nnlint.facts.data_splits import DataSplitFacts
 from nnlint.facts.dataflow import Dataflow
 from nnlint.facts.defuse import DefUse
@@ -24,6 +25,7 @@ from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.syntax import descendants, enclosing_functions
 from nnlint.facts.training import TrainingFacts
 from nnlint.facts.training_steps import TrainingSteps
+from nnlint.notebook import NotebookCells
 from nnlint.torch_requirement import TorchRequirement
 
 
@@ -31,7 +33,8 @@ class FileFacts:
     def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
                  project: Mapping[str, SymbolSummary] | None = None,
                  statement_cells: Mapping[cst.CSTNode, int] | None = None,
-                 torch_requirement: TorchRequirement | None = None) -> None:
+                 torch_requirement: TorchRequirement | None = None,
+                 notebook: NotebookCells | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
@@ -41,6 +44,7 @@ class FileFacts:
         # Notebooks: the cell each top-level statement is in. Cells run one at a time, often
         # again and out of order, so a value one cell leaves unread may be read by the next run.
         self.statement_cells = statement_cells
+        self.notebook = notebook  # notebooks: their cells, None for Python files
 
     def same_cell(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
         """Both nodes are in one cell of a notebook (always true in a Python file)."""
@@ -93,6 +97,10 @@ class FileFacts:
     @cached_property
     def modes(self) -> ModeFacts:
         return ModeFacts(self.module, self.dataflow, TrainingSteps(self.dataflow, self.training))
+
+    @cached_property
+    def cell_order(self) -> CellOrder:
+        return CellOrder(self.module, self.text, self.notebook)
 
     @cached_property
     def bindings(self) -> Bindings:

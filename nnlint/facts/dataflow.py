@@ -19,8 +19,11 @@ import libcst as cst
 from nnlint.facts import torch_api
 from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, expressions_in, string_value, walk_statements
-from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
+from nnlint.facts.syntax import (
+    block_statements, code_snippet, descendants, dotted_name, expressions_in, keyword_arg, positional_args,
+    string_value, walk_statements,
+)
+from nnlint.facts.values import CLASSES_FROM, NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 if TYPE_CHECKING:
     from nnlint.facts.summary import SymbolSummary
@@ -894,7 +897,7 @@ class Dataflow:
             if item is not UNKNOWN:
                 return item
         if base.kind in TENSOR_KINDS:
-            return base
+            return _reshaped(base)
         index_value = indices[0] if len(expr.slice) == 1 and len(indices) == 1 else UNKNOWN
         result = self.data.subscript(expr, base, index_value)
         if Kind.DATA in (base.kind, index_value.kind, result.kind) or index_value.kind is Kind.PERMUTATION:
@@ -1003,7 +1006,35 @@ class Dataflow:
                 family = "other"
             if family is not None:
                 return Value(Kind.LOSS_FN, info.name, call, detail=family)
+            scores = self._scores_by_class_count(info)
+            if scores is not None and call is None:  # what other files learn of the class: they build it
+                return replace(self._instance(class_name), output=scores)
+            built = built_with(scores, call) if scores is not None and call is not None else None
+            if built is not None and built.detail == ONE_CLASS:
+                return replace(self._instance(class_name), output=built)
         return self._instance(class_name)
+
+    def _scores_by_class_count(self, info: ClassInfo) -> Value | None:
+        """The scores a model class outputs when a parameter of its `__init__` sets how many classes
+        they have: its forward returns the output of a layer whose size is that parameter
+        (`nn.Linear(h, num_classes)`). Their detail says which parameter (see `built_with`)."""
+        output = self.forward_output(info.name, [], depth=0)
+        layer = output.origin
+        if output.kind is not Kind.LOGITS or output.detail or not isinstance(layer, cst.Call):
+            return None
+        size = torch_api.output_size_argument(self.names.qualname(layer.func) or "", layer)
+        init = self.method(info.name, "__init__")
+        if not isinstance(size, cst.Name) or init is None:
+            return None
+        params = init.params
+        param = next((p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                      if p.name.value == size.value), None)
+        if param is None or not any(node is layer for node in descendants(init)):
+            return None
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)][1:]
+        position = positional.index(size.value) if size.value in positional else -1
+        detail = f"{CLASSES_FROM}{size.value}:{position}:{int(torch_api.is_one(param.default))}"
+        return Value(Kind.LOGITS, code_snippet(layer), layer, detail)
 
     def summary_of(self, function: FunctionInfo) -> Value:
         """What a top-level function returns when nothing is known of its arguments."""
@@ -1015,13 +1046,13 @@ class Dataflow:
         if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
             return UNKNOWN
         if method in torch_api.METHOD_RESULTS:
-            return Value(torch_api.METHOD_RESULTS[method], f".{method}()", call)
+            return _made_by(torch_api.METHOD_RESULTS[method], f".{method}()", call, method)
         if method == "log" and receiver.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
         if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
             return UNKNOWN  # a detached loss holds no graph
         if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
-            return receiver
+            return receiver if method in torch_api.SHAPE_KEEPING_METHODS else _reshaped(receiver)
         return UNKNOWN
 
     def _library_call(
@@ -1030,9 +1061,12 @@ class Dataflow:
         short = qualname.rsplit(".", 1)[-1]
         symbol = self.project.get(qualname)
         if symbol is not None:
-            return symbol.value.to_value() if symbol.value is not None else UNKNOWN
+            value = symbol.value.to_value() if symbol.value is not None else UNKNOWN
+            if value.kind is Kind.MODULE and value.output is not None and value.output.detail.startswith(CLASSES_FROM):
+                return replace(value, output=built_with(value.output, call))
+            return value
         if qualname in torch_api.FUNCTION_RESULTS:
-            return Value(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call)
+            return _made_by(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call, short)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
@@ -1041,28 +1075,39 @@ class Dataflow:
                 merged = first.items[0]
                 for item in first.items[1:]:
                     merged = join(merged, item)
-                return merged if merged.kind in TENSOR_KINDS else UNKNOWN
-            return first if first.kind in TENSOR_KINDS else UNKNOWN
+                return _reshaped(merged) if merged.kind in TENSOR_KINDS else UNKNOWN
+            return _reshaped(first) if first.kind in TENSOR_KINDS else UNKNOWN
         loss = torch_api.loss_kind(qualname)
         if loss is not None:
             if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
                 return Value(Kind.LOSS, f"{short}()", call, detail=loss)
             return Value(Kind.LOSS_FN, short, call, detail=loss)
+        size = torch_api.output_size_argument(qualname, call)
+        if size is not None:  # a Linear or convolution: raw scores, of one class when its size is 1
+            one_class = torch_api.is_one(size)
+            return Value(Kind.MODULE, short, call, output=Value(
+                Kind.LOGITS, code_snippet(call) if one_class else f"nn.{short}", call, ONE_CLASS if one_class else ""))
         if qualname in torch_api.MODULE_OUTPUTS:
             return Value(Kind.MODULE, short, call,
-                         output=Value(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call))
+                         output=_made_by(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call, short))
         if qualname in torch_api.SEQUENTIAL_CLASSES:
             last = args[-1] if args else UNKNOWN
             output = self._module_output(last, frame)
             return Value(Kind.MODULE, short, call, output=output)
         if torch_api.is_torch_module_class(qualname):
             return Value(Kind.MODULE, short, call, output=UNKNOWN)
-        if torch_api.is_classifier_factory(qualname):
-            return Value(Kind.MODULE, short, call, detail=torch_api.CLASSIFIER, output=UNKNOWN)
         if torch_api.is_optimizer_class(qualname):
             return Value(Kind.OPTIMIZER, short, call)
         if torch_api.is_scheduler_factory(qualname):
             return Value(Kind.SCHEDULER, short, call)
+        classes = torch_api.class_count_keyword(qualname)
+        count = keyword_arg(call, classes) if classes is not None else None
+        one_class = count is not None and torch_api.is_one(count.value)
+        if torch_api.is_classifier_factory(qualname):
+            output = Value(Kind.LOGITS, code_snippet(call), call, ONE_CLASS) if one_class else UNKNOWN
+            return Value(Kind.MODULE, short, call, detail=torch_api.CLASSIFIER, output=output)
+        if one_class:
+            return Value(Kind.MODULE, short, call, output=Value(Kind.LOGITS, code_snippet(call), call, ONE_CLASS))
         return UNKNOWN
 
     def _module_output(self, module: Value, frame: _Frame) -> Value:
@@ -1132,6 +1177,35 @@ def backpropagated(call: cst.Call) -> cst.BaseExpression:
             and tensor.args:
         return tensor.args[0].value
     return tensor
+
+
+def built_with(scores: Value, call: cst.Call) -> Value:
+    """The scores of a model built by `call`, from scores whose detail says which parameter of the
+    constructor sets their number of classes (`classes from num_classes:0:1`: the parameter, its
+    position, whether its default is 1): of one class when the call passes 1 or leaves a default of 1."""
+    param, position, default_is_one = scores.detail[len(CLASSES_FROM):].split(":")
+    keyword = keyword_arg(call, param)
+    positional = positional_args(call)
+    if keyword is not None:
+        one_class = torch_api.is_one(keyword.value)
+    elif 0 <= int(position) < len(positional):
+        one_class = torch_api.is_one(positional[int(position)].value)
+    else:
+        one_class = default_is_one == "1" and not any(arg.star for arg in call.args)
+    if not one_class:
+        return replace(scores, detail="")
+    return replace(scores, producer=f"{scores.producer} with {param}=1", detail=ONE_CLASS)
+
+
+def _made_by(kind: Kind, producer: str, call: cst.Call, function_or_layer: str) -> Value:
+    """The value a function, method or layer of a known kind makes; an activation names itself in `detail`."""
+    detail = torch_api.activation_name(function_or_layer) if kind is Kind.ACTIVATED else ""
+    return Value(kind, producer, call, detail)
+
+
+def _reshaped(value: Value) -> Value:
+    """A tensor after a change of shape: scores of one class may now have any number of columns."""
+    return replace(value, detail="") if value.detail == ONE_CLASS else value
 
 
 def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:

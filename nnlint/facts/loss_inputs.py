@@ -19,7 +19,7 @@ from nnlint.facts.values import Kind, Value
 # The parameters under which losses take their predictions.
 INPUT_POSITION, INPUT_KEYWORD = 0, "input"
 # Kinds worth following into a helper: what a model or an activation gives.
-PREDICTION_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS})
+PREDICTION_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.ACTIVATED})
 
 
 @dataclass(frozen=True)

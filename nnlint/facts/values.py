@@ -13,6 +13,7 @@ class Kind(Enum):
     PROBS = "probabilities"              # softmax output
     LOG_PROBS = "log-probabilities"      # log_softmax output (or log of softmax)
     SIGMOID_PROBS = "sigmoid output"
+    ACTIVATED = "activation output"      # ReLU, Tanh, Softplus...: bounded or never negative (detail: which)
     LOGITS = "logits"                    # a Linear layer's raw output
     LOSS = "loss tensor"                 # the result of a loss function
     MODULE = "module"                    # a layer or model instance
@@ -76,7 +77,12 @@ class Value:
 UNKNOWN = Value(Kind.UNKNOWN)
 NONE = Value(Kind.NONE, "None")
 
-TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.LOSS})
+TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.ACTIVATED, Kind.LOGITS, Kind.LOSS})
+# The detail of LOGITS from a layer with a single output (`nn.Linear(h, 1)`): one class.
+ONE_CLASS = "one class"
+# The start of the detail of LOGITS a model class outputs when a parameter of its constructor sets
+# their number of classes (dataflow.built_with reads it where the class is called).
+CLASSES_FROM = "classes from "
 
 
 def join(first: Value, second: Value) -> Value:

@@ -36,6 +36,7 @@ class Rule:
     triggers: tuple[str, ...] = ()
     cross_file: bool = True
     default_enabled: bool = True
+    notebooks_only: bool = False  # the rule runs on Jupyter notebooks only
 
 
 PARSE_ERROR = Rule("NN001", "syntax-error", Severity.ERROR, "The file cannot be parsed as Python.")

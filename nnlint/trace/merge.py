@@ -23,6 +23,8 @@ CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN201": ("softmax-into-cross-entropy", Severity.ERROR),
     "NN202": ("nll-loss-without-log-softmax", Severity.ERROR),
     "NN203": ("sigmoid-into-bce-with-logits", Severity.ERROR),
+    "NN205": ("bounded-activation-into-cross-entropy", Severity.ERROR),
+    "NN206": ("single-logit-cross-entropy", Severity.ERROR),
     "NN301": ("missing-zero-grad", Severity.ERROR),
     "NN302": ("zero-grad-between-backward-and-step", Severity.ERROR),
     "NN401": ("missing-eval", Severity.ERROR),
