@@ -4,12 +4,15 @@ other files. Plain data (JSON-ready), so it crosses processes and lives in the c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from nnlint.facts.dataflow import Dataflow
-from nnlint.facts.training import TrainingFacts, summarized_actions
 from nnlint.facts.values import UNKNOWN, Kind, Value
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from nnlint.facts.dataflow import Dataflow
+    from nnlint.facts.training import TrainingFacts
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ class ModuleSummary:
 
 
 def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -> ModuleSummary:
+    # Imported here: the cache reads summaries without loading libcst or the dataflow.
+    import libcst as cst
+
+    from nnlint.facts.training import summarized_actions
+
     summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
