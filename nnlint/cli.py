@@ -13,13 +13,12 @@ from nnlint.cache import ResultCache
 from nnlint.catalog import page_text
 from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
 from nnlint.diagnostics import FileResult, Finding
-from nnlint.analysis import lint_bytes
 from nnlint.engine import default_workers, lint_project
 from nnlint.files import discover
 from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
-from nnlint.rules import all_rules, rule_by_code
+from nnlint.rules.metadata import RULES, rule_info
 from nnlint.selection import RuleSelection
 from nnlint.torch_requirement import TorchRequirements
 
@@ -66,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _explain(code: str) -> int:
-    rule = rule_by_code(code)
+    rule = rule_info(code)
     text = page_text(code)
     if rule is None or text is None:
         print(f"nnlint: error: unknown rule code '{code}' (see nnlint --list-rules)", file=sys.stderr)
@@ -76,7 +75,7 @@ def _explain(code: str) -> int:
 
 
 def _list_rules() -> int:
-    for rule in all_rules():
+    for rule in RULES:
         state = "on" if rule.default_enabled else "off"
         print(f"{rule.code}  {rule.name:<40} {rule.severity.value:<8} {state:<4} {rule.summary}")
     return EXIT_CLEAN
@@ -85,7 +84,7 @@ def _list_rules() -> int:
 def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
     origin = str(config.path) if config.path else "options"
     return RuleSelection(
-        list(all_rules()),
+        list(RULES),
         select=args.select if args.select is not None else config.select,
         extend_select=(config.extend_select or []) + (args.extend_select or []),
         ignore=(config.ignore or []) + (args.ignore or []),
@@ -97,6 +96,8 @@ def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
 
 def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> tuple[list[FileResult], dict[str, bytes]]:
     """The result for the source on stdin, and that source (it cannot be read twice)."""
+    from nnlint.analysis import lint_bytes  # libcst and the rules: not needed by a run from the cache
+
     path = args.stdin_filename or "-"
     data = sys.stdin.buffer.read()
     torch_requirement = TorchRequirements().for_file(path) if args.stdin_filename else None
@@ -145,8 +146,7 @@ def run(argv: Sequence[str]) -> int:
     accepted = 0
     if baseline is not None:
         findings, accepted = baseline.new_findings(findings)
-    rules = list(all_rules())
-    sys.stdout.write(FORMATTERS[output_format](findings, rules))
+    sys.stdout.write(FORMATTERS[output_format](findings, RULES))
     if args.statistics and output_format == "text":
         sys.stdout.write(statistics(findings))
     if not args.quiet and output_format == "text":

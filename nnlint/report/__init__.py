@@ -6,9 +6,9 @@ from typing import Callable, Sequence
 
 from nnlint.diagnostics import Finding
 from nnlint.report import github, json_format, sarif, text
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
-Formatter = Callable[[Sequence[Finding], Sequence[Rule]], str]
+Formatter = Callable[[Sequence[Finding], Sequence[RuleInfo]], str]
 
 FORMATTERS: dict[str, Formatter] = {
     "text": text.render,
