@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for source read from stdin")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="skip files named on the command line that the excludes match (for pre-commit)")
     parser.add_argument("--statistics", action="store_true", help="print a count of each code after the findings")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
@@ -133,7 +135,7 @@ def run(argv: Sequence[str]) -> int:
         results, stdin = _lint_stdin(args, selection)
     else:
         excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-        files = list(discover(paths, excludes))
+        files = list(discover(paths, excludes, args.force_exclude or config.force_exclude, config.root))
         cache = None if args.no_cache else ResultCache.at_default(config.root)
         with Progress(sys.stderr) as progress:
             results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(),

@@ -111,12 +111,29 @@ def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[str]:
-    """Yield lintable files under paths in a stable order; named files always come through."""
+def _excluded_by_name(given: Path, excluded: Excluder, project_root: Path) -> bool:
+    """A path named on the command line that a walk from the project root would skip: by its
+    name or a folder's between it and the root (the root and what is above it are the user's
+    choice). A path outside the project is judged by its own name."""
+    path = given.absolute()
+    if project_root not in path.parents:
+        return excluded(str(path))
+    inside = [path, *(parent for parent in path.parents if project_root in parent.parents)]
+    return any(excluded(str(part)) or (part != path and _is_virtualenv(part)) for part in inside)
+
+
+def discover(paths: Iterable[str], excludes: Iterable[str], force_exclude: bool = False,
+             project_root: Path | None = None) -> Iterator[str]:
+    """Yield lintable files under paths in a stable order. Named files always come through,
+    unless `force_exclude`: then a named path is excluded as a walk below `project_root`
+    (default: the working directory) would exclude it."""
     excluded = Excluder(tuple(DEFAULT_EXCLUDES) + tuple(excludes))
+    project_root = (project_root or Path.cwd()).absolute()
     seen: set[str] = set()
     for given in paths:
         root = Path(given)
+        if force_exclude and _excluded_by_name(root, excluded, project_root):
+            continue
         if not root.is_dir():
             if given not in seen:
                 seen.add(given)
