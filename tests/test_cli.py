@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import parse_text_output, run_nnlint
+from helpers import REPO, parse_text_output, run_nnlint
 
 BUGGY = textwrap.dedent("""\
     import torch.nn.functional as F
@@ -308,3 +308,18 @@ def test_force_exclude_in_the_config(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.nnlint]\nforce-exclude = "yes"\n')
     assert run_nnlint("legacy/old.py", cwd=project).returncode == 2
 
+
+def _pre_commit_hook() -> dict[str, str]:
+    """The hook's keys and values (the file is one flat mapping in a list)."""
+    text = (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    pairs = (line.lstrip("- ").split(":", 1) for line in text.splitlines() if line.strip()
+             and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_the_pre_commit_hook_lints_all_staged_files_in_one_process_and_forces_the_excludes() -> None:
+    hook = _pre_commit_hook()
+    # pre-commit splits the files of a hook that is not serial across processes: a model in one
+    # chunk and its misuse in another would never be seen together.
+    assert hook["require_serial"] == "true"
+    assert hook["entry"].split() == ["nnlint", "--force-exclude"]
