@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -81,6 +81,8 @@ class _Inline(Executor):
 def _pool(workers: int, files: int) -> Executor:
     if workers <= 1 or files < 2:
         return _Inline()
+    from concurrent.futures import ProcessPoolExecutor  # (multiprocessing: not for a run from the cache)
+
     return ProcessPoolExecutor(max_workers=min(workers, files), initializer=_worker_init)
 
 
