@@ -13,8 +13,8 @@ from nnlint.rules.metadata import RuleInfo, rule_info
 from nnlint.trace.findings import TraceFinding
 
 # The static codes the tracer can confirm, with the name and severity to use while the rule
-# table (rules/metadata.py) does not define one; the table's entry always wins. (NN8xx, the runtime-only
-# codes, are registered rules.)
+# table (rules/metadata.py) does not define one; the table's entry always wins. (NN8xx, the
+# runtime-only codes, are in the table.)
 CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN101": ("overwritten-layer-output", Severity.ERROR),
     "NN102": ("unused-submodule", Severity.WARNING),
