@@ -24,7 +24,7 @@ from typing import Iterable
 
 from nnlint import __version__
 from nnlint.diagnostics import FileResult, Finding, Severity
-from nnlint.analysis import Scan
+from nnlint.diagnostics import Scan
 from nnlint.facts.summary import ModuleSummary
 from nnlint.files import open_regular_file, read_regular_file
 

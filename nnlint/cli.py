@@ -17,7 +17,7 @@ from nnlint.files import STDIN, Skipped, discover
 from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
-from nnlint.rules import all_rules, rule_by_code
+from nnlint.rules.metadata import RULES, rule_info
 from nnlint.selection import RuleSelection
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, metavar="FORMAT", help=OUTPUT_FORMAT_HELP)
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for source read from stdin")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="skip files named on the command line that the excludes match (for pre-commit)")
     parser.add_argument("--statistics", action="store_true", help="print a count of each code after the findings")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
@@ -63,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _explain(code: str) -> int:
-    rule = rule_by_code(code)
+    rule = rule_info(code)
     text = page_text(code)
     if rule is None or text is None:
         print(f"nnlint: error: unknown rule code '{code}' (see nnlint --list-rules)", file=sys.stderr)
@@ -73,7 +75,7 @@ def _explain(code: str) -> int:
 
 
 def _list_rules() -> int:
-    for rule in all_rules():
+    for rule in RULES:
         state = "on" if rule.default_enabled else "off"
         print(f"{rule.code}  {rule.name:<40} {rule.severity.value:<8} {state:<4} {rule.summary}")
     return EXIT_CLEAN
@@ -82,7 +84,7 @@ def _list_rules() -> int:
 def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
     origin = str(config.path) if config.path else "options"
     return RuleSelection(
-        list(all_rules()),
+        list(RULES),
         select=args.select if args.select is not None else config.select,
         extend_select=(config.extend_select or []) + (args.extend_select or []),
         ignore=(config.ignore or []) + (args.ignore or []),
@@ -113,7 +115,7 @@ def run(argv: Sequence[str]) -> int:
     output_format = args.output_format or config.output_format or "text"
 
     excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-    found = list(discover(named, excludes))
+    found = list(discover(named, excludes, args.force_exclude or config.force_exclude, config.root))
     skipped = [entry for entry in found if isinstance(entry, Skipped)]
     missing = {entry.path for entry in skipped if entry.missing}
     if STDIN not in paths and missing == set(named):
@@ -137,8 +139,7 @@ def run(argv: Sequence[str]) -> int:
     accepted = 0
     if baseline is not None:
         findings, accepted = baseline.new_findings(findings)
-    rules = list(all_rules())
-    sys.stdout.write(FORMATTERS[output_format](findings, rules, [result.path for result in results]))
+    sys.stdout.write(FORMATTERS[output_format](findings, RULES, [result.path for result in results]))
     if args.statistics and output_format in TEXT_FORMATS:
         sys.stdout.write(statistics(findings))
     if not args.quiet and output_format in TEXT_FORMATS:

@@ -22,7 +22,7 @@ TEXT_FORMATS = ("text", "full")  # for people: a summary may follow the findings
 OUTPUT_FORMAT_HELP = ("text (default); full: text and the flagged source line; json; sarif (code scanning); "
                       "github (annotations); gitlab (Code Quality); junit (XML)")
 LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-KNOWN_KEYS = LIST_KEYS + ("per-file-ignores", "output-format")
+KNOWN_KEYS = LIST_KEYS + ("per-file-ignores", "output-format", "force-exclude")
 
 
 class ConfigError(Exception):
@@ -42,6 +42,7 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     output_format: str | None = None
+    force_exclude: bool = False
 
 
 # A pyproject.toml that cannot be parsed is the configuration only when it plainly means to
@@ -129,6 +130,10 @@ def load_config(path: Path, *, explicit: bool = False) -> Config:
                     f"{path}: [tool.nnlint] output-format must be one of {', '.join(OUTPUT_FORMATS)}, got {value!r}"
                 )
             config.output_format = value
+        elif key == "force-exclude":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: [tool.nnlint] force-exclude must be true or false")
+            config.force_exclude = value
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: [tool.nnlint] per-file-ignores must be a table of pattern = [codes]")

@@ -165,13 +165,29 @@ def _is_virtualenv(directory: Path) -> bool:
     return os.path.isfile(directory / "pyvenv.cfg")  # False, not an error, inside an unreadable directory
 
 
-def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[str | Skipped]:
+def _excluded_by_name(given: Path, excluded: Excluder, project_root: Path) -> bool:
+    """A path named on the command line that a walk from the project root would skip: by its
+    name or a folder's between it and the root (the root and what is above it are the user's
+    choice). A path outside the project is judged by its own name."""
+    path = given.absolute()
+    if project_root not in path.parents:
+        return excluded(str(path))
+    inside = [path, *(parent for parent in path.parents if project_root in parent.parents)]
+    return any(excluded(str(part)) or (part != path and _is_virtualenv(part)) for part in inside)
+
+
+def discover(paths: Iterable[str], excludes: Iterable[str], force_exclude: bool = False,
+             project_root: Path | None = None) -> Iterator[str | Skipped]:
     """Yield lintable files under paths in a stable order, and what cannot be linted: named files
     always come through, unless they do not exist or are no regular files (a FIFO would hang
-    the run); an unreadable directory is skipped and the walk goes on."""
+    the run), or `force_exclude` excludes them as a walk below `project_root` (default: the
+    working directory) would; an unreadable directory is skipped and the walk goes on."""
     excluded = Excluder(tuple(DEFAULT_EXCLUDES) + tuple(excludes))
+    project_root = (project_root or Path.cwd()).absolute()
     seen: set[str] = set()
     for given in paths:
+        if force_exclude and _excluded_by_name(Path(given), excluded, project_root):
+            continue
         try:
             mode = os.stat(given).st_mode
         except OSError as err:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import parse_text_output, run_nnlint
+from helpers import REPO, parse_text_output, run_nnlint
 
 BUGGY = textwrap.dedent("""\
     import torch.nn.functional as F
@@ -370,3 +370,42 @@ def test_parallel_and_serial_runs_agree(project: Path) -> None:
 def test_version_and_help() -> None:
     assert run_nnlint("--version").stdout.decode().startswith("nnlint ")
     assert b"--select" in run_nnlint("--help").stdout
+
+
+def test_force_exclude_skips_named_files_the_excludes_match(project: Path) -> None:
+    (project / "legacy" / "sub").mkdir(parents=True)
+    (project / "build").mkdir()
+    for name in ("legacy/sub/old.py", "build/t.py", "gen_model.py"):
+        (project / name).write_text(BUGGY)
+    named = ["legacy/sub/old.py", "build/t.py", "gen_model.py", "train.py"]
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nextend-exclude = ["legacy", "gen_*.py"]\n')
+    assert {f["path"] for f in parse_text_output(run_nnlint(*named, cwd=project).stdout.decode())} == set(named)
+    forced = run_nnlint("--force-exclude", *named, cwd=project)
+    assert {f["path"] for f in parse_text_output(forced.stdout.decode())} == {"train.py"}
+    only_excluded = run_nnlint("--force-exclude", "legacy/sub/old.py", "legacy", cwd=project)
+    assert (only_excluded.returncode, only_excluded.stdout) == (0, b"")
+
+
+def test_force_exclude_in_the_config(project: Path) -> None:
+    (project / "legacy").mkdir()
+    (project / "legacy" / "old.py").write_text(BUGGY)
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nextend-exclude = ["legacy"]\nforce-exclude = true\n')
+    assert run_nnlint("legacy/old.py", cwd=project).stdout == b""
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nforce-exclude = "yes"\n')
+    assert run_nnlint("legacy/old.py", cwd=project).returncode == 2
+
+
+def _pre_commit_hook() -> dict[str, str]:
+    """The hook's keys and values (the file is one flat mapping in a list)."""
+    text = (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    pairs = (line.lstrip("- ").split(":", 1) for line in text.splitlines() if line.strip()
+             and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_the_pre_commit_hook_lints_all_staged_files_in_one_process_and_forces_the_excludes() -> None:
+    hook = _pre_commit_hook()
+    # pre-commit splits the files of a hook that is not serial across processes: a model in one
+    # chunk and its misuse in another would never be seen together.
+    assert hook["require_serial"] == "true"
+    assert hook["entry"].split() == ["nnlint", "--force-exclude"]

@@ -232,8 +232,8 @@ import nnlint.cli as cli
 
 discover = cli.discover
 
-def discover_then_delete(paths, excludes):
-    found = list(discover(paths, excludes))
+def discover_then_delete(*args):
+    found = list(discover(*args))
     os.remove(sys.argv[1])
     return found
 

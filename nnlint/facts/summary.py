@@ -4,12 +4,15 @@ other files. Plain data (JSON-ready), so it crosses processes and lives in the c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from nnlint.facts.dataflow import CallEvent, Dataflow, FunctionInfo
-from nnlint.facts.training import TrainingFacts, summarized_actions
 from nnlint.facts.values import UNKNOWN, Kind, Value
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from nnlint.facts.dataflow import Dataflow, FunctionInfo
+    from nnlint.facts.training import TrainingFacts
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ def losses_of_parameters(dataflow: Dataflow, function: FunctionInfo) -> tuple[tu
 
 def _may_compute_a_loss(dataflow: Dataflow, node: cst.FunctionDef) -> bool:
     """The function, or a function of the file it calls, computes a loss (a cheap test before probing)."""
+    from nnlint.facts.dataflow import CallEvent
+
     for event in dataflow.function_events.get(node, []):
         if isinstance(event, CallEvent) and (event.loss_family or (
                 event.callee.kind is Kind.FUNCTION and any(
@@ -104,6 +109,11 @@ def _may_compute_a_loss(dataflow: Dataflow, node: cst.FunctionDef) -> bool:
 
 
 def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -> ModuleSummary:
+    # Imported here: the cache reads summaries without loading libcst or the dataflow.
+    import libcst as cst
+
+    from nnlint.facts.training import summarized_actions
+
     summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):

@@ -7,9 +7,9 @@ from typing import Callable, Sequence
 
 from nnlint.diagnostics import Finding
 from nnlint.report import full, github, gitlab, json_format, junit, sarif, text
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
-Formatter = Callable[[Sequence[Finding], Sequence[Rule], Sequence[str]], str]
+Formatter = Callable[[Sequence[Finding], Sequence[RuleInfo], Sequence[str]], str]
 
 FORMATTERS: dict[str, Formatter] = {
     "text": text.render,

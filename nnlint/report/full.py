@@ -7,7 +7,7 @@ from typing import Sequence
 
 from nnlint.diagnostics import Finding
 from nnlint.report.text import location
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 
 def _pointer(line: str, column: int) -> str:
@@ -15,7 +15,7 @@ def _pointer(line: str, column: int) -> str:
     return "".join(c if c.isspace() else " " for c in line[:column - 1]) + "^"
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     lines = []
     for f in findings:
         lines.append(f"{location(f)}: {f.code} {f.message}\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from nnlint.diagnostics import Finding, Severity
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 _SEVERITIES = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.NOTE: "info"}
 
@@ -36,5 +36,5 @@ def _issue(finding: Finding) -> dict:
     }
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     return json.dumps([_issue(f) for f in findings], indent=2) + "\n"

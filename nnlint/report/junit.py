@@ -10,7 +10,7 @@ from typing import Sequence
 
 from nnlint.diagnostics import Finding
 from nnlint.report.text import location
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 # Characters XML 1.0 cannot carry at all, not even escaped (control characters in a file name).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -20,7 +20,7 @@ def _xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     by_path: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         by_path[f.path].append(f)

@@ -10,13 +10,13 @@ from urllib.parse import quote
 from nnlint import __version__
 from nnlint.catalog import page_text
 from nnlint.diagnostics import Finding, Severity
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
 
-def _rule_descriptor(rule: Rule) -> dict:
+def _rule_descriptor(rule: RuleInfo) -> dict:
     help_text = page_text(rule.code) or rule.summary
     return {
         "id": rule.code,
@@ -54,7 +54,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict:
     return result
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule], paths: Sequence[str]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     index = {rule.code: position for position, rule in enumerate(rules)}
     log = {
         "$schema": SCHEMA,

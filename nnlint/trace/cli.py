@@ -18,7 +18,7 @@ from nnlint.config import OUTPUT_FORMAT_HELP, OUTPUT_FORMATS, TEXT_FORMATS, Conf
 from nnlint.diagnostics import Finding
 from nnlint.engine import lint_project
 from nnlint.report import FORMATTERS
-from nnlint.rules import all_rules, rule_by_code
+from nnlint.rules.metadata import RULES, rule_info
 from nnlint.selection import RuleSelection
 from nnlint.trace.merge import display_path, merge, rule_for
 from nnlint.trace.runner import FAILED, INTERRUPTED, STOPPED, ScriptRun, script_traceback, trace_script
@@ -80,7 +80,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         config = discover_config([args.script], args.config)
         selection = RuleSelection(
-            list(all_rules()), select=config.select, extend_select=config.extend_select, ignore=config.ignore,
+            list(RULES), select=config.select, extend_select=config.extend_select, ignore=config.ignore,
             per_file_ignores=config.per_file_ignores, root=config.root,
             origin=str(config.path) if config.path else "options",
         )
@@ -108,11 +108,11 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     static = [finding for result in results for finding in result.findings]
 
     def keep(code: str, path: str) -> bool:
-        known = rule_by_code(code) is not None
+        known = rule_info(code) is not None
         return (not known or code in selection.codes) and not code.startswith(selection.ignored_in(path))
 
     findings = fingerprinted(merge(static, run.findings, run.lines.ran, keep))
-    rules = list(all_rules())
+    rules = list(RULES)
     rules += [rule_for(code) for code in sorted({f.code for f in findings} - {r.code for r in rules})]
     sys.stdout.write(FORMATTERS[output_format](findings, rules, [result.path for result in results]))
     sys.stdout.flush()
