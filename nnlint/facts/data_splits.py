@@ -26,6 +26,7 @@ _EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "valida
 _HELD_OUT_WORDS = frozenset({"test", "testing", "val", "valid", "validation", "holdout", "dev"})
 _TRAIN_WORDS = frozenset({"train", "training", "trn"})
 _FORWARD_SKIPPED = frozenset({"forward", "__call__"})
+_TRAIN_TEST_SPLITS = frozenset({"train_test_split", "random_split"})
 
 
 def expression_text(node: cst.CSTNode) -> str:
@@ -495,6 +496,66 @@ class DataSplitFacts:
         return None
 
 
+    # ------------------------------------------------------------- training on unsplit data (NN606)
+    def unsplit_trainings(self) -> Iterator[tuple[cst.CSTNode, SplitOp, cst.BaseExpression]]:
+        """(supervised fit on the data a split divided, that split, a later evaluation of the same
+        model on the split's test part): the test rows were among the training rows."""
+        order = {id(event): index for index, event in enumerate(self.dataflow.events)}
+        for fit in self.model_uses:
+            if not fit.training or not _is_supervised_fit(fit):
+                continue
+            if fit.data.kind is Kind.DATA and fit.data.detail != api.UNSPLIT:
+                continue
+            split = self._split_before(fit.event, root_name(fit.data_expr), order)
+            if split is None:
+                continue
+            evaluation = next((use for use in self.model_uses if not use.training and use.key == fit.key
+                               and _is_held_out_part(use.data, split)
+                               and order[id(use.event)] > order[id(fit.event)]), None)
+            if evaluation is not None:
+                yield fit.event.node, split, evaluation.data_expr
+
+    def unsplit_training_loaders(self) -> Iterator[tuple[cst.Call, SplitOp, cst.BaseExpression]]:
+        """(training loader over the very dataset a split divided, that split, the held-out data then
+        evaluated): `random_split(dataset, ...)` and then `DataLoader(dataset, shuffle=True)` feeding
+        the training loop while a loader over a held-out part evaluates."""
+        order = {id(event): index for index, event in enumerate(self.dataflow.events)}
+        for loader in self.loaders.loaders:
+            dataset = loader.dataset
+            arguments = positional_args(loader.node)
+            if loader.training_reason is None or not arguments:
+                continue
+            if dataset.kind is Kind.DATA and dataset.detail != api.UNSPLIT:
+                continue
+            split = self._split_before(loader.event, root_name(arguments[0].value), order)
+            held_out = self._evaluated_part(split) if split is not None else None
+            if held_out is not None:
+                yield loader.node, split, held_out
+
+    def _evaluated_part(self, split: SplitOp) -> cst.BaseExpression | None:
+        """A held-out part of this split that the file evaluates a model on, or feeds to a loader
+        that only evaluates."""
+        for use in self.model_uses:
+            if not use.training and _is_held_out_part(use.data, split):
+                return use.data_expr
+        for loader in self.loaders.loaders:
+            arguments = positional_args(loader.node)
+            if loader.training_reason is None and arguments and _is_held_out_part(loader.dataset, split):
+                return arguments[0].value
+        return None
+
+    def _split_before(self, event: CallEvent, data_root: str | None, order: dict[int, int]) -> SplitOp | None:
+        """The train/test split, made earlier in the same function, of the data named `data_root`."""
+        if data_root is None:
+            return None
+        for split in self.splits:
+            if split.name not in _TRAIN_TEST_SPLITS or split.event.function is not event.function:
+                continue
+            if order[id(split.event)] < order[id(event)] and any(
+                    root_name(expr) == data_root for _, expr in split.inputs):
+                return split
+        return None
+
     # ------------------------------------------------------------- model selection on test data (NN607)
     def test_selections(self) -> Iterator[TestSelection]:
         """Comparisons and early-stopping calls that choose a checkpoint or an epoch by a metric the
@@ -687,6 +748,18 @@ def _saves(node: cst.CSTNode, names: tuple[str, ...] = ()) -> bool:
         if not names or any(dotted_name(arg.value) in names for arg in call.args):
             return True
     return False
+
+
+def _is_held_out_part(data: Value, split: SplitOp) -> bool:
+    """Data that is a validation or test part this split made."""
+    return data.kind is Kind.DATA and data.detail in api.HELD_OUT and data.origin is split.node
+
+
+def _is_supervised_fit(use: ModelUse) -> bool:
+    """`fit(X, y)`: a model given targets, not a transform or a clustering fitted on features alone."""
+    call = use.event.node
+    return use.event.method in api.FIT_MODEL_METHODS and (
+        len(positional_args(call)) >= 2 or keyword_arg(call, "y") is not None)
 
 
 def _saves_on_flag(step: cst.CSTNode, flag: str) -> bool:
