@@ -602,7 +602,7 @@ class DataSplitFacts:
         if isinstance(step, cst.Call) and step.args and step.args[0].keyword is None:
             words = set(api.words((dotted_name(step.func) or "").rsplit(".", 1)[-1]))
             metric = _metric_name(step.args[0].value)
-            if "early" in words and words & {"stop", "stopping", "stopper"} and metric is not None:
+            if "early" in words and words & _STOPPING_WORDS and metric is not None:
                 return TestSelection(step, metric, "decides when training stops and which epoch is kept")
         return None
 
@@ -668,10 +668,10 @@ def _is_scaler_name(name: str) -> bool:
 
 # ----------------------------------------------------------------- model selection on test data (NN607)
 _BEST_WORDS = frozenset({"best", "lowest", "highest", "min", "max"})
-_NOT_TEST_METRIC_WORDS = frozenset({"val", "valid", "validation", "dev", "train", "training", "trn", "epoch", "step",
-                                    "iter", "iteration", "patience", "count", "counter"})
+_COUNTER_WORDS = frozenset({"epoch", "step", "iter", "iteration", "patience", "count", "counter"})
+_NOT_TEST_METRIC_WORDS = frozenset({"val", "valid", "validation", "dev", "train", "training", "trn"}) | _COUNTER_WORDS
 _SAVE_WORDS = frozenset({"save", "deepcopy", "state"})
-_EARLY_STOPPING_WORDS = frozenset({"early", "stopping", "stopper"})
+_STOPPING_WORDS = frozenset({"stop", "stopping", "stopper"})
 
 
 @dataclass(frozen=True)
@@ -720,7 +720,7 @@ def _best_name(expr: cst.BaseExpression) -> str | None:
     if name is None:
         return None
     words = set(api.words(name.rsplit(".", 1)[-1]))
-    return name if words & _BEST_WORDS and not words & _NOT_TEST_METRIC_WORDS - {"val", "valid", "validation"} else None
+    return name if words & _BEST_WORDS and not words & _COUNTER_WORDS else None
 
 
 def _selection_comparison(expr: cst.BaseExpression) -> tuple[cst.Comparison, str, str] | None:
