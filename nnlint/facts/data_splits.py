@@ -559,7 +559,8 @@ class DataSplitFacts:
     # ------------------------------------------------------------- model selection on test data (NN607)
     def test_selections(self) -> Iterator[TestSelection]:
         """Comparisons and early-stopping calls that choose a checkpoint or an epoch by a metric the
-        test split alone gave."""
+        test split alone gave: a metric returned by a call given the test split, or counted by hand
+        (`acc = correct / total`) after evaluations, all on the test split, in the same function."""
         for root in (self.bindings.module, *self.dataflow.functions):
             scan = _FunctionScan(root)
             root.visit(scan)
@@ -567,8 +568,12 @@ class DataSplitFacts:
 
     def _selections_in(self, function: cst.FunctionDef | None, steps: list[cst.CSTNode]) -> Iterator[TestSelection]:
         own_splits = self._evaluated_splits.get(function, frozenset())
+        evaluation_calls = {use.event.node for use in self.model_uses
+                            if not use.training and use.event.function.node is function}
+        evaluated_yet = False
         metric_splits: dict[str, frozenset[str]] = {}
         for index, step in enumerate(steps):
+            evaluated_yet = evaluated_yet or step in evaluation_calls
             candidate = self._selection_at(step, steps[index + 1:])
             if isinstance(step, cst.Assign):
                 splits = frozenset().union(*(self._splits_of_call(call) for call in _calls_in(step.value)))
@@ -578,7 +583,10 @@ class DataSplitFacts:
                         metric_splits[name] = splits
             if candidate is None or set(api.words(candidate.metric.rsplit(".", 1)[-1])) & _NOT_TEST_METRIC_WORDS:
                 continue
-            if metric_splits.get(candidate.metric, own_splits) == {api.TEST}:
+            if candidate.metric in metric_splits:
+                if metric_splits[candidate.metric] == {api.TEST}:
+                    yield candidate
+            elif evaluated_yet and own_splits == {api.TEST}:  # a metric counted by hand after evaluating
                 yield candidate
 
     @staticmethod
