@@ -131,6 +131,12 @@ RULES: tuple[RuleInfo, ...] = (
     RuleInfo("NN605", "evaluating-on-training-data", Severity.ERROR,
              "The evaluation step (predict, score, a validation loop) is fed the training split.",
              triggers=("train", "Train")),
+    RuleInfo("NN606", "trained-on-unsplit-data", Severity.ERROR,
+             "The model is trained on the data before the train/test split and evaluated on its held-out part.",
+             triggers=("split",)),
+    RuleInfo("NN607", "model-selected-on-test-data", Severity.WARNING,
+             "The best checkpoint, epoch or early stop is chosen by a metric on the test split.",
+             triggers=("test", "Test")),
     RuleInfo("NN701", "unsafe-torch-load", Severity.WARNING,
              "torch.load that unpickles arbitrary objects (no weights_only=True before torch 2.6, "
              "weights_only=False after) can execute code from an untrusted checkpoint.",
