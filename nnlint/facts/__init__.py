@@ -14,10 +14,12 @@ from nnlint.facts.defuse import DefUse
 from nnlint.facts.layers import LayerFacts
 from nnlint.facts.loaders import LoaderFacts
 from nnlint.facts.modules import ModuleFacts
+from nnlint.facts.gradient_flow import GradientFlow
 from nnlint.facts.guards import Guards
 from nnlint.facts.layout import LayoutFacts, functions_holding_views
 from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
+from nnlint.facts.optimizer_params import OptimizerParamFacts
 from nnlint.facts.shuffling import ShuffleFacts
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.syntax import descendants, enclosing_functions
@@ -59,6 +61,14 @@ class FileFacts:
     @cached_property
     def training(self) -> TrainingFacts:
         return TrainingFacts(self.dataflow)
+
+    @cached_property
+    def optimizer_params(self) -> OptimizerParamFacts:
+        return OptimizerParamFacts(self.dataflow, self.defuse, self.names)
+
+    @cached_property
+    def gradient_flow(self) -> GradientFlow:
+        return GradientFlow(self.module, self.defuse, self.modules, self.names, self.optimizer_params)
 
     @cached_property
     def summary(self) -> ModuleSummary:
