@@ -13,6 +13,7 @@ are recorded too: a loss that is one has no graph behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import libcst as cst
@@ -23,7 +24,7 @@ from nnlint.facts.modes import WRAPPERS
 from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.optimizer_params import OptimizerParamFacts
-from nnlint.facts.syntax import dotted_name, expressions_in, keyword_arg, source_code, walk_statements
+from nnlint.facts.syntax import descendants, dotted_name, expressions_in, keyword_arg, source_code, walk_statements
 from nnlint.facts.torch_api import MODULE_RETURNING_SELF, TENSOR_FACTORIES
 from nnlint.facts.values import Kind
 
@@ -173,6 +174,26 @@ class GradientFlow:
                         if read is not None:
                             self._flag_stores.append(FlagStore(small, read))
         return self._flag_stores
+
+    @cached_property
+    def freezes_parameters(self) -> bool:
+        """Whether the file switches gradients off for some parameters: `p.requires_grad = False`
+        (or any value but True), `requires_grad_(False)`, `requires_grad=False` in a call."""
+        for node in descendants(self.module):
+            if isinstance(node, cst.Assign):
+                target = node.targets[0].target
+                if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and not (
+                        isinstance(node.value, cst.Name) and node.value.value == "True"):
+                    return True
+            elif isinstance(node, cst.Call):
+                func = node.func
+                if isinstance(func, cst.Attribute) and func.attr.value == "requires_grad_" and node.args and not (
+                        isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "True"):
+                    return True
+                flag = keyword_arg(node, "requires_grad")
+                if flag is not None and not (isinstance(flag.value, cst.Name) and flag.value.value == "True"):
+                    return True
+        return False
 
     def rebuilt_leaves(self, expr: cst.BaseExpression) -> list[cst.Call]:
         """The fresh leaves `expr` is made of when, on every path, it is built only from tensors

@@ -16,6 +16,8 @@ import libcst as cst
 
 from nnlint.facts.dataflow import CallEvent, Dataflow, FunctionInfo
 from nnlint.facts.defuse import DefUse
+from nnlint.facts.modes import (MODEL_COPIES, MODEL_FACTORY_PREFIXES, PRETRAINED_LOADERS, WRAPPER_METHODS,
+                                WRAPPERS)
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import block_statements, dotted_name, positional_args, string_value, walk_statements
 from nnlint.facts.values import UNKNOWN, Kind
@@ -35,6 +37,7 @@ class OptimizerParams:
     function: cst.FunctionDef | None
     sources: tuple[str, ...]
     complete: bool
+    source_nodes: tuple[cst.BaseExpression, ...] = ()
 
 
 class OptimizerParamFacts:
@@ -67,9 +70,11 @@ class OptimizerParamFacts:
             if event is None or event.result.kind is not Kind.OPTIMIZER:
                 return None
             given = _params_argument(construction)
-            sources: list[str] = []
+            sources: list[cst.BaseExpression] = []
             complete = given is not None and self._collect(given, sources, 0)
-            self._cache[construction] = OptimizerParams(construction, event.function.node, tuple(sources), complete)
+            names = tuple(dotted_name(node) or "" for node in sources)
+            self._cache[construction] = OptimizerParams(construction, event.function.node, names, complete,
+                                                        tuple(sources))
         return self._cache[construction]
 
     def of_step(self, event: CallEvent) -> OptimizerParams | None:
@@ -81,43 +86,75 @@ class OptimizerParamFacts:
             return None
         return self.of(optimizer.origin)
 
+    def new_module(self, expr: cst.BaseExpression) -> str | None:
+        """How `expr` makes a module object with parameters of its own, None if it does not:
+        a construction (`Net()`, `nn.Linear(...)`, `resnet18()`, `from_pretrained(...)`) or a
+        deep copy. Wrappers (`DataParallel(model)`, `torch.compile(model)`) and `.to(device)`
+        keep the parameters they are given."""
+        if not isinstance(expr, cst.Call):
+            return None
+        qualname = self.names.qualname(expr.func) or ""
+        last = (qualname or dotted_name(expr.func) or "").rsplit(".", 1)[-1]
+        if qualname in WRAPPERS or last in WRAPPER_METHODS:
+            return None
+        if qualname in MODEL_COPIES:
+            copied = dotted_name(expr.args[0].value) if expr.args else None
+            return f"a deep copy of `{copied}`" if copied else "a deep copy"
+        if last in PRETRAINED_LOADERS or (qualname.startswith(MODEL_FACTORY_PREFIXES) and last[:1].islower()):
+            return f"a new `{last}`"
+        event = self._events.get(expr)
+        if event is not None and event.result.kind is Kind.MODULE and (
+                event.result.origin is expr or event.callee.kind is Kind.CLASS or qualname in self.dataflow.project):
+            return f"a new `{last}`"
+        return None
+
     def stepped_in(self, function: cst.FunctionDef | None, step: CallEvent) -> tuple[str, ...] | None:
-        """The objects the optimizer stepped by `step` holds, spelled as `function` spells them:
-        an optimizer built in the function, on `self.` in a method of the same class, or passed
-        in by the file's calls of the function (each caller's argument mapped to the parameter)."""
+        """The objects the optimizer stepped by `step` holds, spelled as `function` spells them."""
+        held = self.stepped_constructions(function, step)
+        if held is None:
+            return None
+        return tuple(dict.fromkeys(source for _, sources in held for source in sources)) or None
+
+    def stepped_constructions(self, function: cst.FunctionDef | None,
+                              step: CallEvent) -> list[tuple[OptimizerParams, tuple[str, ...]]] | None:
+        """Each construction of the optimizer that `step` steps, with what it holds spelled as
+        `function` spells it: an optimizer built in the function, on `self.` in a method of the
+        same class, or passed in by the file's calls of the function (each caller's argument
+        mapped to the parameter). None when any of them is not understood."""
         params = self.of_step(step)
         if params is not None:
             if not params.complete:
                 return None
             if params.function is function:
-                return params.sources
-            if self._same_class(params, function):
-                return _as_attributes(params)
+                return [(params, params.sources)]
+            attributes = as_attributes(params) if self._same_class(params, function) else None
+            return [(params, attributes)] if attributes is not None else None
         receiver = (step.receiver_name or "").split(".", 1)[0]
         if function is None or step.receiver is None or step.receiver.kind is Kind.OPTIMIZER:
             return None
         info = self.dataflow.functions.get(function)
         if info is None or receiver not in info.params:
             return None
-        found: list[str] = []
+        found: list[tuple[OptimizerParams, tuple[str, ...]]] = []
         for call in self._calls_of(function):
             mapped = self._passed_optimizer(call, info, receiver)
             if mapped is None:
                 return None
-            found.extend(mapped)
-        return tuple(dict.fromkeys(found)) or None
+            found.append(mapped)
+        return found or None
 
     def _same_class(self, params: OptimizerParams, function: cst.FunctionDef | None) -> bool:
         here = self.dataflow.functions.get(function) if function is not None else None
         there = self.dataflow.functions.get(params.function) if params.function is not None else None
         return here is not None and there is not None and here.class_name is not None \
-            and here.class_name == there.class_name and _as_attributes(params) is not None
+            and here.class_name == there.class_name and as_attributes(params) is not None
 
     def _calls_of(self, function: cst.FunctionDef) -> list[CallEvent]:
         return [event for event in self._events.values()
                 if event.callee.kind is Kind.FUNCTION and event.callee.origin is function]
 
-    def _passed_optimizer(self, call: CallEvent, info: FunctionInfo, receiver: str) -> list[str] | None:
+    def _passed_optimizer(self, call: CallEvent, info: FunctionInfo,
+                          receiver: str) -> tuple[OptimizerParams, tuple[str, ...]] | None:
         """The optimizer's sources at one call, renamed to the called function's parameters."""
         node = call.node
         if not isinstance(node, cst.Call):
@@ -141,17 +178,16 @@ class OptimizerParamFacts:
                 if argument is not None and (source == argument or source.startswith(argument + ".")):
                     renamed.append(param + source[len(argument):])
                     break
-        return renamed
+        return held, tuple(renamed)
 
-    def _collect(self, expr: cst.BaseExpression, sources: list[str], followed: int) -> bool:
+    def _collect(self, expr: cst.BaseExpression, sources: list[cst.BaseExpression], followed: int) -> bool:
         """Add the objects whose parameters `expr` yields; False when some part is not understood."""
         if isinstance(expr, cst.Call):
             func = expr.func
             if isinstance(func, cst.Attribute) and func.attr.value in PARAMETER_METHODS:
-                owner = dotted_name(func.value)
-                if owner is None:
+                if dotted_name(func.value) is None:
                     return False
-                sources.append(owner)
+                sources.append(func.value)
                 return True
             name = self.names.qualname(func) or dotted_name(func) or ""
             if name in PASSING_CALLS:
@@ -179,7 +215,7 @@ class OptimizerParamFacts:
             return self._collect(definition.value, sources, followed + 1)
         return False
 
-    def _collect_element(self, element: cst.BaseElement, sources: list[str], followed: int) -> bool:
+    def _collect_element(self, element: cst.BaseElement, sources: list[cst.BaseExpression], followed: int) -> bool:
         value = element.value
         if isinstance(element, cst.StarredElement):
             return self._collect(value, sources, followed)
@@ -191,7 +227,7 @@ class OptimizerParamFacts:
         return self._collect(value, sources, followed)
 
 
-def _as_attributes(params: OptimizerParams) -> tuple[str, ...] | None:
+def as_attributes(params: OptimizerParams) -> tuple[str, ...] | None:
     """The sources as attributes of `self`, which every method of the class spells alike:
     `self.model`, or `model` where the method that built the optimizer stored `self.net = model`."""
     stored: dict[str, str] = {}
