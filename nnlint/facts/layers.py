@@ -234,7 +234,7 @@ class LayerFacts:
                 if store.method not in init_methods:
                     continue
                 name = self.layer_name(store.value)
-                if name == "Parameter" or (self.builds_module(store.value) and name not in STATELESS_LAYERS):
+                if name == "Parameter" or (self.builds_module(store.value) and name not in PARAMETER_FREE_LAYERS):
                     found.add(store.attr)
         return found
 

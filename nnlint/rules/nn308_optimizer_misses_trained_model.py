@@ -10,7 +10,7 @@ import libcst as cst
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.dataflow import CallEvent
-from nnlint.facts.layers import STATELESS_LAYERS
+from nnlint.facts.layers import PARAMETER_FREE_LAYERS
 from nnlint.facts.optimizer_params import OptimizerParams, as_attributes, related
 from nnlint.facts.syntax import descendants, dotted_name, own_statements
 from nnlint.facts.torch_api import MODULE_RETURNING_SELF
@@ -19,6 +19,7 @@ from nnlint.facts.values import Kind
 from nnlint.rules import Report, Rule
 
 USING_METHODS = frozenset({"step", "zero_grad"})
+CONTAINERS = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"})
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,27 @@ def _module_change(facts: FileFacts, statement: cst.BaseStatement, held: Optimiz
         base = target.value if isinstance(target, cst.Subscript) else target
         name = dotted_name(base)
         value = _unwrapped(small.value)
-        if name is None or facts.layers.layer_name(value) in STATELESS_LAYERS:
+        if name is None or facts.layers.layer_name(value) in PARAMETER_FREE_LAYERS:
             continue
         how = facts.optimizer_params.new_module(value)
-        if how is not None and any(related(name, source) for source in held.sources):
+        if how is not None and any(related(name, source) for source in held.sources) \
+                and not _built_from_the_old(facts, value, held.sources):
             return _Change(name, how)
     return None
+
+
+def _built_from_the_old(facts: FileFacts, value: cst.BaseExpression, sources: tuple[str, ...]) -> bool:
+    """`nn.Sequential(*list(model.children())[:-1])`, `nn.Sequential(nn.Dropout(), model.fc)`: a
+    container around the very layers the optimizer holds, plus parameter-free ones: no new
+    parameters (a new layer built from an old one's weights has new parameters all the same)."""
+    if not isinstance(value, cst.Call) or facts.names.qualname(value.func) not in CONTAINERS:
+        return False
+    for arg in value.args:
+        names = (dotted_name(node) for node in descendants(arg.value) if isinstance(node, (cst.Name, cst.Attribute)))
+        holds_old = any(name is not None and related(name, source) for name in names for source in sources)
+        if not holds_old and facts.layers.layer_name(arg.value) not in PARAMETER_FREE_LAYERS:
+            return False
+    return True
 
 
 def _unwrapped(expr: cst.BaseExpression) -> cst.BaseExpression:
