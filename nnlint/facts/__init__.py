@@ -68,7 +68,7 @@ class FileFacts:
 
     @cached_property
     def gradient_flow(self) -> GradientFlow:
-        return GradientFlow(self.module, self.defuse, self.modules, self.names, self.optimizer_params)
+        return GradientFlow(self.module, self.dataflow, self.defuse, self.modules, self.names)
 
     @cached_property
     def summary(self) -> ModuleSummary:

@@ -6,8 +6,8 @@ parameters are mapped to the caller's arguments) and records every dotted name t
 depends on: the models it calls, the objects it reads. Each carries the cuts met on the way:
 `.detach()`, `.data`, `.item()`, `.numpy()`, `.tolist()`, `torch.tensor(...)`,
 `Variable(...)`, `float(...)`. A name reached only through cuts sends no gradient back.
-Fresh leaves (`torch.tensor(v, requires_grad=True)`, `Variable(x, requires_grad=True)`)
-are recorded too: a loss that is one has no graph behind it.
+Separately, a loss may be made only of fresh leaves (`torch.tensor(v, requires_grad=True)`,
+`Variable(x, requires_grad=True)`): then it has no graph behind it at all.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from typing import Iterator
 
 import libcst as cst
 
-from nnlint.facts.dataflow import CallEvent, backpropagated
+from nnlint.facts.dataflow import CallEvent, Dataflow, backpropagated
 from nnlint.facts.defuse import DefUse, Definition, Read
 from nnlint.facts.modes import WRAPPERS
 from nnlint.facts.modules import ModuleFacts
 from nnlint.facts.names import ImportTable
-from nnlint.facts.optimizer_params import OptimizerParamFacts
 from nnlint.facts.syntax import descendants, dotted_name, expressions_in, keyword_arg, source_code, walk_statements
 from nnlint.facts.torch_api import MODULE_RETURNING_SELF, TENSOR_FACTORIES
 from nnlint.facts.values import Kind
@@ -54,32 +53,23 @@ class Cut:
 @dataclass(frozen=True)
 class Source:
     """A dotted name the tensor depends on where it is used; `cuts` lie between it and the
-    tensor, the outermost first; `called` when it is called (a model's forward); `local` when
-    it is a local value the walk went on into (its own sources are recorded too)."""
+    tensor, the outermost first; `called` when it is called (a model's forward)."""
 
     name: str
     node: cst.CSTNode
     cuts: tuple[Cut, ...]
     called: bool
-    local: bool = False
 
     @property
     def innermost_cut(self) -> Cut | None:
         return self.cuts[-1] if self.cuts else None
 
 
-@dataclass(frozen=True)
-class Leaf:
-    """A tensor built fresh with requires_grad=True on the way, and the cuts above it."""
-
-    node: cst.Call
-    cuts: tuple[Cut, ...]
-
-
 @dataclass
 class Provenance:
+    """Every source of a tensor; `complete` is False when the walk gave up (too large)."""
+
     sources: list[Source] = field(default_factory=list)
-    leaves: list[Leaf] = field(default_factory=list)
     complete: bool = True
 
     def uncut(self) -> Iterator[Source]:
@@ -107,12 +97,12 @@ class FlagStore:
 
 
 class GradientFlow:
-    def __init__(self, module: cst.Module, defuse: DefUse, modules: ModuleFacts, names: ImportTable,
-                 optimizers: OptimizerParamFacts) -> None:
+    def __init__(self, module: cst.Module, dataflow: Dataflow, defuse: DefUse, modules: ModuleFacts,
+                 names: ImportTable) -> None:
         self.module = module
+        self.dataflow = dataflow
         self.defuse = defuse
         self.names = names
-        self.optimizers = optimizers
         self._flag_stores: list[FlagStore] | None = None
         self._item_stores: dict[Definition, list[cst.BaseExpression]] = {}
         for store in modules.item_stores:
@@ -120,6 +110,10 @@ class GradientFlow:
             read = defuse.read_of(container) if isinstance(container, cst.Name) else None
             for definition in read.definitions if read is not None else ():
                 self._item_stores.setdefault(definition, []).append(store.value)
+
+    def stored_into(self, definition: Definition) -> list[cst.BaseExpression]:
+        """The values `container[key] = value` puts into the container a definition binds."""
+        return self._item_stores.get(definition, [])
 
     def backpropagated(self, event: CallEvent) -> cst.BaseExpression | None:
         """The tensor a backward call runs on."""
@@ -132,14 +126,14 @@ class GradientFlow:
 
     def helper(self, call: cst.Call) -> cst.FunctionDef | None:
         """The same-file function, or forward of a same-file module class, that a call runs."""
-        event = self.optimizers.event_of(call)
+        event = self.dataflow.call_event(call)
         if event is None:
             return None
         callee = event.callee
         if callee.kind is Kind.FUNCTION and isinstance(callee.origin, cst.FunctionDef):
             return callee.origin
         if callee.kind in (Kind.LOSS_FN, Kind.MODULE) and callee.class_name:
-            return self.optimizers.dataflow.method(callee.class_name, "forward")
+            return self.dataflow.method(callee.class_name, "forward")
         return None
 
     def provenance(self, expr: cst.BaseExpression) -> Provenance:
@@ -246,7 +240,7 @@ class _Walk:
         if read is None or not read.definitions:
             self._source(name.value, name, cuts, called=False)
             return
-        self._source(name.value, name, cuts, called=False, local=True)
+        self._source(name.value, name, cuts, called=False)
         for definition in read.definitions:
             self._definition(definition, name, cuts, context)
 
@@ -276,7 +270,7 @@ class _Walk:
                     and call.func.attr.value in CONTAINER_ADDING_METHODS:
                 for arg in call.args:
                     self.expression(arg.value, cuts, context)
-        for value in self.flow._item_stores.get(definition, ()):
+        for value in self.flow.stored_into(definition):
             self.expression(value, cuts, context)
 
     # -- attributes and calls --------------------------------------------------------------
@@ -297,8 +291,6 @@ class _Walk:
         if isinstance(func, cst.Attribute) and func.attr.value in CUTTING_METHODS and qualname is None:
             self.expression(func.value, cuts + (Cut(call, f".{func.attr.value}()"),), context)
             return
-        if qualname in LEAF_FUNCTIONS and _requires_grad(call):
-            self.result.leaves.append(Leaf(call, cuts))
         if qualname in CUTTING_FUNCTIONS and self._is_the_builtin_or_torch(func):
             inner = cuts + (Cut(call, f"{dotted_name(func)}(...)"),)
             for arg in call.args:
@@ -356,8 +348,8 @@ class _Walk:
         for returned in _returned_values(helper):
             self.expression(returned, cuts, inner)
 
-    def _source(self, name: str, node: cst.CSTNode, cuts: tuple[Cut, ...], called: bool, local: bool = False) -> None:
-        self.result.sources.append(Source(name, node, cuts, called, local))
+    def _source(self, name: str, node: cst.CSTNode, cuts: tuple[Cut, ...], called: bool) -> None:
+        self.result.sources.append(Source(name, node, cuts, called))
 
 
 def _arguments(helper: cst.FunctionDef, call: cst.Call) -> tuple[tuple[str, cst.BaseExpression], ...]:

@@ -37,7 +37,6 @@ class OptimizerParams:
     function: cst.FunctionDef | None
     sources: tuple[str, ...]
     complete: bool
-    source_nodes: tuple[cst.BaseExpression, ...] = ()
 
 
 class OptimizerParamFacts:
@@ -45,20 +44,13 @@ class OptimizerParamFacts:
         self.dataflow = dataflow
         self.defuse = defuse
         self.names = names
-        self._events: dict[cst.CSTNode, CallEvent] = {}
-        for event in dataflow.calls():
-            if event.node not in self._events or not event.specialized:
-                self._events[event.node] = event
         self._cache: dict[cst.Call, OptimizerParams] = {}
 
-    def event_of(self, call: cst.CSTNode) -> CallEvent | None:
-        return self._events.get(call)
-
     def constructions(self) -> list[OptimizerParams]:
-        """Every optimizer built in the file, in source order."""
-        found = [self.of(event.node) for event in self._events.values()
-                 if isinstance(event.node, cst.Call) and event.result.kind is Kind.OPTIMIZER
-                 and event.result.origin is event.node]
+        """Every optimizer built in the file."""
+        built = {event.node: None for event in self.dataflow.calls() if isinstance(event.node, cst.Call)
+                 and event.result.kind is Kind.OPTIMIZER and event.result.origin is event.node}
+        found = [self.of(node) for node in built]
         return [params for params in found if params is not None]
 
     def of(self, construction: cst.CSTNode | None) -> OptimizerParams | None:
@@ -66,15 +58,14 @@ class OptimizerParamFacts:
         if not isinstance(construction, cst.Call):
             return None
         if construction not in self._cache:
-            event = self._events.get(construction)
+            event = self.dataflow.call_event(construction)
             if event is None or event.result.kind is not Kind.OPTIMIZER:
                 return None
             given = _params_argument(construction)
             sources: list[cst.BaseExpression] = []
             complete = given is not None and self._collect(given, sources, 0)
             names = tuple(dotted_name(node) or "" for node in sources)
-            self._cache[construction] = OptimizerParams(construction, event.function.node, names, complete,
-                                                        tuple(sources))
+            self._cache[construction] = OptimizerParams(construction, event.function.node, names, complete)
         return self._cache[construction]
 
     def of_step(self, event: CallEvent) -> OptimizerParams | None:
@@ -102,7 +93,7 @@ class OptimizerParamFacts:
             return f"a deep copy of `{copied}`" if copied else "a deep copy"
         if last in PRETRAINED_LOADERS or (qualname.startswith(MODEL_FACTORY_PREFIXES) and last[:1].islower()):
             return f"a new `{last}`"
-        event = self._events.get(expr)
+        event = self.dataflow.call_event(expr)
         if event is not None and event.result.kind is Kind.MODULE and (
                 event.result.origin is expr or event.callee.kind is Kind.CLASS or qualname in self.dataflow.project):
             return f"a new `{last}`"
@@ -150,8 +141,10 @@ class OptimizerParamFacts:
             and here.class_name == there.class_name and as_attributes(params) is not None
 
     def _calls_of(self, function: cst.FunctionDef) -> list[CallEvent]:
-        return [event for event in self._events.values()
-                if event.callee.kind is Kind.FUNCTION and event.callee.origin is function]
+        nodes = dict.fromkeys(event.node for event in self.dataflow.calls()
+                              if event.callee.kind is Kind.FUNCTION and event.callee.origin is function)
+        events = (self.dataflow.call_event(node) for node in nodes)
+        return [event for event in events if event is not None]
 
     def _passed_optimizer(self, call: CallEvent, info: FunctionInfo,
                           receiver: str) -> tuple[OptimizerParams, tuple[str, ...]] | None:

@@ -98,7 +98,7 @@ def _rebuilt_loss(facts: FileFacts, backward: Action, tensor: cst.BaseExpression
 def _rebuilt_each_iteration(facts: FileFacts, leaf: cst.Call, backward: Action) -> bool:
     """A leaf built anew on every pass of the loop that backpropagates: no optimizer can hold it
     (a tensor built once before the loop may be the very thing optimized, as in latent search)."""
-    event = facts.optimizer_params.event_of(leaf)
+    event = facts.dataflow.call_event(leaf)
     if event is None:
         return False
     if event.function is not backward.event.function:
@@ -124,7 +124,7 @@ def _model_cuts(facts: FileFacts, provenance: Provenance, optimized: dict[str, s
 
 def _builds_no_loss(facts: FileFacts, source: Source) -> bool:
     """A module that is not a loss function (`criterion`, `loss_fn`, a ...Loss class)."""
-    event = facts.optimizer_params.event_of(source.node)
+    event = facts.dataflow.call_event(source.node)
     if event is None or event.callee.kind is not Kind.MODULE:
         return False
     words = f"{source.name} {event.callee.class_name}".lower()

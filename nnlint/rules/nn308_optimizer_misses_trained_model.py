@@ -185,7 +185,7 @@ def _used_for_training_after(facts: FileFacts, held: OptimizerParams, statements
 
 def _steps_global(facts: FileFacts, call: cst.Call, binding: str) -> bool:
     """A call of a function of the file that steps the optimizer by its global name."""
-    event = facts.optimizer_params.event_of(call)
+    event = facts.dataflow.call_event(call)
     helper = event.callee.origin if event is not None and event.callee.kind is Kind.FUNCTION else None
     return isinstance(helper, cst.FunctionDef) and any(
         action.effect is Effect.STEP and action.target == binding for action in facts.training.actions_of(helper))
@@ -260,7 +260,7 @@ def _instance_change(facts: FileFacts, statement: cst.BaseStatement, class_name:
 
 
 def _constructs(facts: FileFacts, call: cst.Call, class_name: str) -> bool:
-    event = facts.optimizer_params.event_of(call)
+    event = facts.dataflow.call_event(call)
     return event is not None and event.callee.class_name == class_name
 
 
@@ -413,7 +413,7 @@ def _whole_run(facts: FileFacts, whole: str, backwards: list) -> CallEvent | Non
         if tensor is None:
             continue
         for source in facts.gradient_flow.provenance(tensor).uncut():
-            event = facts.optimizer_params.event_of(source.node)
+            event = facts.dataflow.call_event(source.node)
             if source.called and event is not None and not event.no_grad and (
                     source.name == whole or whole.startswith(source.name + ".")):
                 return event
