@@ -1,5 +1,5 @@
-"""NN108 at runtime: trained parameters that ran in the forward but never received a gradient,
-and the user's line where `.detach()`, `.data`, `.item()`, `.numpy()`, `.tolist()`, `float()`
+"""NN108 at runtime: parameters of an optimizer that steps, which ran in the forward but never
+received a gradient, and the user's line where `.detach()`, `.data`, `.item()`, `.numpy()`, `.tolist()`, `float()`
 or `torch.tensor(...)` made a value without a graph from a tensor whose graph reached them."""
 
 from __future__ import annotations
@@ -109,7 +109,10 @@ class CutChecks:
         roots = self.session.modules.trained_roots()
         ran = {id(p) for root in roots for module in root.modules() if self.session.modules.ran(module)
                for p in module.parameters(recurse=False) if p.requires_grad}
-        starved = {key for key in gradients.optimized_parameters() if key in ran} - gradients.parameters_with_grad
+        # An optimizer that never stepped may simply not have had its turn yet (a GAN's generator
+        # stepped once every few discriminator steps): only parameters of one that stepped count.
+        starved = {key for key in gradients.optimized_parameters(stepped=True) if key in ran} \
+            - gradients.parameters_with_grad
         if not starved:
             return
         index = ModelIndex(roots)

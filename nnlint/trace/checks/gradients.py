@@ -68,9 +68,10 @@ class GradientChecks:
         self._before: list[tuple[torch.Tensor, float]] = []
         self._polluted: dict[int, tuple[torch.Tensor, Site | None]] = {}
 
-    def optimized_parameters(self) -> set[int]:
-        """id() of every parameter some optimizer of the run holds."""
-        return {id(p) for record in self._optimizers.values() for p in parameters_of(record.optimizer)}
+    def optimized_parameters(self, stepped: bool = False) -> set[int]:
+        """id() of every parameter some optimizer of the run holds (that stepped at least once)."""
+        return {id(p) for record in self._optimizers.values() if record.steps or not stepped
+                for p in parameters_of(record.optimizer)}
 
     def steps_of(self, optimizer: torch.optim.Optimizer) -> int:
         record = self._optimizers.get(id(optimizer))
