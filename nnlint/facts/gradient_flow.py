@@ -42,6 +42,7 @@ CONTAINER_ADDING_METHODS = frozenset({"append", "extend", "insert", "add", "upda
 RECEIVERS = frozenset({"self", "cls"})
 MAX_HELPER_DEPTH = 3
 MAX_STEPS = 4000
+MAX_LEAF_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,7 @@ class GradientFlow:
         return None
 
     def provenance(self, expr: cst.BaseExpression) -> Provenance:
-        walk = _Walk(self)
-        walk.expression(expr, (), _Context())
-        return walk.result
+        return _Walk(self).run(expr)
 
     def flag_store_before(self, tensor: cst.BaseExpression) -> FlagStore | None:
         """A `name.requires_grad = True` on the very binding `tensor` reads, made before it on every
@@ -198,21 +197,33 @@ class GradientFlow:
 
 
 class _Walk:
+    """A worklist over (expression, cuts above it, context): no recursion, however long the
+    chains of bindings (a loop feeding a model its own sampled output)."""
+
     def __init__(self, flow: GradientFlow) -> None:
         self.flow = flow
         self.result = Provenance()
         self._seen: set[tuple[int, tuple[Cut, ...], _Context]] = set()
-        self._steps = 0
+        self._pending: list[tuple[cst.BaseExpression, tuple[Cut, ...], _Context]] = []
+
+    def run(self, expr: cst.BaseExpression) -> Provenance:
+        self.expression(expr, (), _Context())
+        steps = 0
+        while self._pending:
+            steps += 1
+            if steps > MAX_STEPS:
+                self.result.complete = False
+                break
+            self._visit(*self._pending.pop())
+        return self.result
 
     def expression(self, expr: cst.BaseExpression, cuts: tuple[Cut, ...], context: _Context) -> None:
         key = (id(expr), cuts, context)
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        self._steps += 1
-        if self._steps > MAX_STEPS:
-            self.result.complete = False
-            return
+        if key not in self._seen:
+            self._seen.add(key)
+            self._pending.append((expr, cuts, context))
+
+    def _visit(self, expr: cst.BaseExpression, cuts: tuple[Cut, ...], context: _Context) -> None:
         if isinstance(expr, cst.Name):
             self._name(expr, cuts, context)
         elif isinstance(expr, cst.Attribute):
@@ -277,7 +288,7 @@ class _Walk:
 
     def _attribute(self, expr: cst.Attribute, cuts: tuple[Cut, ...], context: _Context) -> None:
         if expr.attr.value in CUTTING_ATTRIBUTES:
-            self.expression(expr.value, cuts + (Cut(expr, ".data"),), context)
+            self.expression(expr.value, _with(cuts, Cut(expr, ".data")), context)
             return
         name = dotted_name(expr)
         if name is not None:
@@ -289,10 +300,10 @@ class _Walk:
         func = call.func
         qualname = self.flow.names.qualname(func) or (func.value if isinstance(func, cst.Name) else None)
         if isinstance(func, cst.Attribute) and func.attr.value in CUTTING_METHODS and qualname is None:
-            self.expression(func.value, cuts + (Cut(call, f".{func.attr.value}()"),), context)
+            self.expression(func.value, _with(cuts, Cut(call, f".{func.attr.value}()")), context)
             return
         if qualname in CUTTING_FUNCTIONS and self._is_the_builtin_or_torch(func):
-            inner = cuts + (Cut(call, f"{dotted_name(func)}(...)"),)
+            inner = _with(cuts, Cut(call, f"{dotted_name(func)}(...)"))
             for arg in call.args:
                 self.expression(arg.value, inner, context)
             return
@@ -350,6 +361,11 @@ class _Walk:
 
     def _source(self, name: str, node: cst.CSTNode, cuts: tuple[Cut, ...], called: bool) -> None:
         self.result.sources.append(Source(name, node, cuts, called))
+
+
+def _with(cuts: tuple[Cut, ...], cut: Cut) -> tuple[Cut, ...]:
+    """The cuts with one more below them; a cut met again (round a loop) adds nothing."""
+    return cuts if cut in cuts else cuts + (cut,)
 
 
 def _arguments(helper: cst.FunctionDef, call: cst.Call) -> tuple[tuple[str, cst.BaseExpression], ...]:
@@ -437,6 +453,8 @@ class _LeafWalk:
             return True
         if id(expr) in self._active:
             return True  # a loop back to a binding being judged: judged where it started
+        if len(self._active) > MAX_LEAF_DEPTH:
+            return False  # too long a chain to judge: say it may carry a graph
         self._active.add(id(expr))
         try:
             return self._judge(expr, context)

@@ -30,18 +30,20 @@ def check(facts: FileFacts) -> Iterator[Report]:
             continue
         optimized = _optimized_sources(facts, function_node, steps)
         provenances: dict[Action, Provenance] = {}
+        rebuilt = False
         for backward in backwards:
             tensor = facts.gradient_flow.backpropagated(backward.event)
             if tensor is None:
                 continue
             provenances[backward] = facts.gradient_flow.provenance(tensor)
             for report in _rebuilt_loss(facts, backward, tensor, optimized):
+                rebuilt = True
                 if report.node not in reported:
                     reported.add(report.node)
                     yield report
-        if any(action.effect is Effect.BACKWARD and action.via for action in trace) or \
+        if rebuilt or any(action.effect is Effect.BACKWARD and action.via for action in trace) or \
                 not all(p.complete for p in provenances.values()):
-            continue  # a helper's backward() may carry the gradient the walk does not see
+            continue  # no graph at all (reported), or a helper's backward() may carry what the walk does not see
         for report in _cut_models(optimized, list(provenances.values())):
             if report.node not in reported:
                 reported.add(report.node)
@@ -115,11 +117,17 @@ def _model_cuts(facts: FileFacts, provenance: Provenance, optimized: dict[str, s
                            lambda s: _builds_no_loss(facts, s)):
         models = [source for source in calls if judged_a_model(source)]
         if models:
-            fewest = min(len(source.cuts) for source in models)
-            direct = {source.cuts[-1].node: (source.cuts[-1], source.name)
-                      for source in models if len(source.cuts) == fewest}
-            return list(direct.values())
+            return _most_direct_cuts(models)
     return []
+
+
+def _most_direct_cuts(sources: list[Source]) -> list[tuple[Cut, str]]:
+    """The innermost cut of each path that goes through the fewest cuts, with its source's name:
+    the path of the model's output, not those through the inputs it was given."""
+    fewest = min(len(source.cuts) for source in sources)
+    direct = {source.cuts[-1].node: (source.cuts[-1], source.name) for source in sources
+              if len(source.cuts) == fewest}
+    return list(direct.values())
 
 
 def _builds_no_loss(facts: FileFacts, source: Source) -> bool:
@@ -137,8 +145,7 @@ def _cut_models(optimized: dict[str, str], provenances: list[Provenance]) -> Ite
         reaching = [s for p in provenances for s in p.sources if related(s.name, name)]
         if not reaching or any(not source.cuts for source in reaching):
             continue
-        for cut in {source.innermost_cut.node: source.innermost_cut for source in reaching
-                    if source.innermost_cut is not None}.values():
+        for cut, _ in _most_direct_cuts(reaching):
             yield Report(
                 cut.node,
                 f"`{cut.spelling}` cuts `{name}` from the loss: every path from `{name}` to the tensor backward() runs "
