@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from nnlint import __version__
 from nnlint.baseline import Baseline, BaselineError, fingerprinted, read_file, write_baseline
 from nnlint.cache import ResultCache
 from nnlint.catalog import page_text
-from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
-from nnlint.diagnostics import FileResult, Finding
-from nnlint.analysis import lint_bytes
-from nnlint.engine import default_workers, lint_project
-from nnlint.files import discover
+from nnlint.config import OUTPUT_FORMAT_HELP, OUTPUT_FORMATS, TEXT_FORMATS, Config, ConfigError, discover_config
+from nnlint.diagnostics import Finding
+from nnlint.engine import default_workers, lint_project, unlintable
+from nnlint.files import STDIN, Skipped, discover
 from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
-from nnlint.rules import all_rules, rule_by_code
+from nnlint.rules.metadata import RULES, rule_info
 from nnlint.selection import RuleSelection
-from nnlint.torch_requirement import TorchRequirements
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -47,8 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extend-select", type=_codes, metavar="CODES", help="add codes or prefixes to the selection")
     parser.add_argument("--ignore", type=_codes, metavar="CODES", help="skip these codes or prefixes")
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
-    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, metavar="FORMAT", help=OUTPUT_FORMAT_HELP)
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for source read from stdin")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="skip files named on the command line that the excludes match (for pre-commit)")
     parser.add_argument("--statistics", action="store_true", help="print a count of each code after the findings")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
@@ -66,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _explain(code: str) -> int:
-    rule = rule_by_code(code)
+    rule = rule_info(code)
     text = page_text(code)
     if rule is None or text is None:
         print(f"nnlint: error: unknown rule code '{code}' (see nnlint --list-rules)", file=sys.stderr)
@@ -76,7 +75,7 @@ def _explain(code: str) -> int:
 
 
 def _list_rules() -> int:
-    for rule in all_rules():
+    for rule in RULES:
         state = "on" if rule.default_enabled else "off"
         print(f"{rule.code}  {rule.name:<40} {rule.severity.value:<8} {state:<4} {rule.summary}")
     return EXIT_CLEAN
@@ -85,7 +84,7 @@ def _list_rules() -> int:
 def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
     origin = str(config.path) if config.path else "options"
     return RuleSelection(
-        list(all_rules()),
+        list(RULES),
         select=args.select if args.select is not None else config.select,
         extend_select=(config.extend_select or []) + (args.extend_select or []),
         ignore=(config.ignore or []) + (args.ignore or []),
@@ -95,15 +94,6 @@ def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
     )
 
 
-def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> tuple[list[FileResult], dict[str, bytes]]:
-    """The result for the source on stdin, and that source (it cannot be read twice)."""
-    path = args.stdin_filename or "-"
-    data = sys.stdin.buffer.read()
-    torch_requirement = TorchRequirements().for_file(path) if args.stdin_filename else None
-    return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path),
-                       torch_requirement=torch_requirement)], {path: data}
-
-
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.explain:
@@ -111,32 +101,36 @@ def run(argv: Sequence[str]) -> int:
     if args.list_rules:
         return _list_rules()
     paths = args.paths or ["."]
+    named = [path for path in paths if path != STDIN]
     try:
-        config = discover_config(paths if "-" not in paths else [args.stdin_filename or "."], args.config)
+        config = discover_config([args.stdin_filename or "." if p == STDIN else p for p in paths], args.config)
         selection = _selection(args, config)
         baseline = Baseline.load(args.baseline) if args.baseline else None
     except (ConfigError, BaselineError) as err:
         print(f"nnlint: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    missing = [p for p in paths if p != "-" and not Path(p).exists()]
-    if missing:
-        print(f"nnlint: error: no such file or directory: {missing[0]}", file=sys.stderr)
         return EXIT_USAGE
     if args.jobs is not None and args.jobs < 1:
         print("nnlint: error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     output_format = args.output_format or config.output_format or "text"
 
-    stdin: dict[str, bytes] = {}
-    if paths == ["-"]:
-        results, stdin = _lint_stdin(args, selection)
-    else:
-        excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-        files = list(discover(paths, excludes))
-        cache = None if args.no_cache else ResultCache.at_default(config.root)
-        with Progress(sys.stderr) as progress:
-            results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(),
-                                   cache, progress)
+    excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
+    found = list(discover(named, excludes, args.force_exclude or config.force_exclude, config.root))
+    skipped = [entry for entry in found if isinstance(entry, Skipped)]
+    missing = {entry.path for entry in skipped if entry.missing}
+    if STDIN not in paths and missing == set(named):
+        print(f"nnlint: error: no such file or directory: {', '.join(sorted(missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    stdin = {args.stdin_filename or STDIN: sys.stdin.buffer.read()} if STDIN in paths else {}
+    files = [*stdin, *(entry for entry in found if isinstance(entry, str) and entry not in stdin)]
+    # Standard input (an editor's buffer, linted at every change) would crowd the runs of the
+    # whole tree out of the cache.
+    cache = None if args.no_cache or stdin else ResultCache.at_default(config.root)
+    with Progress(sys.stderr) as progress:
+        results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(),
+                               cache, progress, stdin)
+    results += [unlintable(entry.path, entry.message, selection.codes, selection.ignored_in(entry.path))
+                for entry in skipped]
 
     findings: list[Finding] = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     findings = fingerprinted(findings, lambda path: stdin[path] if path in stdin else read_file(path))
@@ -145,11 +139,10 @@ def run(argv: Sequence[str]) -> int:
     accepted = 0
     if baseline is not None:
         findings, accepted = baseline.new_findings(findings)
-    rules = list(all_rules())
-    sys.stdout.write(FORMATTERS[output_format](findings, rules))
-    if args.statistics and output_format == "text":
+    sys.stdout.write(FORMATTERS[output_format](findings, RULES, [result.path for result in results]))
+    if args.statistics and output_format in TEXT_FORMATS:
         sys.stdout.write(statistics(findings))
-    if not args.quiet and output_format == "text":
+    if not args.quiet and output_format in TEXT_FORMATS:
         _summary(findings, len(results), accepted)
     if findings and not args.exit_zero:
         return EXIT_FINDINGS

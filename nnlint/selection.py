@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from nnlint.config import ConfigError
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 
 def _validate(selectors: Iterable[str], codes: Iterable[str], origin: str) -> list[str]:
@@ -36,7 +36,7 @@ class RuleSelection:
 
     def __init__(
         self,
-        rules: list[Rule],
+        rules: list[RuleInfo],
         select: list[str] | None,
         extend_select: list[str],
         ignore: list[str],
@@ -56,7 +56,7 @@ class RuleSelection:
                 picked = -1
             if picked >= 0 and picked > _longest(rule.code, ignored):
                 enabled.append(rule)
-        self.enabled: list[Rule] = enabled
+        self.enabled: list[RuleInfo] = enabled
         self._per_file = [
             (pattern, str((root / pattern).absolute()), _validate(codes_for, codes, f"{origin} per-file-ignores"))
             for pattern, codes_for in per_file_ignores.items()

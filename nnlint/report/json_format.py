@@ -6,7 +6,7 @@ import json
 from typing import Sequence
 
 from nnlint.diagnostics import Finding
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 
 def as_dict(finding: Finding) -> dict:
@@ -24,5 +24,5 @@ def as_dict(finding: Finding) -> dict:
     }
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     return json.dumps([as_dict(f) for f in findings], indent=2) + "\n"

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Sequence
 
 from nnlint.diagnostics import Finding
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 
 def location(finding: Finding) -> str:
@@ -15,7 +15,7 @@ def location(finding: Finding) -> str:
     return f"{finding.path}:{finding.line}:{finding.column}"
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     return "".join(f"{location(f)}: {f.code} {f.message}\n" for f in findings)
 
 

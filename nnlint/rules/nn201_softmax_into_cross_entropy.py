@@ -12,14 +12,11 @@ from nnlint.rules import Report, Rule
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
-    for call in facts.dataflow.calls():
-        if call.loss_family != CROSS_ENTROPY:
-            continue
-        scores = call.arg(0, "input")
-        if scores.kind is Kind.PROBS:
+    for entry in facts.loss_inputs:
+        if entry.family == CROSS_ENTROPY and entry.value.kind is Kind.PROBS:
             yield Report(
-                call.node,
-                f"probabilities from {scores.producer} reach {call.result.producer}, which applies "
+                entry.node,
+                f"probabilities from {entry.value.producer} reach {entry.loss}{entry.through}, which applies "
                 "log_softmax itself: pass the raw logits",
             )
 

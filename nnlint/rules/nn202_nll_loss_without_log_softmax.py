@@ -19,12 +19,10 @@ _WHY = {
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
-    for call in facts.dataflow.calls():
-        if call.loss_family != NLL:
-            continue
-        scores = call.arg(0, "input")
-        if scores.kind in _WHY:
-            yield Report(call.node, _WHY[scores.kind].format(producer=scores.producer, loss=call.result.producer))
+    for entry in facts.loss_inputs:
+        if entry.family == NLL and entry.value.kind in _WHY:
+            yield Report(entry.node, _WHY[entry.value.kind].format(producer=entry.value.producer,
+                                                                   loss=entry.loss + entry.through))
 
 
 RULE = Rule(

@@ -21,14 +21,10 @@ _MISMATCHES = {
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
-    for call in facts.dataflow.calls():
-        family = call.loss_family
-        if family not in (BCE, BCE_WITH_LOGITS):
-            continue
-        scores = call.arg(0, "input")
-        message = _MISMATCHES.get((family, scores.kind))
+    for entry in facts.loss_inputs:
+        message = _MISMATCHES.get((entry.family, entry.value.kind))
         if message is not None:
-            yield Report(call.node, message.format(producer=scores.producer, loss=call.result.producer))
+            yield Report(entry.node, message.format(producer=entry.value.producer, loss=entry.loss + entry.through))
 
 
 RULE = Rule(

@@ -76,6 +76,7 @@ class Run:
         self.steps = 0
         self.backward_count = 0
         self.roots: dict[int, Root] = {}
+        self.ran: set[int] = set()  # id() of every module whose forward ran (inside compiled code: all of it)
         self.parameters_with_grad: set[int] = set()
         self.created: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.created_in_forward: WeakIdKeyDictionary = WeakIdKeyDictionary()

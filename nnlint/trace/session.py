@@ -26,6 +26,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 from nnlint.trace.checks.activations import DeadUnits
 from nnlint.trace.checks.base import Backward, Check, FunctionHandler, ModuleCall, Step
 from nnlint.trace.checks.batch_mixing import BatchMixing
+from nnlint.trace.checks.cuts import CutChecks
 from nnlint.trace.checks.data import DataChecks
 from nnlint.trace.checks.gradient_flow import GradientFlow
 from nnlint.trace.checks.gradients import GradientChecks
@@ -41,8 +42,8 @@ from nnlint.trace.run import Clearance, Root, Run
 
 # The checks, in the order they receive each event.
 CHECKS: tuple[type[Check], ...] = (
-    Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks, LossCurve, DataChecks, DeadUnits, GradientFlow,
-    BatchMixing,
+    Numerics, ModuleChecks, LossChecks, LayoutChecks, GradientChecks, CutChecks, LossCurve, DataChecks, DeadUnits,
+    GradientFlow, BatchMixing,
 )
 Rewrite = Callable[[tuple, dict], tuple[tuple, dict]]
 _MODULE_CALL_FILE = module_hooks.__file__
@@ -248,6 +249,10 @@ class Session:
     def _before_forward(self, module: torch.nn.Module, args: tuple) -> None:
         if is_compiling():
             return
+        self.run.ran.add(id(module))
+        if "_orig_mod" in module._modules:
+            # torch.compile's wrapper: what runs inside compiled code is not seen, so all of it counts as run.
+            self.run.ran.update(id(m) for m in module.modules())
         stack = self.run.module_stack()
         if not stack:
             try:

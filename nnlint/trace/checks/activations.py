@@ -4,7 +4,8 @@ step for more than half of its units.
 During the first training steps each ReLU (or ReLU6) module call ORs, per unit, whether any
 sample made it positive (one reduction, no synchronisation); the units are the channels
 after a convolution (dimension 1) and the features otherwise (the last dimension). Nothing
-is read before the run is over.
+is read before the run is over. When the samples of the model's input never differ (a
+constant input, NN806), one sample says nothing about dead units and none are reported.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ class DeadUnits(Check):
         self._units: dict[tuple[int, object, int], _Units] = {}
         # Per thread would be exact; the layer that ran last decides which dimension holds the units.
         self._last_layer: nn.Module | None = None
+        # Whether the samples of some training batch differed at all: identical samples (a constant
+        # input, NN806) make every unit's fate one coin flip, which says nothing about dead units.
+        self._inputs_varied: torch.Tensor | None = None
+
+    def module_enter(self, call: ModuleCall) -> None:
+        if call.stack or not call.args or not torch.is_grad_enabled() or self.run.steps >= ACTIVATION_STEPS:
+            return
+        inputs = call.args[0]
+        if isinstance(inputs, torch.Tensor) and inputs.dim() and inputs.shape[0] >= 2:
+            with untraced():
+                varied = (inputs[1:] != inputs[:1]).any()
+                self._inputs_varied = varied if self._inputs_varied is None else self._inputs_varied | varied
 
     def module_exit(self, call: ModuleCall) -> None:
         module = call.module
@@ -73,6 +86,8 @@ class DeadUnits(Check):
             entry.samples += samples
 
     def finish(self) -> None:
+        with untraced():
+            varied = self._inputs_varied is not None and bool(self._inputs_varied)
         index = ModelIndex(root.module for root in self.run.roots.values())
         fractions: dict[str, float] = {}
         for entry in self._units.values():
@@ -81,7 +96,7 @@ class DeadUnits(Check):
                 dead = units - int(entry.alive.sum())
             name = index.describe(entry.module)
             fractions[name] = dead / units
-            if units < 2 or dead / units <= DEAD_FRACTION:
+            if units < 2 or dead / units <= DEAD_FRACTION or not varied:
                 continue
             self.run.report(
                 "NN809", entry.site,
@@ -97,4 +112,4 @@ class DeadUnits(Check):
 
     def release(self) -> None:
         self._units.clear()
-        self._last_layer = None
+        self._last_layer = self._inputs_varied = None

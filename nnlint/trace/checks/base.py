@@ -65,6 +65,15 @@ class NonFinite:
 
 
 @dataclass(frozen=True)
+class GraphCut:
+    """Published when the user's code makes a value without a graph (`.detach()`, `.item()`...)
+    from a tensor whose graph reaches these parameters (id()), after `backwards` backward passes."""
+
+    parameters: frozenset[int]
+    backwards: int
+
+
+@dataclass(frozen=True)
 class StepMeasured:
     """Published after a measured optimizer step: per parameter, the norm of its gradient, of
     the weights before the step and of the update (all in the order of `parameters`)."""

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlint.trace.checks.base import Check, ModuleCall
+from nnlint.trace.checks.base import Check, GraphCut, ModuleCall
 from nnlint.trace.checks.naming import ModelIndex, trainable_parameters
 from nnlint.trace.checks.tensors import differentiable_tensors
 from nnlint.trace.frames import Site
@@ -69,7 +69,9 @@ def _held_unregistered(owner: nn.Module, module: nn.Module) -> bool:
 class ModuleChecks(Check):
     def __init__(self, run: Run) -> None:
         super().__init__(run)
-        self._ran: set[int] = set()
+        # Parameters (id()) that the user's code cut off from the graph (.detach(), .item()...), per
+        # number of backward passes made before the cut: their layers not reaching the loss is NN108's.
+        self._cut_off: list[tuple[int, frozenset[int]]] = []
         self._members: dict[int, tuple[int, set[int]]] = {}
         self._trainable: dict[int, bool] = {}
         self._reached: set[int] = set()
@@ -85,10 +87,6 @@ class ModuleChecks(Check):
     def module_enter(self, call: ModuleCall) -> None:
         module, stack = call.module, call.stack
         key = id(module)
-        self._ran.add(key)
-        if "_orig_mod" in module._modules:
-            # torch.compile's wrapper: what runs inside compiled code is not seen, so all of it counts as run.
-            self._ran.update(id(m) for m in module.modules())
         if not stack:
             if not self.run.root_grad():
                 self._start_evaluation(module)
@@ -117,6 +115,18 @@ class ModuleChecks(Check):
         if known is None:
             known = self._trainable[id(module)] = any(p.requires_grad for p in module.parameters())
         return known
+
+    def notice(self, event: object) -> None:
+        if isinstance(event, GraphCut):
+            self._cut_off.append((event.backwards, event.parameters))
+
+    def _cut_off_explains(self, module: nn.Module) -> bool:
+        """Every trainable parameter of the module is reached by a cut made before a backward():
+        its output not reaching the loss is NN108's finding, not an unused output's."""
+        trainable = [id(p) for p in module.parameters() if p.requires_grad]
+        backwards = self.run.backward_count
+        cut_off = set().union(*(parameters for before, parameters in self._cut_off if backwards > before))
+        return bool(trainable) and all(key in cut_off for key in trainable)
 
     def _watch_output(self, module: nn.Module, output: Any, call: ModuleCall) -> None:
         """Mark the module as reaching the loss once a gradient flows back into its output."""
@@ -185,7 +195,7 @@ class ModuleChecks(Check):
 
     def release(self) -> None:
         for holder in (self._first_runs, self._unregistered, self._eval_in_training, self._evaluations,
-                       self._bias_into_norm, self._trainable, self._members):
+                       self._bias_into_norm, self._trainable, self._members, self._cut_off):
             holder.clear()
         self._last_biased = None
 
@@ -194,7 +204,7 @@ class ModuleChecks(Check):
         unreached = {key: run for key, run in self._first_runs.items()
                      if key not in self._reached and run.backward_count < backwards}
         for key, run in unreached.items():
-            if run.parent in unreached:
+            if run.parent in unreached or self._cut_off_explains(run.module):
                 continue
             self.run.report(
                 "NN101", run.site,
@@ -216,7 +226,7 @@ class ModuleChecks(Check):
             for name, module in root.module.named_modules():
                 if not name or any(name.startswith(c + ".") for c in covered):
                     continue
-                if any(id(m) in self._ran for m in module.modules()):
+                if any(id(m) in self.run.ran for m in module.modules()):
                     continue
                 parameters = trainable_parameters(module)
                 if not parameters or any(id(p) in had_gradient for p in parameters):
