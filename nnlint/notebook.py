@@ -41,6 +41,7 @@ class CellPosition(NamedTuple):
     cell: int
     line: int
     shift: int = 0  # columns removed from the start of this line (`%time ` before a statement)
+    rewritten: bool = False  # the line is not the cell's own (a masked magic, a broken cell's blank)
 
 
 class BrokenCell(NamedTuple):
@@ -112,9 +113,9 @@ def notebook_text(data: bytes) -> NotebookText:
         if error is not None:
             broken.append(BrokenCell(len(lines) + (error.lineno or 1), max(error.offset or 1, 1), error.msg))
             masked = [("", 0)] * len(masked)
-        for index, (line, shift) in enumerate(masked, start=1):
+        for index, ((line, shift), own) in enumerate(zip(masked, physical_lines(source)), start=1):
             lines.append(line)
-            positions.append(CellPosition(number, index, shift))
+            positions.append(CellPosition(number, index, shift, own[shift:] != line))
     return NotebookText("".join(line + "\n" for line in lines), tuple(positions), tuple(broken))
 
 

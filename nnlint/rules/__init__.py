@@ -10,18 +10,21 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 
 if TYPE_CHECKING:
     from nnlint.facts import FileFacts
+    from nnlint.fixes import Fix
 
 
 @dataclass(frozen=True)
 class Report:
-    """What a rule's check yields: the node to point at and the message."""
+    """What a rule's check yields: the node to point at, the message and, where the rule knows
+    the repair, a fix (applied by the engine, never by the rule)."""
 
     node: cst.CSTNode
     message: str
+    fix: "Fix | None" = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Rule:
     triggers: tuple[str, ...] = ()
     cross_file: bool = True
     default_enabled: bool = True
+    # The kinds of fix the rule proposes (none, safe, unsafe or both), as --list-rules shows them.
+    fixes: tuple[Applicability, ...] = ()
 
 
 PARSE_ERROR = Rule("NN001", "syntax-error", Severity.ERROR, "The file cannot be parsed as Python.")

@@ -1,0 +1,100 @@
+"""Building blocks for the trees rules propose as fixes. Each returns a new node built from the
+old one with libcst's `with_changes`, so the comments and spacing it holds stay where they were."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+
+from nnlint.facts.syntax import positional_args
+
+
+def expression(code: str) -> cst.BaseExpression:
+    return cst.parse_expression(code)
+
+
+def statement(code: str) -> cst.SimpleStatementLine:
+    parsed = cst.parse_statement(code)
+    if not isinstance(parsed, cst.SimpleStatementLine):
+        raise ValueError(f"not a simple statement: {code!r}")
+    return parsed
+
+
+def renamed_call(call: cst.Call, name: str) -> cst.Call | None:
+    """`F.softmax(x)` as `F.log_softmax(x)`: the last part of the called name replaced; None
+    for a call of a bare name (its new name may not be imported)."""
+    if not isinstance(call.func, cst.Attribute):
+        return None
+    return call.with_changes(func=call.func.with_changes(attr=cst.Name(name)))
+
+
+def hoisted(inner: cst.BaseExpression, outer: cst.BaseExpression) -> cst.BaseExpression:
+    """`inner` standing where `outer` stood (`f(g(x))` becoming `g'(x)`): outer's parentheses,
+    and the comments and line breaks inside outer's own brackets, move onto `inner`."""
+    if not inner.lpar and outer.lpar:
+        inner = inner.with_changes(lpar=outer.lpar, rpar=outer.rpar)
+    if not (isinstance(inner, cst.Call) and isinstance(outer, cst.Call)):
+        return inner
+    if _is_plain(inner.whitespace_before_args) and not _is_plain(outer.whitespace_before_args):
+        inner = inner.with_changes(whitespace_before_args=outer.whitespace_before_args)
+    outer_args = [arg for arg in outer.args if arg.value is not None]
+    if inner.args and len(outer_args) == 1:
+        last = inner.args[-1]
+        trailing = outer_args[0].whitespace_after_arg
+        if _is_plain(last.whitespace_after_arg) and not _is_plain(trailing):
+            inner = inner.with_changes(args=(*inner.args[:-1], last.with_changes(whitespace_after_arg=trailing)))
+    return inner
+
+
+def _is_plain(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(whitespace, cst.SimpleWhitespace) and whitespace.value == ""
+
+
+def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """The call with `keyword=value` added after its last argument, in the call's own layout
+    (one line, or one argument per line with or without a trailing comma)."""
+    new_arg = cst.Arg(value=value, keyword=cst.Name(keyword),
+                      equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[new_arg])
+    last = args[-1]
+    separator = _separator(call, args)
+    if isinstance(last.comma, cst.Comma):  # a trailing comma: the new argument gets it
+        args[-1] = last.with_changes(comma=separator)
+        new_arg = new_arg.with_changes(comma=last.comma)
+    else:
+        args[-1] = last.with_changes(comma=separator, whitespace_after_arg=cst.SimpleWhitespace(""))
+        new_arg = new_arg.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+    return call.with_changes(args=[*args, new_arg])
+
+
+def _separator(call: cst.Call, args: Sequence[cst.Arg]) -> cst.Comma:
+    """The comma between two arguments as this call writes it."""
+    between = [arg.comma for arg in args[:-1] if isinstance(arg.comma, cst.Comma)]
+    if between:
+        return between[-1]
+    if not isinstance(call.whitespace_before_args, cst.SimpleWhitespace):  # arguments on lines of their own
+        return cst.Comma(whitespace_after=call.whitespace_before_args)
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def with_argument_value(call: cst.Call, arg: cst.Arg, value: cst.BaseExpression) -> cst.Call:
+    """The call with one argument's value replaced (its keyword, comma and comments kept)."""
+    return call.with_changes(args=[a.with_changes(value=value) if a is arg else a for a in call.args])
+
+
+def with_keyword_renamed(call: cst.Call, arg: cst.Arg, keyword: str) -> cst.Call:
+    return call.with_changes(args=[a.with_changes(keyword=cst.Name(keyword)) if a is arg else a for a in call.args])
+
+
+def method_call(receiver: cst.BaseExpression, method: str) -> cst.Call:
+    """`receiver.method()`, parenthesizing a receiver that needs it (`(a + b).item()`)."""
+    if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not receiver.lpar:
+        receiver = receiver.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(method)))
+
+
+def argument_count(call: cst.Call) -> int:
+    return len(positional_args(call))
