@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Sequence
+from tempfile import TemporaryDirectory
+from typing import Mapping, Sequence
 
 from nnlint import __version__
 from nnlint.baseline import Baseline, BaselineError, fingerprinted, read_file, write_baseline
@@ -16,11 +20,14 @@ from nnlint.diagnostics import FileResult, Finding
 from nnlint.analysis import lint_bytes
 from nnlint.engine import default_workers, lint_project
 from nnlint.files import discover
+from nnlint.fixes.diff import unified_diff
+from nnlint.fixes.run import FixOutcome, FixSettings, Linter, fix_project, write_fixed
 from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
+from nnlint.report import text as text_report
 from nnlint.report.text import statistics
 from nnlint.rules import all_rules, rule_by_code
-from nnlint.selection import RuleSelection
+from nnlint.selection import FixableCodes, RuleSelection
 from nnlint.torch_requirement import TorchRequirements
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -59,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--baseline", metavar="FILE",
                       help="fail only on findings not recorded in FILE (written by --write-baseline)")
     gate.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
+    fixes = parser.add_argument_group("fixes")
+    fixes.add_argument("--fix", action=argparse.BooleanOptionalAction, default=None,
+                       help="apply the safe fixes in place, then report what is left")
+    fixes.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None,
+                       help="also apply (and mark [*]) the fixes that need a human's judgement")
+    fixes.add_argument("--diff", action="store_true",
+                       help="print a unified diff of what --fix would change; write nothing")
+    fixes.add_argument("--fix-only", action="store_true", help="apply fixes and print only how many")
     parser.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     parser.add_argument("--list-rules", action="store_true", help="list every rule: code, name, default on/off")
     parser.add_argument("--version", action="version", version=f"nnlint {__version__}")
@@ -78,7 +93,8 @@ def _explain(code: str) -> int:
 def _list_rules() -> int:
     for rule in all_rules():
         state = "on" if rule.default_enabled else "off"
-        print(f"{rule.code}  {rule.name:<40} {rule.severity.value:<8} {state:<4} {rule.summary}")
+        fix = "/".join(kind.value for kind in rule.fixes) or "none"
+        print(f"{rule.code}  {rule.name:<40} {rule.severity.value:<8} {state:<4} fix: {fix:<12} {rule.summary}")
     return EXIT_CLEAN
 
 
@@ -99,9 +115,13 @@ def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> tuple[lis
     """The result for the source on stdin, and that source (it cannot be read twice)."""
     path = args.stdin_filename or "-"
     data = sys.stdin.buffer.read()
+    return _lint_stdin_bytes(args, selection, {path: data}), {path: data}
+
+
+def _lint_stdin_bytes(args: argparse.Namespace, selection: RuleSelection, source: Mapping[str, bytes]) -> list[FileResult]:
+    ((path, data),) = source.items()
     torch_requirement = TorchRequirements().for_file(path) if args.stdin_filename else None
-    return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path),
-                       torch_requirement=torch_requirement)], {path: data}
+    return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path), torch_requirement=torch_requirement)]
 
 
 def run(argv: Sequence[str]) -> int:
@@ -115,6 +135,7 @@ def run(argv: Sequence[str]) -> int:
         config = discover_config(paths if "-" not in paths else [args.stdin_filename or "."], args.config)
         selection = _selection(args, config)
         baseline = Baseline.load(args.baseline) if args.baseline else None
+        fix_settings = _fix_settings(args, config)
     except (ConfigError, BaselineError) as err:
         print(f"nnlint: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -127,18 +148,31 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     output_format = args.output_format or config.output_format or "text"
 
+    fixing = _fix_mode(args, config)
     stdin: dict[str, bytes] = {}
     if paths == ["-"]:
         results, stdin = _lint_stdin(args, selection)
+        originals = stdin
+        lint_edited: Linter = partial(_lint_stdin_bytes, args, selection)
     else:
         excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
         files = list(discover(paths, excludes))
-        cache = None if args.no_cache else ResultCache.at_default(config.root)
-        with Progress(sys.stderr) as progress:
-            results = lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(),
-                                   cache, progress)
+        originals = _read_files(files) if fixing else {}
+        lint_edited = partial(_lint_files, files, selection, args, config, bool(fixing))
+        results = lint_edited(originals)
+
+    if fixing:
+        outcome = fix_project(originals, results, lint_edited, fix_settings)
+        if fixing == "diff":
+            return _print_diff(originals, outcome, fix_settings, args.quiet)
+        results = _write_fixes(outcome, originals, results, bool(stdin), args.quiet)
+        if fixing == "fix-only":
+            if not args.quiet:
+                _fix_summary(outcome, None, fix_settings)
+            return EXIT_CLEAN
 
     findings: list[Finding] = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
+    findings = [f if f.fix is None or fix_settings.fixable(f.code) else replace(f, fix=None) for f in findings]
     findings = fingerprinted(findings, lambda path: stdin[path] if path in stdin else read_file(path))
     if args.write_baseline:
         return _write_baseline(args.write_baseline, findings)
@@ -146,25 +180,126 @@ def run(argv: Sequence[str]) -> int:
     if baseline is not None:
         findings, accepted = baseline.new_findings(findings)
     rules = list(all_rules())
-    sys.stdout.write(FORMATTERS[output_format](findings, rules))
+    report = sys.stderr if fixing and stdin else sys.stdout  # stdout holds the fixed source
+    report.write(_render(output_format, findings, rules, fix_settings))
     if args.statistics and output_format == "text":
-        sys.stdout.write(statistics(findings))
+        report.write(statistics(findings))
     if not args.quiet and output_format == "text":
-        _summary(findings, len(results), accepted)
+        if fixing:
+            _fix_summary(outcome, findings, fix_settings)
+        else:
+            _summary(findings, len(results), accepted, fix_settings)
     if findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
 
-def _summary(findings: list[Finding], checked: int, accepted: int = 0) -> None:
+def _summary(findings: list[Finding], checked: int, accepted: int, fix_settings: FixSettings) -> None:
     files = len({f.path for f in findings})
     in_baseline = f" ({accepted} accepted by the baseline)" if accepted else ""
     if findings:
         print(f"nnlint: {len(findings)} finding{'s' * (len(findings) != 1)} in {files} of {checked} "
-              f"file{'s' * (checked != 1)}{in_baseline}", file=sys.stderr)
+              f"file{'s' * (checked != 1)}{in_baseline}{_fixable(findings, fix_settings)}", file=sys.stderr)
     else:
         print(f"nnlint: {checked} file{'s' * (checked != 1)} checked, no {'new ' * bool(accepted)}findings"
               f"{in_baseline}", file=sys.stderr)
+
+
+def _fix_settings(args: argparse.Namespace, config: Config) -> FixSettings:
+    unsafe = args.unsafe_fixes if args.unsafe_fixes is not None else config.unsafe_fixes
+    origin = str(config.path) if config.path else "options"
+    return FixSettings(unsafe, FixableCodes(list(all_rules()), config.fixable, config.unfixable, origin))
+
+
+def _fix_mode(args: argparse.Namespace, config: Config) -> str | None:
+    """"diff", "fix-only", "fix" or None (only lint)."""
+    if args.diff:
+        return "diff"
+    if args.fix_only:
+        return "fix-only"
+    return "fix" if (args.fix if args.fix is not None else config.fix) else None
+
+
+def _read_files(files: list[str]) -> dict[str, bytes]:
+    """The content of the files to fix, read once: fixes apply to the very bytes that were linted
+    (an unreadable file is left to the linter to report)."""
+    contents = {}
+    for path in files:
+        try:
+            contents[path] = Path(path).read_bytes()
+        except OSError:
+            pass
+    return contents
+
+
+def _lint_files(files: list[str], selection: RuleSelection, args: argparse.Namespace, config: Config,
+                fixing: bool, edited: Mapping[str, bytes]) -> list[FileResult]:
+    """One lint of the project, with `edited` content in place of the files'. A fixing run lints
+    again after each pass, through a fresh cache (a private one under --no-cache) so that only
+    the changed files are analysed again."""
+    with ExitStack() as stack:
+        if args.no_cache:
+            directory = stack.enter_context(TemporaryDirectory(prefix="nnlint-fix-")) if fixing else None
+            cache = ResultCache(Path(directory)) if directory else None
+        else:
+            cache = ResultCache.at_default(config.root)
+        progress = stack.enter_context(Progress(sys.stderr))
+        return lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(), cache,
+                            progress, edited=edited)
+
+
+def _print_diff(originals: Mapping[str, bytes], outcome: FixOutcome, settings: FixSettings, quiet: bool) -> int:
+    for path in sorted(outcome.contents):
+        sys.stdout.write(unified_diff(path, originals[path], outcome.contents[path]))
+    if not quiet:
+        _fix_summary(outcome, None, settings, verb="would fix")
+    return EXIT_FINDINGS if outcome.contents else EXIT_CLEAN
+
+
+def _write_fixes(outcome: FixOutcome, originals: Mapping[str, bytes], first: list[FileResult], from_stdin: bool,
+                 quiet: bool) -> list[FileResult]:
+    """Write the fixed files (stdin's fixed source goes to stdout) and return the results that
+    hold now: a file that cannot be written keeps its findings from before the fixes."""
+    if from_stdin:
+        ((path, data),) = originals.items()
+        sys.stdout.buffer.write(outcome.contents.get(path, data))
+        sys.stdout.flush()
+        return outcome.results
+    unchanged = set()
+    for path, fixed in outcome.contents.items():
+        reason = write_fixed(path, originals[path], fixed)
+        if reason is not None:
+            print(f"nnlint: not writing {path}: {reason}", file=sys.stderr)
+            unchanged.add(path)
+            outcome.fixed.pop(path, None)
+    before = {result.path: result for result in first}
+    return [before[result.path] if result.path in unchanged else result for result in outcome.results]
+
+
+def _fixable(findings: list[Finding], settings: FixSettings) -> str:
+    """"; 3 fixable with --fix (1 more with --unsafe-fixes)" for a summary line."""
+    fixable = sum(settings.applies(f) for f in findings)
+    hidden = sum(settings.would_apply_if_unsafe(f) for f in findings)
+    if not fixable and not hidden:
+        return ""
+    more = f" ({hidden} more with --unsafe-fixes)" if hidden else ""
+    return f"; {fixable} fixable with --fix{more}"
+
+
+def _fix_summary(outcome: FixOutcome, remaining: list[Finding] | None, settings: FixSettings,
+                 verb: str = "fixed") -> None:
+    """`nnlint: fixed 7 findings (3 more with --unsafe-fixes); 2 remaining`."""
+    fixed = sum(outcome.fixed.values())
+    hidden = sum(settings.would_apply_if_unsafe(f) for result in outcome.results for f in result.findings)
+    more = f" ({hidden} more with --unsafe-fixes)" if hidden else ""
+    left = f"; {len(remaining)} remaining" if remaining is not None else ""
+    print(f"nnlint: {verb} {fixed} finding{'s' * (fixed != 1)}{more}{left}", file=sys.stderr)
+
+
+def _render(output_format: str, findings: list[Finding], rules: list, settings: FixSettings) -> str:
+    if output_format == "text":
+        return text_report.render(findings, rules, unsafe_fixes=settings.unsafe)
+    return FORMATTERS[output_format](findings, rules)
 
 
 def _write_baseline(file: str, findings: list[Finding]) -> int:

@@ -13,8 +13,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 OUTPUT_FORMATS = ("text", "json", "sarif", "github")
-LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-KNOWN_KEYS = LIST_KEYS + ("per-file-ignores", "output-format")
+LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude", "fixable", "unfixable")
+BOOLEAN_KEYS = ("fix", "unsafe-fixes")
+KNOWN_KEYS = LIST_KEYS + ("per-file-ignores", "output-format") + BOOLEAN_KEYS
 
 
 class ConfigError(Exception):
@@ -34,6 +35,10 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     output_format: str | None = None
+    fix: bool = False
+    unsafe_fixes: bool = False
+    fixable: list[str] | None = None
+    unfixable: list[str] = field(default_factory=list)
 
 
 def find_config(start: Path) -> Path | None:
@@ -84,6 +89,10 @@ def load_config(path: Path, *, explicit: bool = False) -> Config:
             raise ConfigError(f"{path}: [tool.nnlint] unknown key '{key}' (known: {', '.join(KNOWN_KEYS)})")
         if key in LIST_KEYS:
             setattr(config, key.replace("-", "_"), _string_list(path, key, value))
+        elif key in BOOLEAN_KEYS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: [tool.nnlint] {key} must be true or false")
+            setattr(config, key.replace("-", "_"), value)
         elif key == "output-format":
             if value not in OUTPUT_FORMATS:
                 raise ConfigError(

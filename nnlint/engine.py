@@ -91,12 +91,17 @@ def lint_project(
     workers: int,
     cache: ResultCache | None = None,
     progress: Progress | None = None,
+    edited: Mapping[str, bytes] | None = None,
 ) -> list[FileResult]:
-    """Lint files as one project; results come back in the order of `paths`."""
+    """Lint files as one project; results come back in the order of `paths`. `edited` holds
+    the content to lint instead of what is on disk (files being fixed, not yet written)."""
     rules = [rule for rule in all_rules() if rule.code in codes]
     contents: dict[str, bytes] = {}
     results: dict[str, FileResult] = {}
     for path in paths:
+        if edited is not None and path in edited:
+            contents[path] = edited[path]
+            continue
         try:
             contents[path] = Path(path).read_bytes()
         except OSError as err:
