@@ -7,9 +7,6 @@ from typing import Sequence
 
 import libcst as cst
 
-from nnlint.facts.syntax import positional_args
-
-
 def expression(code: str) -> cst.BaseExpression:
     return cst.parse_expression(code)
 
@@ -96,5 +93,11 @@ def method_call(receiver: cst.BaseExpression, method: str) -> cst.Call:
     return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(method)))
 
 
-def argument_count(call: cst.Call) -> int:
-    return len(positional_args(call))
+def self_parameter(method: cst.FunctionDef) -> str | None:
+    """The name a method calls its instance by (`self`), None for a static or class method."""
+    decorators = {decorator.decorator.value for decorator in method.decorators
+                  if isinstance(decorator.decorator, cst.Name)}
+    params = [*method.params.posonly_params, *method.params.params]
+    if not params or decorators & {"staticmethod", "classmethod"}:
+        return None
+    return params[0].name.value
