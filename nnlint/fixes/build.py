@@ -82,6 +82,17 @@ def with_argument_value(call: cst.Call, arg: cst.Arg, value: cst.BaseExpression)
     return call.with_changes(args=[a.with_changes(value=value) if a is arg else a for a in call.args])
 
 
+def without_argument(call: cst.Call, arg: cst.Arg) -> cst.Call:
+    """The call without one argument; the comma after the argument before it is what the removed
+    argument had (none, or a trailing comma)."""
+    args = list(call.args)
+    index = args.index(arg)
+    del args[index]
+    if index == len(args) and args:
+        args[-1] = args[-1].with_changes(comma=arg.comma, whitespace_after_arg=arg.whitespace_after_arg)
+    return call.with_changes(args=args)
+
+
 def with_keyword_renamed(call: cst.Call, arg: cst.Arg, keyword: str) -> cst.Call:
     return call.with_changes(args=[a.with_changes(keyword=cst.Name(keyword)) if a is arg else a for a in call.args])
 
