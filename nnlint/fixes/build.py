@@ -97,11 +97,12 @@ def with_keyword_renamed(call: cst.Call, arg: cst.Arg, keyword: str) -> cst.Call
     return call.with_changes(args=[a.with_changes(keyword=cst.Name(keyword)) if a is arg else a for a in call.args])
 
 
-def method_call(receiver: cst.BaseExpression, method: str) -> cst.Call:
-    """`receiver.method()`, parenthesizing a receiver that needs it (`(a + b).item()`)."""
+def method_call(receiver: cst.BaseExpression, method: str, arguments: str = "") -> cst.Call:
+    """`receiver.method(arguments)`, parenthesizing a receiver that needs it (`(a + b).item()`)."""
     if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not receiver.lpar:
         receiver = receiver.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(method)))
+    args = expression(f"_({arguments})").args if arguments else ()
+    return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(method)), args=args)
 
 
 def self_parameter(method: cst.FunctionDef) -> str | None:

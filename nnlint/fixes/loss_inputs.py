@@ -49,10 +49,17 @@ def dropped_activation(activation: cst.CSTNode, argument: cst.BaseExpression | N
     if inner is None or argument is None:
         return None
     edit = Replace(activation, hoisted(inner, activation))
-    if argument is activation or _read_only_in(_bound_name(activation, function), function, loss_arguments):
+    if only_read_by_losses(activation, argument, function, loss_arguments):
         return safe_fix(f"drop the {what}: pass the raw scores", edit)
     # Computed elsewhere (a helper, a model's forward): other code may read the activation too.
     return unsafe_fix(f"drop the {what} where it is computed", edit)
+
+
+def only_read_by_losses(value: cst.CSTNode, argument: cst.BaseExpression | None, function: cst.FunctionDef | None,
+                        loss_arguments: Collection[cst.CSTNode]) -> bool:
+    """The value reaches nothing but loss inputs: it is written in the loss call, or bound to a
+    name of the loss's function that is read nowhere else."""
+    return argument is value or _read_only_in(_bound_name(value, function), function, loss_arguments)
 
 
 def _read_only_in(name: str | None, function: cst.FunctionDef | None, loss_arguments: Collection[cst.CSTNode]) -> bool:
