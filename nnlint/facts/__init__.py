@@ -19,6 +19,7 @@ from nnlint.facts.layout import LayoutFacts, functions_holding_views
 from nnlint.facts.modes import ModeFacts
 from nnlint.facts.names import ImportTable
 from nnlint.facts.shuffling import ShuffleFacts
+from nnlint.facts.statements import StatementIndex
 from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
 from nnlint.facts.syntax import descendants, enclosing_functions
 from nnlint.facts.training import TrainingFacts
@@ -104,3 +105,7 @@ class FileFacts:
     @cached_property
     def shuffling(self) -> ShuffleFacts:
         return ShuffleFacts(self.dataflow, self.bindings)
+
+    @cached_property
+    def statements(self) -> StatementIndex:
+        return StatementIndex(self.module)
