@@ -47,6 +47,13 @@ class StatementIndex:
         """The compound statement (loop, function, if...) whose block holds the statement."""
         return self._owner.get(statement)
 
+    def function_of(self, statement: cst.BaseStatement) -> cst.FunctionDef | None:
+        """The innermost function whose body holds the statement."""
+        owner = self._owner.get(statement)
+        while owner is not None and not isinstance(owner, cst.FunctionDef):
+            owner = self._owner.get(owner)
+        return owner
+
     def in_block_of(self, statement: cst.BaseStatement, node: cst.CSTNode) -> cst.BaseStatement | None:
         """The statement of `statement`'s block that holds `node` (itself or a statement it nests)."""
         block = self._block.get(statement)
