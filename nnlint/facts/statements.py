@@ -47,6 +47,16 @@ class StatementIndex:
         """The compound statement (loop, function, if...) whose block holds the statement."""
         return self._owner.get(statement)
 
+    def enclosing_loops(self, statement: cst.BaseStatement) -> list[cst.For | cst.While]:
+        """The loops around the statement within its function, innermost first."""
+        loops = []
+        owner = self._owner.get(statement)
+        while owner is not None and not isinstance(owner, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(owner, (cst.For, cst.While)):
+                loops.append(owner)
+            owner = self._owner.get(owner)
+        return loops
+
     def function_of(self, statement: cst.BaseStatement) -> cst.FunctionDef | None:
         """The innermost function whose body holds the statement."""
         owner = self._owner.get(statement)
