@@ -57,6 +57,15 @@ class StatementIndex:
             owner = self._owner.get(owner)
         return loops
 
+    def enclosing_statements(self, statement: cst.BaseStatement) -> list[cst.BaseStatement]:
+        """The statement and the compound statements around it within its function, innermost first."""
+        chain: list[cst.BaseStatement] = [statement]
+        owner = self._owner.get(statement)
+        while owner is not None and not isinstance(owner, (cst.FunctionDef, cst.ClassDef)):
+            chain.append(owner)
+            owner = self._owner.get(owner)
+        return chain
+
     def function_of(self, statement: cst.BaseStatement) -> cst.FunctionDef | None:
         """The innermost function whose body holds the statement."""
         owner = self._owner.get(statement)
