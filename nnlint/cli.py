@@ -118,7 +118,8 @@ def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> tuple[lis
     return _lint_stdin_bytes(args, selection, {path: data}), {path: data}
 
 
-def _lint_stdin_bytes(args: argparse.Namespace, selection: RuleSelection, source: Mapping[str, bytes]) -> list[FileResult]:
+def _lint_stdin_bytes(args: argparse.Namespace, selection: RuleSelection,
+                      source: Mapping[str, bytes]) -> list[FileResult]:
     ((path, data),) = source.items()
     torch_requirement = TorchRequirements().for_file(path) if args.stdin_filename else None
     return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path), torch_requirement=torch_requirement)]

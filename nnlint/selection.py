@@ -82,7 +82,8 @@ class RuleSelection:
 class FixableCodes:
     """Which codes `--fix` may fix: those `fixable` names (default: all) and `unfixable` does not."""
 
-    def __init__(self, rules: list[Rule], fixable: list[str] | None, unfixable: list[str], origin: str = "options") -> None:
+    def __init__(self, rules: list[Rule], fixable: list[str] | None, unfixable: list[str],
+                 origin: str = "options") -> None:
         codes = [rule.code for rule in rules]
         self._fixable = _validate(fixable, codes, origin) if fixable is not None else [""]
         self._unfixable = _validate(unfixable, codes, origin)

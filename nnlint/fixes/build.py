@@ -11,7 +11,7 @@ def expression(code: str) -> cst.BaseExpression:
     return cst.parse_expression(code)
 
 
-def statement(code: str) -> cst.SimpleStatementLine:
+def statement_line(code: str) -> cst.SimpleStatementLine:
     parsed = cst.parse_statement(code)
     if not isinstance(parsed, cst.SimpleStatementLine):
         raise ValueError(f"not a simple statement: {code!r}")
@@ -50,7 +50,8 @@ def _is_plain(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
 
 def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
     """The call with `keyword=value` added after its last argument, in the call's own layout
-    (one line, or one argument per line with or without a trailing comma)."""
+    (one line, or one argument per line with or without a trailing comma); comments stay with
+    the arguments they follow."""
     new_arg = cst.Arg(value=value, keyword=cst.Name(keyword),
                       equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
     args = list(call.args)
@@ -58,9 +59,9 @@ def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst
         return call.with_changes(args=[new_arg])
     last = args[-1]
     separator = _separator(call, args)
-    if isinstance(last.comma, cst.Comma):  # a trailing comma: the new argument gets it
-        args[-1] = last.with_changes(comma=separator)
-        new_arg = new_arg.with_changes(comma=last.comma)
+    if isinstance(last.comma, cst.Comma):  # a trailing comma: the new argument gets one too
+        args[-1] = last.with_changes(comma=continued(last.comma, separator))
+        new_arg = new_arg.with_changes(comma=without_comment(last.comma))
     else:
         args[-1] = last.with_changes(comma=separator, whitespace_after_arg=cst.SimpleWhitespace(""))
         new_arg = new_arg.with_changes(whitespace_after_arg=last.whitespace_after_arg)
@@ -68,13 +69,31 @@ def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst
 
 
 def _separator(call: cst.Call, args: Sequence[cst.Arg]) -> cst.Comma:
-    """The comma between two arguments as this call writes it."""
+    """The comma between two arguments as this call writes it, without any comment."""
     between = [arg.comma for arg in args[:-1] if isinstance(arg.comma, cst.Comma)]
     if between:
-        return between[-1]
+        return without_comment(between[-1])
     if not isinstance(call.whitespace_before_args, cst.SimpleWhitespace):  # arguments on lines of their own
         return cst.Comma(whitespace_after=call.whitespace_before_args)
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def without_comment(comma: cst.Comma) -> cst.Comma:
+    """The comma, with the comment and blank lines after it removed (its line break kept)."""
+    after = comma.whitespace_after
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        after = after.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=())
+    return comma.with_changes(whitespace_after=after)
+
+
+def continued(comma: cst.Comma, separator: cst.Comma) -> cst.Comma:
+    """A trailing comma that now separates: its comment kept, the next line indented as the
+    separator indents it."""
+    after, between = comma.whitespace_after, separator.whitespace_after
+    if isinstance(after, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
+        return comma.with_changes(whitespace_after=after.with_changes(indent=between.indent,
+                                                                      last_line=between.last_line))
+    return separator
 
 
 def with_argument_value(call: cst.Call, arg: cst.Arg, value: cst.BaseExpression) -> cst.Call:

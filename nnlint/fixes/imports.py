@@ -7,6 +7,7 @@ import libcst as cst
 from nnlint.facts.names import ImportTable
 from nnlint.facts.syntax import dotted_name
 from nnlint.fixes import NodeEdit, Replace
+from nnlint.fixes.build import continued, without_comment
 
 
 def torch_nn_spelling(names: ImportTable, module: cst.Module, name: str) -> tuple[str, tuple[NodeEdit, ...]] | None:
@@ -34,10 +35,11 @@ def _with_name(statement: cst.ImportFrom, name: str) -> cst.ImportFrom:
     names = list(statement.names)
     last = names[-1]
     new = cst.ImportAlias(name=cst.Name(name))
-    if isinstance(last.comma, cst.Comma):  # a trailing comma: the new name takes it
-        separator = names[-2].comma if len(names) > 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        names[-1] = last.with_changes(comma=separator)
-        new = new.with_changes(comma=last.comma)
+    space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    if isinstance(last.comma, cst.Comma):  # a trailing comma: the new name gets one too
+        separator = names[-2].comma if len(names) > 1 and isinstance(names[-2].comma, cst.Comma) else space
+        names[-1] = last.with_changes(comma=continued(last.comma, without_comment(separator)))
+        new = new.with_changes(comma=without_comment(last.comma))
     else:
-        names[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        names[-1] = last.with_changes(comma=space)
     return statement.with_changes(names=[*names, new])

@@ -79,7 +79,8 @@ def _bound_name(value: cst.CSTNode, function: cst.FunctionDef | None) -> str | N
         if isinstance(node, cst.Assign) and node.value is value and len(node.targets) == 1 and \
                 isinstance(node.targets[0].target, cst.Name):
             name = node.targets[0].target.value
-            first = next(inner for inner in descendants(function) if isinstance(inner, cst.Name) and inner.value == name)
+            first = next(inner for inner in descendants(function)
+                         if isinstance(inner, cst.Name) and inner.value == name)
             return name if first is node.targets[0].target else None
     return None
 
@@ -104,7 +105,8 @@ def _removed_attribute_layer(owner: cst.ClassDef, attr: str, store: cst.CSTNode,
     calls = [node for node in descendants(owner) if isinstance(node, cst.Call) and node.func in uses
              and len(node.args) == 1 and not node.args[0].star]
     statement = next((line for line in walk_statements(owner.body.body)
-                      if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and line.body[0] is store), None)
+                      if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1
+                      and line.body[0] is store), None)
     if len(uses) != 2 or len(calls) != 1 or statement is None:  # stored once, applied once, nothing else
         return None
     call = calls[0]

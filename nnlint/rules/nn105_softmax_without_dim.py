@@ -68,7 +68,8 @@ def check(facts: FileFacts) -> Iterator[Report]:
             elif _lacks_dim(call, IMPLICIT_DIM[qualname]):
                 yield Report(call, f"{name} without dim: torch guesses the dimension (dim 0 for 1-D and 3-D inputs, "
                                    "1 otherwise), which for a (batch, sequence, classes) tensor normalizes across "
-                                   "the batch; pass dim explicitly (usually dim=-1)", _fix(call, IMPLICIT_DIM[qualname]))
+                                   "the batch; pass dim explicitly (usually dim=-1)",
+                             _fix(call, IMPLICIT_DIM[qualname]))
         elif qualname in REQUIRED_DIM and _lacks_dim(call, REQUIRED_DIM[qualname], ("dim", "axis")):
             yield Report(call, f"{qualname} without dim raises a TypeError: pass dim explicitly (usually dim=-1)",
                          _fix(call, REQUIRED_DIM[qualname]))

@@ -12,7 +12,7 @@ from nnlint.facts.modules import ClassFacts, ModuleFacts
 from nnlint.facts.syntax import block_statements
 from nnlint.facts.torch_api import MODULE_BASES
 from nnlint.fixes import Fix, InsertAfter, InsertBefore, safe_fix
-from nnlint.fixes.build import statement
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
 
 
@@ -61,7 +61,7 @@ def _fix(info: ClassFacts, init: cst.FunctionDef, modules: ModuleFacts) -> Fix |
     if not isinstance(init.body, cst.IndentedBlock) or not _bases_take_no_arguments(info, modules, set()):
         return None
     first = init.body.body[0]
-    call = statement("super().__init__()")
+    call = statement_line("super().__init__()")
     if init.get_docstring(clean=False) is not None:
         return safe_fix("call super().__init__() first", InsertAfter(first, (call,)))
     return safe_fix("call super().__init__() first", InsertBefore(first, (call,)))

@@ -12,7 +12,7 @@ from nnlint.facts.optimizers import feeding_backward, zeroes_for
 from nnlint.facts.syntax import descendants
 from nnlint.facts.training import Action, Effect, Loop
 from nnlint.fixes import Fix, InsertBefore, unsafe_fix
-from nnlint.fixes.build import statement
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
 
 
@@ -51,7 +51,7 @@ def _fix(backward: Action, step: Action, facts: FileFacts) -> Fix | None:
     if not any(isinstance(node, cst.Name) and node.value == root for node in descendants(scope)):
         return None  # the optimizer has another name where the backward is
     return unsafe_fix(f"call {step.target}.zero_grad() before backward()",
-                      InsertBefore(line, (statement(f"{step.target}.zero_grad()"),)))
+                      InsertBefore(line, (statement_line(f"{step.target}.zero_grad()"),)))
 
 
 def check(facts: FileFacts) -> Iterator[Report]:

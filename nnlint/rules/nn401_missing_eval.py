@@ -13,7 +13,7 @@ from nnlint.facts.evaluation import is_evaluation_function
 from nnlint.facts.modes import EvaluationCall, Mode
 from nnlint.facts.syntax import descendants
 from nnlint.fixes import Fix, InsertBefore, unsafe_fix
-from nnlint.fixes.build import statement
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
 
 # Calls that make a statement part of training: the eval() must not go before it.
@@ -58,7 +58,8 @@ def _fix(call: cst.Call, model: str, facts: FileFacts) -> Fix | None:
         if function is not None and not _evaluates(function, facts) and _switches_to_training(function):
             return None  # evaluation only through a caller, in code that also trains: the caller's to fix
         start = next((outer for outer in reversed(chain) if not _trains(outer)), line)
-    return unsafe_fix(f"call {model}.eval() before evaluating", InsertBefore(start, (statement(f"{model}.eval()"),)))
+    return unsafe_fix(f"call {model}.eval() before evaluating",
+                      InsertBefore(start, (statement_line(f"{model}.eval()"),)))
 
 
 def _always_training(call: EvaluationCall) -> bool:

@@ -11,7 +11,7 @@ from nnlint.facts import FileFacts
 from nnlint.facts.modes import EvalLeftOn
 from nnlint.facts.syntax import descendants, dotted_name
 from nnlint.fixes import Fix, InsertBefore, safe_fix
-from nnlint.fixes.build import statement
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
 
 
@@ -31,7 +31,7 @@ def _fix(left_on: EvalLeftOn, facts: FileFacts) -> Fix | None:
     if not isinstance(loop.body, cst.IndentedBlock):
         return None
     return safe_fix(f"call {model}.train() at the top of the training iteration",
-                    InsertBefore(loop.body.body[0], (statement(f"{model}.train()"),)))
+                    InsertBefore(loop.body.body[0], (statement_line(f"{model}.train()"),)))
 
 
 def check(facts: FileFacts) -> Iterator[Report]:

@@ -89,7 +89,8 @@ def _safe_load(call: cst.Call) -> Fix:
 
 def _default_load(call: cst.Call) -> Fix:
     """`weights_only=False` dropped where the default is already safe (unsafe, as above)."""
-    return unsafe_fix("drop weights_only=False", Replace(call, without_argument(call, keyword_arg(call, "weights_only"))))
+    given = keyword_arg(call, "weights_only")
+    return unsafe_fix("drop weights_only=False", Replace(call, without_argument(call, given)))
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
