@@ -382,3 +382,16 @@ def test_notebook_unchanged_lines_keep_their_json_text() -> None:
     data = b'{"cells": [{"cell_type": "code", "source": ["caf\\u00e9 = 1\\n", "b = 2"]}], "metadata": {}}'
     assert with_sources(data, {1: "caf\u00e9 = 1\nb = 3"}) == \
         b'{"cells": [{"cell_type": "code", "source": ["caf\\u00e9 = 1\\n", "b = 3"]}], "metadata": {}}'
+
+
+def test_removing_a_top_level_statement_removes_its_line() -> None:
+    import libcst as cst
+
+    from nnlint.fixes import Remove, safe_fix
+    from nnlint.fixes.apply import apply_fixes
+    from nnlint.fixes.materialize import text_fixes
+
+    text = "import math\nimport torch\nx = 1\n"
+    module = cst.parse_module(text)
+    (fix,) = text_fixes(module, text, [safe_fix("drop", Remove(module.body[1]))])
+    assert apply_fixes({None: text}, [fix])[0][None] == "import math\nx = 1\n"

@@ -104,9 +104,9 @@ class _Source:
     def _span(self, index: int, edits: list[NodeEdit]) -> tuple[int, int, str, bool]:
         """(start, end, content, keeps every comment) in the text for edits of one statement."""
         alone, positions, lines = self._alone(index)
-        old = alone.code
+        old = _code(alone)
         edited = alone.visit(_Editor(edits))
-        new = edited.code
+        new = _code(edited)
         offset = self._offsets()[index]
         if self.text[offset:offset + len(old)] != old:
             newline = self.module.default_newline  # the file's last line has no line break
@@ -125,6 +125,12 @@ class _Source:
         if self._lines is None:
             self._lines = LinePositions(self.text)
         return self._lines.position(offset)
+
+
+def _code(module: cst.Module) -> str:
+    """The module's code as its statements give it (`Module.code` writes a line break into an
+    empty module)."""
+    return "".join(module.code_for_node(node) for node in (*module.header, *module.body, *module.footer))
 
 
 def _target(edit: NodeEdit) -> cst.CSTNode:
