@@ -9,10 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 from helpers import REPO, run_nnlint
 from nnlint.diagnostics import Applicability, TextEdit, TextFix
+from nnlint.fixes import Remove, safe_fix
+from nnlint.fixes.apply import apply_fixes
+from nnlint.fixes.materialize import text_fixes
 from nnlint.fixes.notebook_json import with_sources
 from nnlint.fixes.run import fixed_content, write_fixed
 
@@ -385,12 +389,6 @@ def test_notebook_unchanged_lines_keep_their_json_text() -> None:
 
 
 def test_removing_a_top_level_statement_removes_its_line() -> None:
-    import libcst as cst
-
-    from nnlint.fixes import Remove, safe_fix
-    from nnlint.fixes.apply import apply_fixes
-    from nnlint.fixes.materialize import text_fixes
-
     text = "import math\nimport torch\nx = 1\n"
     module = cst.parse_module(text)
     (fix,) = text_fixes(module, text, [safe_fix("drop", Remove(module.body[1]))])
