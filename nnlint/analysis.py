@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import libcst as cst
 
@@ -228,6 +228,16 @@ def _internal_error(path: str, where: str, err: Exception) -> Finding:
     return finding(INTERNAL_ERROR, path, 1, 1, f"internal error in {where}: {summary}")
 
 
+def _built(fix: Fix | Callable[[], Fix | None] | None) -> Fix | None:
+    """The fix a report proposes; None when building it fails (the finding stands without one)."""
+    if not callable(fix):
+        return fix
+    try:
+        return fix()
+    except Exception:  # RecursionError included: a fix that cannot be built is not offered
+        return None
+
+
 def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
     if not reports:
         return []
@@ -246,8 +256,9 @@ def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule
         key = (line, column, rule.code)
         if key not in findings:
             findings[key] = finding(rule, path, line, column, report.message, (where.end.line, where.end.column + 1))
-            if report.fix is not None:
-                fixes[key] = report.fix
+            fix = _built(report.fix)
+            if fix is not None:
+                fixes[key] = fix
     if fixes:
         for key, text_fix in zip(fixes, text_fixes(module, text, list(fixes.values()))):
             findings[key] = replace(findings[key], fix=text_fix)

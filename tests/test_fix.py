@@ -13,12 +13,15 @@ import libcst as cst
 import pytest
 
 from helpers import REPO, run_nnlint
-from nnlint.diagnostics import Applicability, TextEdit, TextFix
+from nnlint.analysis import lint_source
+from nnlint.diagnostics import Applicability, Severity, TextEdit, TextFix
+from nnlint.files import SourceFile
 from nnlint.fixes import Remove, safe_fix
 from nnlint.fixes.apply import apply_fixes
 from nnlint.fixes.materialize import text_fixes
 from nnlint.fixes.notebook_json import with_sources
 from nnlint.fixes.run import fixed_content, write_fixed
+from nnlint.rules import Report, Rule
 
 LOG_OF_SOFTMAX = """import torch
 import torch.nn.functional as F
@@ -393,3 +396,14 @@ def test_removing_a_top_level_statement_removes_its_line() -> None:
     module = cst.parse_module(text)
     (fix,) = text_fixes(module, text, [safe_fix("drop", Remove(module.body[1]))])
     assert apply_fixes({None: text}, [fix])[0][None] == "import math\nx = 1\n"
+
+
+def _failing_fix() -> None:
+    raise ValueError("no fix today")
+
+
+def test_a_fix_that_fails_to_build_costs_the_fix_not_the_finding() -> None:
+    rule = Rule("NN999", "probe", Severity.WARNING, "A probe.",
+                check=lambda facts: [Report(facts.module.body[0], "found", _failing_fix)], fixes=(Applicability.SAFE,))
+    (finding,) = lint_source(SourceFile("probe.py", "x = 1\n"), [rule])
+    assert finding.code == "NN999" and finding.fix is None

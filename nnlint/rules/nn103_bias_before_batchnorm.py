@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -60,7 +61,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             adjacency.reported_at,
             f"{first.name} keeps its bias{origin} but feeds straight into {second.name} ({adjacency.where}), whose "
             "per-channel mean subtraction cancels it: the bias is wasted parameters, pass bias=False",
-            _fix(adjacency, facts),
+            partial(_fix, adjacency, facts),
         )
 
 

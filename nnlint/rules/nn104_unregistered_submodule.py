@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -161,7 +162,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 f"self.{store.attr} keeps layers in a plain {container.kind}, which nn.Module does not register: "
                 "model.parameters() misses their weights (the optimizer never trains them), state_dict() does not "
                 f"save them and .to(device) / .eval() do not reach them; use {replacement}",
-                _fix(store, replacement.removeprefix("nn."), facts),
+                partial(_fix, store, replacement.removeprefix("nn."), facts),
             )
 
 

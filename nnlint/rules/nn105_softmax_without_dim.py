@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -64,18 +65,18 @@ def check(facts: FileFacts) -> Iterator[Report]:
             if keyword_arg(call, "axis") is not None:
                 yield Report(call, f"{name} takes no axis argument and raises a TypeError (only the torch.* "
                                    "functions and Tensor methods alias axis to dim): pass dim instead",
-                             _fix(call, IMPLICIT_DIM[qualname]))
+                             partial(_fix, call, IMPLICIT_DIM[qualname]))
             elif _lacks_dim(call, IMPLICIT_DIM[qualname]):
                 yield Report(call, f"{name} without dim: torch guesses the dimension (dim 0 for 1-D and 3-D inputs, "
                                    "1 otherwise), which for a (batch, sequence, classes) tensor normalizes across "
                                    "the batch; pass dim explicitly (usually dim=-1)",
-                             _fix(call, IMPLICIT_DIM[qualname]))
+                             partial(_fix, call, IMPLICIT_DIM[qualname]))
         elif qualname in REQUIRED_DIM and _lacks_dim(call, REQUIRED_DIM[qualname], ("dim", "axis")):
             yield Report(call, f"{qualname} without dim raises a TypeError: pass dim explicitly (usually dim=-1)",
-                         _fix(call, REQUIRED_DIM[qualname]))
+                         partial(_fix, call, REQUIRED_DIM[qualname]))
         elif qualname is None and _is_tensor_method_without_dim(call):
             yield Report(call, f"Tensor.{call.func.attr.value}() without dim raises a TypeError: "
-                               "pass dim explicitly (usually dim=-1)", _fix(call, None))
+                               "pass dim explicitly (usually dim=-1)", partial(_fix, call, None))
 
 
 def _is_tensor_method_without_dim(call: cst.Call) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -58,7 +59,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             continue
         name = site.qualname.rsplit(".", 1)[-1]
         yield Report(site.node, f"F.{name} defaults to training=True, so this dropout stays on after model.eval(): "
-                                "pass training=self.training (or use an nn.Dropout layer)", _fix(site, owner))
+                                "pass training=self.training (or use an nn.Dropout layer)", partial(_fix, site, owner))
 
 
 RULE = Rule(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -80,7 +81,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             f"{info.name}.__init__ never calls super().__init__(): nn.Module's own state is never set up, so "
             "assigning a layer or parameter raises AttributeError and calling the model fails; call "
             "super().__init__() first",
-            _fix(info, init, facts.modules),
+            partial(_fix, info, init, facts.modules),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -39,7 +40,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             call.node,
             f"probabilities from {scores.producer} reach {call.result.producer}, which applies "
             "log_softmax itself: pass the raw logits",
-            _fix(call, scores.origin, loss_arguments, facts),
+            partial(_fix, call, scores.origin, loss_arguments, facts),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -61,7 +62,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
     loss_arguments = [argument for call, _ in found if (argument := loss_input(call.node)) is not None]
     for call, scores in found:
         yield Report(call.node, _WHY[scores.kind].format(producer=scores.producer, loss=call.result.producer),
-                     _fix(call, scores, loss_arguments, facts))
+                     partial(_fix, call, scores, loss_arguments, facts))
 
 
 RULE = Rule(

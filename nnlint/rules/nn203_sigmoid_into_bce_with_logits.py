@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -70,7 +71,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             found.append((call, scores, message.format(producer=scores.producer, loss=call.result.producer)))
     loss_arguments = [argument for call, _, _ in found if (argument := loss_input(call.node)) is not None]
     for call, scores, message in found:
-        yield Report(call.node, message, _fix(call, scores, loss_arguments, facts))
+        yield Report(call.node, message, partial(_fix, call, scores, loss_arguments, facts))
 
 
 RULE = Rule(

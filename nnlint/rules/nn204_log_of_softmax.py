@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -54,7 +55,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 node,
                 f"log of softmax output ({probabilities.producer}): a probability that underflows to 0 gives "
                 "-inf and NaN gradients; use log_softmax, which computes the same values stably",
-                _fix(node, argument, probabilities, facts),
+                partial(_fix, node, argument, probabilities, facts),
             )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -72,7 +73,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 backward.node,
                 f"gradients accumulate across iterations: this loop calls backward() and steps {optimizer} "
                 f"but never zeroes its gradients {where}; call zero_grad() once per step",
-                _fix(backward, step, facts),
+                partial(_fix, backward, step, facts),
             )
 
 

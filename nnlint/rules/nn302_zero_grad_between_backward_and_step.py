@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 from nnlint.diagnostics import Applicability, Severity
@@ -51,7 +52,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                     reset.node,
                     "zero_grad() runs after backward() and before step(): the step applies zeroed gradients "
                     "and the weights never change; zero the gradients before backward() or after step()",
-                    _fix(reset, backward, facts),
+                    partial(_fix, reset, backward, facts),
                 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -133,7 +134,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 event.node,
                 f"a loss tensor is {how} to `{event.target}` across iterations: it keeps every step's autograd "
                 "graph alive and memory grows each step; accumulate `loss.item()` or `loss.detach()`",
-                _fix(event, position, backwards, facts),
+                partial(_fix, event, position, backwards, facts),
             )
 
 

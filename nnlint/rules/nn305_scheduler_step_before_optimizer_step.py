@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 from nnlint.diagnostics import Applicability, Severity
@@ -42,7 +43,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                     "lr_scheduler.step() runs before optimizer.step() in the same iteration: the first value of "
                     "the schedule is skipped and every update uses the next step's learning rate; "
                     "call scheduler.step() after optimizer.step()",
-                    _fix(action, optimizer_step, facts),
+                    partial(_fix, action, optimizer_step, facts),
                 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -58,7 +59,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                     action.node,
                     "gradients are clipped after optimizer.step(): the update already used the unclipped "
                     "gradients, so clipping does nothing; clip after backward() and before step()",
-                    _fix(action, step, facts),
+                    partial(_fix, action, step, facts),
                 )
 
 

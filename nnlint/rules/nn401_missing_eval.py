@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -88,7 +89,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             node,
             f"`{model}` runs {bad.context} while still in training mode: Dropout stays on and BatchNorm "
             f"uses and updates batch statistics; call {model}.eval() before evaluating",
-            _fix(bad.call, model, facts),
+            partial(_fix, bad.call, model, facts),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -41,7 +42,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             f"`{left_on.model}` is switched to eval mode here and never back: from the next iteration on it "
             f"trains with Dropout off and BatchNorm statistics frozen; call {left_on.model}.train() before "
             f"the training steps",
-            _fix(left_on, facts),
+            partial(_fix, left_on, facts),
         )
 
 

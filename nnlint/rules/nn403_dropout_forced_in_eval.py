@@ -3,7 +3,8 @@ module, left to F.dropout's default), or an `is_training`-style flag passed as T
 
 from __future__ import annotations
 
-from typing import Iterator
+from functools import partial
+from typing import Callable, Iterator
 
 import libcst as cst
 
@@ -70,7 +71,7 @@ def _in_module(call: CallEvent, facts: FileFacts) -> bool:
     return info is not None and info.is_module
 
 
-def _forced_dropout(call: CallEvent, facts: FileFacts) -> tuple[str, Fix | None] | None:
+def _forced_dropout(call: CallEvent, facts: FileFacts) -> tuple[str, Callable[[], Fix | None]] | None:
     """The message and fix for a dropout call that ignores the mode, or None."""
     node = call.node
     if not isinstance(node, cst.Call) or call.specialized:
@@ -92,7 +93,7 @@ def _forced_dropout(call: CallEvent, facts: FileFacts) -> tuple[str, Fix | None]
     how = f"{short} defaults to {keyword}=True" if omitted else f"{keyword}=True is hard-coded"
     message = (f"{how}: dropout stays on after model.eval() and corrupts evaluation and inference; "
                f"pass {keyword}=self.training (or the function's own mode flag)")
-    return message, _fix(call, node, keyword, argument, facts)
+    return message, partial(_fix, call, node, keyword, argument, facts)
 
 
 def _fix(call: CallEvent, node: cst.Call, keyword: str, argument: cst.BaseExpression | None,
@@ -138,7 +139,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             forced.call,
             f"{forced.flag}=True is passed {forced.context}: the model runs its training behaviour "
             f"(dropout, batch statistics) while being evaluated; pass {forced.flag}=False",
-            _forced_flag_fix(forced),
+            partial(_forced_flag_fix, forced),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -37,7 +38,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             loader.node,
             f"this DataLoader feeds training ({loader.training_reason}) but has {setting}: every epoch "
             "sees the batches in the same order; pass shuffle=True or a sampler",
-            _fix(loader),
+            partial(_fix, loader),
         )
 
 

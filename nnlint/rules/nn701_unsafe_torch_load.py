@@ -4,6 +4,7 @@ weights_only=False where it requires torch >= 2.6."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
@@ -103,9 +104,9 @@ def check(facts: FileFacts) -> Iterator[Report]:
         if _passes_kwargs_on(call.node) or _caller_decides(call) or _round_trip(call, facts):
             continue
         if safe_by_default and _unpickles_explicitly(call.node):
-            yield Report(call.node, _explicit_message(requirement), _default_load(call.node))
+            yield Report(call.node, _explicit_message(requirement), partial(_default_load, call.node))
         elif not safe_by_default and _leaves_the_default(call.node) and call.node not in guarded:
-            yield Report(call.node, _default_message(requirement), _safe_load(call.node))
+            yield Report(call.node, _default_message(requirement), partial(_safe_load, call.node))
 
 
 RULE = Rule(
