@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
 import libcst as cst
 
-from nnlint.diagnostics import FileResult, Finding, TextEdit, TextFix
+from nnlint.diagnostics import FileResult, Finding, Scan, TextEdit, TextFix, finding
 from nnlint.facts import FileFacts
 from nnlint.facts.names import ImportTable, import_aliases
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
@@ -22,28 +22,14 @@ from nnlint.parsing import parse_module
 from nnlint.positions import node_positions, statement_cells
 from nnlint.nesting import MAX_NESTING, too_deep
 from nnlint.noqa import is_suppressed
-from nnlint.rules import INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, Report, Rule
+from nnlint.rules import Report, Rule, load_rule
+from nnlint.rules.metadata import BUILTIN_RULES, INTERNAL_ERROR, PARSE_ERROR, UNREADABLE, RuleInfo
 from nnlint.torch_requirement import TorchRequirement
 
 # Files mentioning one of these (and packages' __init__ files, which re-export names) are
 # summarized for the project index even when no rule runs on them.
 PROJECT_TRIGGERS = ("torch", "backward", "zero_grad", "softmax", "sigmoid", "Loss", "loss")
-
-
-@dataclass
-class Scan:
-    """The cheap first look at a file: its imports, or the findings that stop its analysis."""
-
-    path: str
-    aliases: dict[str, str] | None = None
-    findings: list[Finding] = field(default_factory=list)
-    lines: int = 0
-
-
-def finding(rule: Rule, path: str, line: int, column: int, message: str,
-            end: tuple[int, int] | None = None) -> Finding:
-    end_line, end_column = end if end else (line, column)
-    return Finding(path, line, column, rule.code, message, rule.name, rule.severity, end_line, end_column)
+_BUILTIN_CODES = frozenset(rule.code for rule in BUILTIN_RULES)
 
 
 def scan_text(path: str, text: str) -> Scan:
@@ -127,21 +113,27 @@ def _fix_in_cells(fix: TextFix, cells: tuple[CellPosition, ...]) -> TextFix | No
     return replace(fix, edits=tuple(edits))
 
 
-def _applicable(rules: Sequence[Rule], text: str, in_project: bool) -> list[Rule]:
+def _applicable(rules: Sequence[RuleInfo], text: str, in_project: bool, notebook: bool = False) -> list[RuleInfo]:
     """The rules worth running: the file's text holds a trigger, or knowledge from the files it
-    imports can stand in for one."""
-    return [rule for rule in rules if rule.check and (
+    imports can stand in for one; rules about notebooks only on notebooks."""
+    return [rule for rule in rules if (notebook or not rule.notebooks_only) and (
         not rule.triggers or (in_project and rule.cross_file) or any(t in text for t in rule.triggers))]
 
 
-def _selected(findings: list[Finding], rules: Sequence[Rule], ignored: tuple[str, ...]) -> list[Finding]:
+def _checks(rules: Sequence[RuleInfo]) -> list[Rule]:
+    """The rules with a check among these, their modules imported."""
+    return [rule for rule in map(load_rule, (info.code for info in rules if info.code not in _BUILTIN_CODES))
+            if rule.check]
+
+
+def _selected(findings: list[Finding], rules: Sequence[RuleInfo], ignored: tuple[str, ...]) -> list[Finding]:
     codes = {rule.code for rule in rules}
     return [f for f in findings if f.code in codes and not f.code.startswith(ignored)]
 
 
 def analyse_source(
     source: SourceFile,
-    rules: Sequence[Rule],
+    rules: Sequence[RuleInfo],
     ignored: tuple[str, ...] = (),
     project: Mapping[str, SymbolSummary] | None = None,
     aliases: Mapping[str, str] | None = None,
@@ -157,7 +149,7 @@ def analyse_source(
             return _selected(scan.findings, rules, ignored), None
         aliases = scan.aliases
     active = [r for r in rules if not r.code.startswith(ignored)]
-    runnable = _applicable(active, text, bool(project))
+    runnable = _checks(_applicable(active, text, bool(project), source.notebook is not None))
     summarized = path.endswith("__init__.py") or any(trigger in text for trigger in PROJECT_TRIGGERS)
     if not runnable and not summarized:
         return [], None
@@ -167,7 +159,7 @@ def analyse_source(
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         return _selected([finding(PARSE_ERROR, path, 1, 1, f"cannot parse: {reason}")], rules, ignored), None
     cells = statement_cells(module, text, [cell.cell for cell in source.cells]) if source.cells else None
-    facts = FileFacts(path, text, module, ImportTable(aliases), project, cells, torch_requirement)
+    facts = FileFacts(path, text, module, ImportTable(aliases), project, cells, torch_requirement, source.notebook)
     reports: list[tuple[Rule, Report]] = []
     failures: list[Finding] = []
     for rule in runnable:
@@ -188,7 +180,7 @@ def analyse_source(
     return _position(path, text, module, reports) + failures, summary
 
 
-def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, ...] = (),
+def lint_source(source: SourceFile, rules: Sequence[RuleInfo], ignored: tuple[str, ...] = (),
                 torch_requirement: TorchRequirement | None = None) -> list[Finding]:
     """All findings for one file's text, noqa and per-file ignores applied."""
     try:
@@ -200,7 +192,7 @@ def lint_source(source: SourceFile, rules: Sequence[Rule], ignored: tuple[str, .
 def lint_bytes(
     path: str,
     data: bytes,
-    rules: Sequence[Rule],
+    rules: Sequence[RuleInfo],
     ignored: tuple[str, ...] = (),
     project: Mapping[str, SymbolSummary] | None = None,
     aliases: Mapping[str, str] | None = None,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from nnlint.diagnostics import Finding
-from nnlint.files import NOTEBOOK_SUFFIX, UnreadableSource, decode_source, physical_lines
+from nnlint.files import NOTEBOOK_SUFFIX, UnreadableSource, decode_source, physical_lines, read_regular_file
 from nnlint.notebook import NotNotebook, code_cells
 
 FORMAT = 1
@@ -32,7 +32,7 @@ class BaselineError(Exception):
 
 def read_file(path: str) -> bytes | None:
     try:
-        return Path(path).read_bytes()
+        return read_regular_file(path)
     except OSError:
         return None
 
@@ -54,21 +54,23 @@ def _normalized(line: str) -> str:
 
 
 def fingerprinted(findings: Sequence[Finding], read: Reader = read_file) -> list[Finding]:
-    """The findings with `fingerprint` filled (see the module's docstring); order kept."""
+    """The findings with `fingerprint` and `source_line` filled (see the module's docstring);
+    order kept."""
     lines_by_path: dict[str, dict[int | None, list[str]]] = {}
     occurrences: Counter[tuple[str, str, str]] = Counter()
-    fingerprints: dict[int, str] = {}
+    filled: dict[int, Finding] = {}
     for index in sorted(range(len(findings)), key=lambda i: findings[i].sort_key()):
         finding = findings[index]
         if finding.path not in lines_by_path:
             lines_by_path[finding.path] = _lines_of(finding.path, read(finding.path))
         lines = lines_by_path[finding.path].get(finding.cell, [])
-        text = _normalized(lines[finding.line - 1]) if 0 < finding.line <= len(lines) else ""
+        source_line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        text = _normalized(source_line)
         key = (finding.path, finding.code, text)
         occurrences[key] += 1
         digest = hashlib.blake2b(f"{finding.code}\0{text}\0{occurrences[key]}".encode(), digest_size=8)
-        fingerprints[index] = digest.hexdigest()
-    return [replace(finding, fingerprint=fingerprints[i]) for i, finding in enumerate(findings)]
+        filled[index] = replace(finding, fingerprint=digest.hexdigest(), source_line=source_line)
+    return [filled[i] for i in range(len(findings))]
 
 
 def _relative(path: str, root: Path) -> str:

@@ -2,29 +2,42 @@
 
 Two JSON files per cache directory: the results and scans of single files, and the whole
 recent runs (small, read first: an unchanged tree is answered from it alone). JSON, not
-pickle: a cache file planted by someone else must never be able to run code. Anything unexpected in it is ignored and rebuilt."""
+pickle: a cache file planted by someone else must never be able to run code.
+
+The cache lives in the checkout, where a pull request can commit one that says its buggy files
+are clean. So every file is sealed with an HMAC under a key that only this user can read, kept
+outside any project (`$XDG_CACHE_HOME/nnlint/key`); a file that does not carry this user's
+seal is ignored, as is anything that is no regular file or too large, and rebuilt."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 import os
-import tempfile
+import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
 from nnlint import __version__
 from nnlint.diagnostics import Applicability, FileResult, Finding, Severity, TextEdit, TextFix
-from nnlint.analysis import Scan
+from nnlint.diagnostics import Scan
 from nnlint.facts.summary import ModuleSummary
+from nnlint.files import open_regular_file, read_regular_file
 
-CACHE_FORMAT = 3
-CACHE_FILE = "results-v3.json"
-RUNS_FILE = "runs-v3.json"
+CACHE_FORMAT = 4
+CACHE_FILE = "results-v4.json"
+RUNS_FILE = "runs-v4.json"
 RUNS_KEPT = 8  # whole-run entries: an unchanged tree (or one of a few recent ones) skips analysis
 ENV_VAR = "NNLINT_CACHE_DIR"
 DEFAULT_DIR = ".nnlint_cache"
+MAX_FILE_BYTES = 256 * 2**20
+KEY_BYTES = 32
+# Created or written without following a symbolic link planted in their place.
+NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +70,75 @@ def run_key(files: Iterable[tuple[str, str]], codes: Iterable[str]) -> str:
     for path, key in files:
         digest.update(f"{path}\0{key}\0".encode())
     return digest.hexdigest()
+
+
+def key_file() -> Path:
+    """Where this user's cache key lives: the user's cache folder, as the XDG spec places it."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(base if os.path.isabs(base) else Path.home() / ".cache") / "nnlint" / "key"
+
+
+def signing_key() -> bytes | None:
+    """This user's secret cache key, created on first use; None when it can be neither read nor
+    created (a read-only home): the run then goes without a cache."""
+    try:
+        path = key_file()
+        return _read_key(path) or _new_key(path)
+    except (OSError, RuntimeError):  # RuntimeError: no home folder to be found
+        return None
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key, if it is one: a regular file of this user's, that nobody else can read."""
+    try:
+        with open_regular_file(path, follow_symlinks=False) as handle:
+            status = os.fstat(handle.fileno())
+            key = handle.read(KEY_BYTES + 1)
+    except OSError:
+        return None
+    private = not hasattr(os, "geteuid") or (  # POSIX; elsewhere the user's profile is private already
+        status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) & 0o077 == 0)
+    return key if len(key) == KEY_BYTES and private else None
+
+
+def _new_key(path: Path) -> bytes:
+    """A new key, written whole under a temporary name and then linked into place, so that no
+    run ever reads half a key; when another run got there first, its key wins."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    temporary = path.with_name(f".key-{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, NEW_FILE_FLAGS, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            existing = _read_key(path)
+            if existing is not None:
+                return existing
+            os.replace(temporary, path)  # what was there is no key: a new one takes its place
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+    return key
+
+
+def _mac(key: bytes, name: str, payload: bytes) -> bytes:
+    mac = hmac.new(key, name.encode() + b"\0", hashlib.sha256)
+    mac.update(payload)
+    return mac.hexdigest().encode()
+
+
+def seal(key: bytes, name: str, payload: bytes) -> bytes:
+    """A cache file's bytes: the HMAC of its name and payload, a newline, the payload."""
+    return _mac(key, name, payload) + b"\n" + payload
+
+
+def unseal(key: bytes, name: str, data: bytes) -> bytes | None:
+    """The payload of a cache file sealed with `key` under `name`; None for any other bytes."""
+    mac, _, payload = data.partition(b"\n")
+    return payload if hmac.compare_digest(mac, _mac(key, name, payload)) else None
 
 
 def _finding_to_json(finding: Finding) -> list:
@@ -100,7 +182,7 @@ def _count(value: object) -> int:
 def _merged(old: dict[str, list], used: dict[str, list]) -> dict[str, list]:
     """This run's entries, and older ones for files this run did not lint."""
     linted = {entry[0] for entry in used.values()}
-    kept = {k: v for k, v in old.items() if isinstance(v, list) and v and v[0] not in linted}
+    kept = {k: v for k, v in old.items() if isinstance(v, list) and v and isinstance(v[0], str) and v[0] not in linted}
     kept.update(used)
     return kept
 
@@ -109,8 +191,9 @@ class ResultCache:
     """Entries: key -> [path, lines, findings, summary]; scans: key -> [path, lines,
     findings, import aliases]; runs: run key -> each file's [lines, findings], in order."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, key: bytes) -> None:
         self.directory = directory
+        self.key = key
         self._loaded = False
         self._old: dict[str, list] = {}
         self._used: dict[str, list] = {}
@@ -123,18 +206,26 @@ class ResultCache:
         self._changed = False  # per-file results or scans added
 
     @classmethod
-    def at_default(cls, root: Path) -> "ResultCache":
-        return cls(Path(os.environ.get(ENV_VAR) or root / DEFAULT_DIR))
+    def at_default(cls, root: Path) -> "ResultCache | None":
+        """`$NNLINT_CACHE_DIR`, else `.nnlint_cache` beside the configuration; None without a key."""
+        key = signing_key()
+        return cls(Path(os.environ.get(ENV_VAR) or root / DEFAULT_DIR), key) if key is not None else None
 
     def _read(self, name: str) -> dict:
-        """A cache file's content, or nothing when it is missing, malformed or foreign."""
+        """A cache file's content, or nothing when it is missing, unsealed, malformed or foreign."""
         try:
-            data = json.loads((self.directory / name).read_text(encoding="utf-8"))
-            if data.get("format") == CACHE_FORMAT and data.get("version") == code_fingerprint():
-                return data
-        except (OSError, ValueError, AttributeError):
-            pass
-        return {}
+            payload = unseal(self.key, name,
+                             read_regular_file(self.directory / name, limit=MAX_FILE_BYTES, follow_symlinks=False))
+        except OSError:
+            return {}
+        if payload is None:  # not sealed by this user: nobody else's JSON is ever parsed
+            return {}
+        try:
+            content = json.loads(payload)
+        except (ValueError, RecursionError):
+            return {}
+        ours = isinstance(content, dict) and content.get("format") == CACHE_FORMAT
+        return content if ours and content.get("version") == code_fingerprint() else {}
 
     def _load(self) -> None:
         """The per-file results, read only when a run is not answered whole."""
@@ -166,7 +257,9 @@ class ResultCache:
         if entry is None:
             return None
         try:
-            _, lines, rows, aliases = entry
+            stored_path, lines, rows, aliases = entry
+            if not isinstance(stored_path, str):
+                return None
             if aliases is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
                 return None
             scan = Scan(path, aliases, [_finding_from_json(path, row) for row in rows], _count(lines))
@@ -186,14 +279,16 @@ class ResultCache:
         if entry is None:
             return None
         try:
-            _, lines, rows, summary = entry
+            stored_path, lines, rows, summary = entry
+            if not isinstance(stored_path, str):
+                return None
             result = FileResult(
                 path,
                 [_finding_from_json(path, row) for row in rows],
                 _count(lines),
                 ModuleSummary.from_json(summary) if summary is not None else None,
             )
-        except (TypeError, ValueError, KeyError, AttributeError):
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
             return None
         self._used[key] = entry
         return result
@@ -218,14 +313,20 @@ class ResultCache:
 
     def _write(self, name: str, content: dict) -> None:
         payload = json.dumps({"format": CACHE_FORMAT, "version": code_fingerprint(), **content})
+        data = seal(self.key, name, payload.encode())
+        if len(data) > MAX_FILE_BYTES or os.path.islink(self.directory):
+            return  # too large to be read back; a folder planted as a link leads anywhere
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            gitignore = self.directory / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("*\n")
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{name}-")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(payload)
-            os.replace(temporary, self.directory / name)
+            with contextlib.suppress(FileExistsError):  # kept as it is, or a link in its place left alone
+                self._create(".gitignore", b"*\n", 0o644)
+            temporary = f".{name}-{secrets.token_hex(8)}"
+            self._create(temporary, data, 0o600)
+            os.replace(self.directory / temporary, self.directory / name)
         except OSError:
             pass  # a read-only tree still lints; it just stays cold
+
+    def _create(self, name: str, data: bytes, mode: int) -> None:
+        """A new file in the cache folder, never written through a link planted under its name."""
+        with os.fdopen(os.open(self.directory / name, NEW_FILE_FLAGS, mode), "wb") as handle:
+            handle.write(data)

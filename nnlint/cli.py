@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
-from contextlib import ExitStack
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from nnlint import __version__
 from nnlint.baseline import Baseline, BaselineError, fingerprinted, read_file, write_baseline
 from nnlint.cache import ResultCache
 from nnlint.catalog import page_text
-from nnlint.config import OUTPUT_FORMATS, Config, ConfigError, discover_config
+from nnlint.config import OUTPUT_FORMAT_HELP, OUTPUT_FORMATS, TEXT_FORMATS, Config, ConfigError, discover_config
 from nnlint.diagnostics import FileResult, Finding
-from nnlint.analysis import lint_bytes
-from nnlint.engine import default_workers, lint_project
-from nnlint.files import discover
-from nnlint.fixes.diff import unified_diff
-from nnlint.fixes.run import FixOutcome, FixSettings, Linter, fix_project, write_fixed
+from nnlint.engine import default_workers, lint_project, unlintable
+from nnlint.files import STDIN, Skipped, discover, read_regular_file
+from nnlint.fixes.run import FixOutcome, FixSettings, fix_project, write_fixed
 from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
-from nnlint.report import text as text_report
 from nnlint.report.text import statistics
-from nnlint.rules import all_rules, rule_by_code
+from nnlint.rules.metadata import RULES, rule_info
 from nnlint.selection import FixableCodes, RuleSelection
-from nnlint.torch_requirement import TorchRequirements
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -54,8 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extend-select", type=_codes, metavar="CODES", help="add codes or prefixes to the selection")
     parser.add_argument("--ignore", type=_codes, metavar="CODES", help="skip these codes or prefixes")
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
-    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, metavar="FORMAT", help=OUTPUT_FORMAT_HELP)
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for source read from stdin")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="skip files named on the command line that the excludes match (for pre-commit)")
     parser.add_argument("--statistics", action="store_true", help="print a count of each code after the findings")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
@@ -75,13 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print a unified diff of what --fix would change; write nothing")
     fixes.add_argument("--fix-only", action="store_true", help="apply fixes and print only how many")
     parser.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
-    parser.add_argument("--list-rules", action="store_true", help="list every rule: code, name, default on/off")
+    parser.add_argument("--list-rules", action="store_true",
+                        help="list every rule: code, name, default on/off, fix (safe, unsafe, none)")
     parser.add_argument("--version", action="version", version=f"nnlint {__version__}")
     return parser
 
 
 def _explain(code: str) -> int:
-    rule = rule_by_code(code)
+    rule = rule_info(code)
     text = page_text(code)
     if rule is None or text is None:
         print(f"nnlint: error: unknown rule code '{code}' (see nnlint --list-rules)", file=sys.stderr)
@@ -91,7 +89,7 @@ def _explain(code: str) -> int:
 
 
 def _list_rules() -> int:
-    for rule in all_rules():
+    for rule in RULES:
         state = "on" if rule.default_enabled else "off"
         fix = "/".join(kind.value for kind in rule.fixes) or "none"
         print(f"{rule.code}  {rule.name:<40} {rule.severity.value:<8} {state:<4} fix: {fix:<12} {rule.summary}")
@@ -101,7 +99,7 @@ def _list_rules() -> int:
 def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
     origin = str(config.path) if config.path else "options"
     return RuleSelection(
-        list(all_rules()),
+        list(RULES),
         select=args.select if args.select is not None else config.select,
         extend_select=(config.extend_select or []) + (args.extend_select or []),
         ignore=(config.ignore or []) + (args.ignore or []),
@@ -111,20 +109,6 @@ def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
     )
 
 
-def _lint_stdin(args: argparse.Namespace, selection: RuleSelection) -> tuple[list[FileResult], dict[str, bytes]]:
-    """The result for the source on stdin, and that source (it cannot be read twice)."""
-    path = args.stdin_filename or "-"
-    data = sys.stdin.buffer.read()
-    return _lint_stdin_bytes(args, selection, {path: data}), {path: data}
-
-
-def _lint_stdin_bytes(args: argparse.Namespace, selection: RuleSelection,
-                      source: Mapping[str, bytes]) -> list[FileResult]:
-    ((path, data),) = source.items()
-    torch_requirement = TorchRequirements().for_file(path) if args.stdin_filename else None
-    return [lint_bytes(path, data, selection.enabled, selection.ignored_in(path), torch_requirement=torch_requirement)]
-
-
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.explain:
@@ -132,41 +116,45 @@ def run(argv: Sequence[str]) -> int:
     if args.list_rules:
         return _list_rules()
     paths = args.paths or ["."]
+    named = [path for path in paths if path != STDIN]
     try:
-        config = discover_config(paths if "-" not in paths else [args.stdin_filename or "."], args.config)
+        config = discover_config([args.stdin_filename or "." if p == STDIN else p for p in paths], args.config)
         selection = _selection(args, config)
         baseline = Baseline.load(args.baseline) if args.baseline else None
         fix_settings = _fix_settings(args, config)
     except (ConfigError, BaselineError) as err:
         print(f"nnlint: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    missing = [p for p in paths if p != "-" and not Path(p).exists()]
-    if missing:
-        print(f"nnlint: error: no such file or directory: {missing[0]}", file=sys.stderr)
-        return EXIT_USAGE
     if args.jobs is not None and args.jobs < 1:
         print("nnlint: error: --jobs must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     output_format = args.output_format or config.output_format or "text"
 
+    excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
+    found = list(discover(named, excludes, args.force_exclude or config.force_exclude, config.root))
+    skipped = [entry for entry in found if isinstance(entry, Skipped)]
+    missing = {entry.path for entry in skipped if entry.missing}
+    if STDIN not in paths and missing == set(named):
+        print(f"nnlint: error: no such file or directory: {', '.join(sorted(missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    stdin = {args.stdin_filename or STDIN: sys.stdin.buffer.read()} if STDIN in paths else {}
+    files = [*stdin, *(entry for entry in found if isinstance(entry, str) and entry not in stdin)]
+    unlintables = [unlintable(entry.path, entry.message, selection.codes, selection.ignored_in(entry.path))
+                   for entry in skipped]
     fixing = _fix_mode(args, config)
-    stdin: dict[str, bytes] = {}
-    if paths == ["-"]:
-        results, stdin = _lint_stdin(args, selection)
-        originals = stdin
-        lint_edited: Linter = partial(_lint_stdin_bytes, args, selection)
-    else:
-        excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-        files = list(discover(paths, excludes))
-        originals = _read_files(files) if fixing else {}
-        lint_edited = partial(_lint_files, files, selection, args, config, bool(fixing))
-        results = lint_edited(originals)
+    sources = {**_read_files([path for path in files if path not in stdin]), **stdin} if fixing else stdin
 
+    cache = _caches(args, config, bool(stdin), bool(fixing))
+
+    def lint(sources: Mapping[str, bytes]) -> list[FileResult]:
+        return _lint_files(files, sources, selection, args.jobs, cache()) + unlintables
+
+    results = lint(sources)
     if fixing:
-        outcome = fix_project(originals, results, lint_edited, fix_settings)
+        outcome = fix_project(sources, results, lint, fix_settings)
         if fixing == "diff":
-            return _print_diff(originals, outcome, fix_settings, args.quiet)
-        results = _write_fixes(outcome, originals, results, bool(stdin), args.quiet)
+            return _print_diff(sources, outcome, fix_settings, args.quiet)
+        results = _write_fixes(outcome, sources, results, stdin)
         if fixing == "fix-only":
             if not args.quiet:
                 _fix_summary(outcome, None, fix_settings)
@@ -180,12 +168,11 @@ def run(argv: Sequence[str]) -> int:
     accepted = 0
     if baseline is not None:
         findings, accepted = baseline.new_findings(findings)
-    rules = list(all_rules())
     report = sys.stderr if fixing and stdin else sys.stdout  # stdout holds the fixed source
-    report.write(_render(output_format, findings, rules, fix_settings))
-    if args.statistics and output_format == "text":
+    report.write(_render(output_format, findings, [result.path for result in results], fix_settings))
+    if args.statistics and output_format in TEXT_FORMATS:
         report.write(statistics(findings))
-    if not args.quiet and output_format == "text":
+    if not args.quiet and output_format in TEXT_FORMATS:
         if fixing:
             _fix_summary(outcome, findings, fix_settings)
         else:
@@ -206,10 +193,36 @@ def _summary(findings: list[Finding], checked: int, accepted: int, fix_settings:
               f"{in_baseline}", file=sys.stderr)
 
 
+def _caches(args: argparse.Namespace, config: Config, from_stdin: bool,
+            fixing: bool) -> Callable[[], ResultCache | None]:
+    """What each lint of this run reads and writes its results through. A fixing run lints again
+    after each pass, through a fresh look at the same cache (a private one under --no-cache), so
+    that only the files a pass changed are analysed again."""
+    if from_stdin:  # an editor's buffer, linted at every change, would crowd the tree's runs out
+        return lambda: None
+    if not args.no_cache:
+        return lambda: ResultCache.at_default(config.root)
+    if not fixing:
+        return lambda: None
+    private = TemporaryDirectory(prefix="nnlint-fix-")  # removed when the run lets go of it
+    key = secrets.token_bytes(32)
+    return lambda: ResultCache(Path(private.name), key)
+
+
+def _lint_files(files: list[str], sources: Mapping[str, bytes], selection: RuleSelection, jobs: int | None,
+                cache: ResultCache | None) -> list[FileResult]:
+    """One lint of the project, `sources` in place of the files' content on disk."""
+    with Progress(sys.stderr) as progress:
+        return lint_project(files, selection.codes, selection.ignored_in, jobs or default_workers(), cache, progress,
+                            sources)
+
+
+# --fix, --diff, --fix-only
+
 def _fix_settings(args: argparse.Namespace, config: Config) -> FixSettings:
     unsafe = args.unsafe_fixes if args.unsafe_fixes is not None else config.unsafe_fixes
     origin = str(config.path) if config.path else "options"
-    return FixSettings(unsafe, FixableCodes(list(all_rules()), config.fixable, config.unfixable, origin))
+    return FixSettings(unsafe, FixableCodes(list(RULES), config.fixable, config.unfixable, origin))
 
 
 def _fix_mode(args: argparse.Namespace, config: Config) -> str | None:
@@ -223,33 +236,19 @@ def _fix_mode(args: argparse.Namespace, config: Config) -> str | None:
 
 def _read_files(files: list[str]) -> dict[str, bytes]:
     """The content of the files to fix, read once: fixes apply to the very bytes that were linted
-    (an unreadable file is left to the linter to report)."""
+    (a file that cannot be read is left to the linter to report)."""
     contents = {}
     for path in files:
         try:
-            contents[path] = Path(path).read_bytes()
+            contents[path] = read_regular_file(path)
         except OSError:
             pass
     return contents
 
 
-def _lint_files(files: list[str], selection: RuleSelection, args: argparse.Namespace, config: Config,
-                fixing: bool, edited: Mapping[str, bytes]) -> list[FileResult]:
-    """One lint of the project, with `edited` content in place of the files'. A fixing run lints
-    again after each pass, through a fresh cache (a private one under --no-cache) so that only
-    the changed files are analysed again."""
-    with ExitStack() as stack:
-        if args.no_cache:
-            directory = stack.enter_context(TemporaryDirectory(prefix="nnlint-fix-")) if fixing else None
-            cache = ResultCache(Path(directory)) if directory else None
-        else:
-            cache = ResultCache.at_default(config.root)
-        progress = stack.enter_context(Progress(sys.stderr))
-        return lint_project(files, selection.codes, selection.ignored_in, args.jobs or default_workers(), cache,
-                            progress, edited=edited)
-
-
 def _print_diff(originals: Mapping[str, bytes], outcome: FixOutcome, settings: FixSettings, quiet: bool) -> int:
+    from nnlint.fixes.diff import unified_diff
+
     for path in sorted(outcome.contents):
         sys.stdout.write(unified_diff(path, originals[path], outcome.contents[path]))
     if not quiet:
@@ -257,24 +256,22 @@ def _print_diff(originals: Mapping[str, bytes], outcome: FixOutcome, settings: F
     return EXIT_FINDINGS if outcome.contents else EXIT_CLEAN
 
 
-def _write_fixes(outcome: FixOutcome, originals: Mapping[str, bytes], first: list[FileResult], from_stdin: bool,
-                 quiet: bool) -> list[FileResult]:
-    """Write the fixed files (stdin's fixed source goes to stdout) and return the results that
-    hold now: a file that cannot be written keeps its findings from before the fixes."""
-    if from_stdin:
-        ((path, data),) = originals.items()
-        sys.stdout.buffer.write(outcome.contents.get(path, data))
-        sys.stdout.flush()
-        return outcome.results
-    unchanged = set()
+def _write_fixes(outcome: FixOutcome, originals: Mapping[str, bytes], first: list[FileResult],
+                 stdin: Mapping[str, bytes]) -> list[FileResult]:
+    """Write the fixed files (standard input's fixed source goes to stdout) and return the results
+    that hold now: a file that cannot be written keeps its findings from before the fixes."""
+    unwritten = set()
     for path, fixed in outcome.contents.items():
-        reason = write_fixed(path, originals[path], fixed)
+        reason = write_fixed(path, originals[path], fixed) if path not in stdin else None
         if reason is not None:
             print(f"nnlint: not writing {path}: {reason}", file=sys.stderr)
-            unchanged.add(path)
+            unwritten.add(path)
             outcome.fixed.pop(path, None)
+    for path, data in stdin.items():
+        sys.stdout.buffer.write(outcome.contents.get(path, data))
+        sys.stdout.flush()
     before = {result.path: result for result in first}
-    return [before[result.path] if result.path in unchanged else result for result in outcome.results]
+    return [before[result.path] if result.path in unwritten else result for result in outcome.results]
 
 
 def _fixable(findings: list[Finding], settings: FixSettings) -> str:
@@ -297,10 +294,10 @@ def _fix_summary(outcome: FixOutcome, remaining: list[Finding] | None, settings:
     print(f"nnlint: {verb} {fixed} finding{'s' * (fixed != 1)}{more}{left}", file=sys.stderr)
 
 
-def _render(output_format: str, findings: list[Finding], rules: list, settings: FixSettings) -> str:
-    if output_format == "text":
-        return text_report.render(findings, rules, unsafe_fixes=settings.unsafe)
-    return FORMATTERS[output_format](findings, rules)
+def _render(output_format: str, findings: list[Finding], paths: list[str], settings: FixSettings) -> str:
+    if output_format in TEXT_FORMATS:  # [*] marks what --fix repairs
+        return FORMATTERS[output_format](findings, RULES, paths, unsafe_fixes=settings.unsafe)  # type: ignore[call-arg]
+    return FORMATTERS[output_format](findings, RULES, paths)
 
 
 def _write_baseline(file: str, findings: list[Finding]) -> int:

@@ -13,7 +13,6 @@ import configparser
 import fnmatch
 import os
 import re
-import stat
 import sys
 from collections import deque
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from typing import Any, Iterator
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+
+from nnlint.files import read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,13 +54,8 @@ def read_text(path: Path, root: Path) -> str | None:
         real_root = os.path.realpath(root)
         if os.path.commonpath([os.path.realpath(path), real_root]) != real_root:
             return None
-        # O_NONBLOCK: opening a FIFO planted under a requirements name must not hang the run.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(descriptor, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_BYTES:
-                return None
-            return handle.read(MAX_BYTES).decode("utf-8-sig", errors="replace")
+        # A FIFO planted under a requirements name must not hang the run.
+        return read_regular_file(path, limit=MAX_BYTES).decode("utf-8-sig", errors="replace")
     except (OSError, ValueError):
         return None
 
@@ -104,6 +100,9 @@ def project_files(root: Path) -> list[Declared]:
 
 
 def _relative(path: Path, root: Path) -> str:
+    """The file as the project names it; in full where no project root was found above it."""
+    if root == Path(root.anchor):
+        return path.as_posix()
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

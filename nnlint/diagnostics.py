@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nnlint.facts.summary import ModuleSummary
+    from nnlint.rules.metadata import RuleInfo
 
 
 class Severity(str, Enum):
@@ -60,6 +61,8 @@ class Finding:
     end_column: int = 0
     cell: int | None = None
     fingerprint: str = field(default="", compare=False)
+    # The flagged line as written (a notebook's: its line in the cell), filled with the fingerprint.
+    source_line: str = field(default="", compare=False)
     fix: TextFix | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple:
@@ -74,3 +77,19 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     lines: int = 0
     summary: "ModuleSummary | None" = None
+
+
+@dataclass
+class Scan:
+    """The cheap first look at a file: its imports, or the findings that stop its analysis."""
+
+    path: str
+    aliases: dict[str, str] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    lines: int = 0
+
+
+def finding(rule: RuleInfo, path: str, line: int, column: int, message: str,
+            end: tuple[int, int] | None = None) -> Finding:
+    end_line, end_column = end if end else (line, column)
+    return Finding(path, line, column, rule.code, message, rule.name, rule.severity, end_line, end_column)

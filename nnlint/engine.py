@@ -12,19 +12,21 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from pathlib import Path
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Callable, Mapping, Sequence
 
-from nnlint.analysis import finding, lint_bytes, scan_bytes
 from nnlint.cache import ResultCache, cache_key, content_digest, run_key
-from nnlint.diagnostics import FileResult
+from nnlint.diagnostics import FileResult, finding
 from nnlint.facts.project import ProjectIndex, view_key
 from nnlint.facts.summary import SymbolSummary
+from nnlint.files import STDIN, read_regular_file
 from nnlint.plan import Plan
 from nnlint.progress import Progress
-from nnlint.rules import UNREADABLE, all_rules
+from nnlint.rules.metadata import RULES, UNREADABLE
 from nnlint.torch_requirement import TorchRequirement, TorchRequirements
+
+# nnlint.analysis (libcst, the facts, the rules) is imported only where a file is analysed:
+# a run answered from the cache never loads it.
 
 # Real code nests deeper than CPython's default limit allows a recursive walker to follow.
 RECURSION_LIMIT = 8_000
@@ -42,8 +44,10 @@ Job = tuple[str, bytes, frozenset[str], tuple[str, ...], Mapping[str, SymbolSumm
 
 
 def _analyse_job(job: Job) -> FileResult:
+    from nnlint.analysis import lint_bytes
+
     path, data, codes, ignored, view, aliases, torch_requirement = job
-    return lint_bytes(path, data, [rule for rule in all_rules() if rule.code in codes], ignored, view, aliases,
+    return lint_bytes(path, data, [rule for rule in RULES if rule.code in codes], ignored, view, aliases,
                       torch_requirement)
 
 
@@ -77,6 +81,8 @@ class _Inline(Executor):
 def _pool(workers: int, files: int) -> Executor:
     if workers <= 1 or files < 2:
         return _Inline()
+    from concurrent.futures import ProcessPoolExecutor  # (multiprocessing: not for a run from the cache)
+
     return ProcessPoolExecutor(max_workers=min(workers, files), initializer=_worker_init)
 
 
@@ -91,27 +97,31 @@ def lint_project(
     workers: int,
     cache: ResultCache | None = None,
     progress: Progress | None = None,
-    edited: Mapping[str, bytes] | None = None,
+    sources: Mapping[str, bytes] | None = None,
 ) -> list[FileResult]:
-    """Lint files as one project; results come back in the order of `paths`. `edited` holds
-    the content to lint instead of what is on disk (files being fixed, not yet written)."""
-    rules = [rule for rule in all_rules() if rule.code in codes]
+    """Lint files as one project; results come back in the order of `paths`. `sources` holds
+    the bytes of paths that are not read from disk (standard input)."""
+    sources = sources or {}
     contents: dict[str, bytes] = {}
     results: dict[str, FileResult] = {}
     for path in paths:
-        if edited is not None and path in edited:
-            contents[path] = edited[path]
-            continue
         try:
-            contents[path] = Path(path).read_bytes()
+            contents[path] = sources[path] if path in sources else read_regular_file(path)
         except OSError as err:
-            unreadable = [finding(UNREADABLE, path, 1, 1, f"cannot read file: {err.strerror or err}")]
-            results[path] = FileResult(path, unreadable if UNREADABLE in rules else [])
+            results[path] = unlintable(path, f"cannot read file: {err.strerror or err}", codes, ignored_in(path))
     requirements = TorchRequirements()
-    run = _Run(contents, {path: requirements.for_file(path) for path in contents}, codes, ignored_in, cache)
+    # Standard input without a name lies in no folder, so in no project.
+    torch_requirements = {path: requirements.for_file(path) if path != STDIN else None for path in contents}
+    run = _Run(contents, torch_requirements, codes, ignored_in, cache)
     served = run.from_cache()
     results.update(served if served is not None else run.lint(workers, progress or Progress()))
     return [results[p] for p in paths]
+
+
+def unlintable(path: str, message: str, codes: frozenset[str], ignored: tuple[str, ...]) -> FileResult:
+    """The result of a path that cannot be linted: one NN002 finding, where that code is selected."""
+    reported = UNREADABLE.code in codes and not UNREADABLE.code.startswith(ignored)
+    return FileResult(path, [finding(UNREADABLE, path, 1, 1, message)] if reported else [])
 
 
 class _Run:
@@ -209,6 +219,8 @@ class _Run:
 
 def _scan_all(contents: dict[str, bytes], digests: dict[str, str], pool: Executor, workers: int,
               cache: ResultCache | None, progress: Progress) -> dict:
+    from nnlint.analysis import scan_bytes
+
     scans = {}
     misses = []
     for path in contents:
@@ -231,7 +243,7 @@ def _scan_all(contents: dict[str, bytes], digests: dict[str, str], pool: Executo
 
 def lint_file(path: str, codes: frozenset[str] | None = None) -> FileResult:
     """Lint one file on its own (no project, no cache); every failure is a finding."""
-    codes = codes if codes is not None else frozenset(r.code for r in all_rules() if r.default_enabled)
+    codes = codes if codes is not None else frozenset(r.code for r in RULES if r.default_enabled)
     return lint_project([path], codes, lambda _: (), workers=1)[0]
 
 

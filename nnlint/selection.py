@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from nnlint.config import ConfigError
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 
 def _validate(selectors: Iterable[str], codes: Iterable[str], origin: str) -> list[str]:
@@ -36,7 +36,7 @@ class RuleSelection:
 
     def __init__(
         self,
-        rules: list[Rule],
+        rules: list[RuleInfo],
         select: list[str] | None,
         extend_select: list[str],
         ignore: list[str],
@@ -56,7 +56,7 @@ class RuleSelection:
                 picked = -1
             if picked >= 0 and picked > _longest(rule.code, ignored):
                 enabled.append(rule)
-        self.enabled: list[Rule] = enabled
+        self.enabled: list[RuleInfo] = enabled
         self._per_file = [
             (pattern, str((root / pattern).absolute()), _validate(codes_for, codes, f"{origin} per-file-ignores"))
             for pattern, codes_for in per_file_ignores.items()
@@ -82,7 +82,7 @@ class RuleSelection:
 class FixableCodes:
     """Which codes `--fix` may fix: those `fixable` names (default: all) and `unfixable` does not."""
 
-    def __init__(self, rules: list[Rule], fixable: list[str] | None, unfixable: list[str],
+    def __init__(self, rules: list[RuleInfo], fixable: list[str] | None, unfixable: list[str],
                  origin: str = "options") -> None:
         codes = [rule.code for rule in rules]
         self._fixable = _validate(fixable, codes, origin) if fixable is not None else [""]

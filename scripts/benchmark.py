@@ -131,7 +131,7 @@ def python_files(directory: Path, max_lines: int | None) -> tuple[list[str], int
     from nnlint.files import discover
 
     files, total = [], 0
-    for path in sorted(p for p in discover([str(directory)], []) if p.endswith(".py")):
+    for path in sorted(p for p in discover([str(directory)], []) if isinstance(p, str) and p.endswith(".py")):
         text = _read(path)
         count = text.count("\n") + 1 if text is not None else 0
         if max_lines is not None and total + count > max_lines and files:

@@ -17,19 +17,23 @@ RULE_PAGES = REPO / "rules"
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>NN\d{3}(?:\s*,\s*NN\d{3})*)")
 FIXTURE_OPTIONS = re.compile(r"#\s*nnlint-fixture:\s*(?P<options>.*)$", re.MULTILINE)
-FINDING_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) (?P<message>.*)$")
+# `[*]` before the message marks a finding --fix repairs.
+FINDING_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) (?P<fixable>\[\*\] )?"
+                          r"(?P<message>.*)$")
 
 
 CACHE_DIR = tempfile.mkdtemp(prefix="nnlint-test-cache-")
+KEY_HOME = tempfile.mkdtemp(prefix="nnlint-test-key-")  # $XDG_CACHE_HOME: the cache key, not the user's
 
 
 def run_nnlint(*args: str, cwd: Path | None = None, stdin: bytes | None = None,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The real command in a subprocess; the cache goes to a private directory unless `env` says."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NNLINT_CACHE_DIR": CACHE_DIR, **(env or {})}
+               env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real command in a subprocess; the cache and its key go to private directories unless `env` says."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NNLINT_CACHE_DIR": CACHE_DIR, "XDG_CACHE_HOME": KEY_HOME,
+           **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "nnlint", *args],
-        cwd=cwd or REPO, input=stdin, capture_output=True, env=env, timeout=300,
+        cwd=cwd or REPO, input=stdin, capture_output=True, env=env, timeout=timeout,
     )
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
+from typing import Callable
 
-from helpers import REPO, run_nnlint
+import pytest
+
+from helpers import KEY_HOME, REPO, parse_text_output, run_nnlint
 from test_cli import BUGGY
 
-from nnlint.cache import CACHE_FILE, CACHE_FORMAT, RUNS_FILE
+from nnlint.cache import CACHE_FILE, CACHE_FORMAT, MAX_FILE_BYTES, RUNS_FILE, key_file, seal, signing_key, unseal
 
 
-def _run(project: Path, cache: Path, *args: str):
-    return run_nnlint(*args, ".", cwd=project, env={"NNLINT_CACHE_DIR": str(cache)})
+def _run(project: Path, cache: Path, *args: str, timeout: float = 300):
+    return run_nnlint(*args, ".", cwd=project, env={"NNLINT_CACHE_DIR": str(cache)}, timeout=timeout)
 
 
 def test_warm_run_repeats_the_cold_run_and_follows_edits(tmp_path: Path) -> None:
@@ -38,26 +43,173 @@ def test_options_are_part_of_the_key(tmp_path: Path) -> None:
     assert b"NN301" in _run(project, cache).stdout
 
 
-def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path) -> None:
+def _key(monkeypatch: pytest.MonkeyPatch, key_home: str = KEY_HOME) -> bytes:
+    """The cache key of the user whose cache folder is `key_home` (the tests' user by default)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", key_home)
+    key = signing_key()
+    assert key is not None
+    return key
+
+
+def _payload(data: bytes) -> dict:
+    return json.loads(data.partition(b"\n")[2])
+
+
+def test_corrupt_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project, cache = tmp_path / "p", tmp_path / "cache"
     project.mkdir()
     (project / "train.py").write_text(BUGGY)
     expected = _run(project, cache).stdout
     cache_file, runs_file = cache / CACHE_FILE, cache / RUNS_FILE
-    real, real_runs = json.loads(cache_file.read_text()), json.loads(runs_file.read_text())
-    wrong_shapes = {**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]}}
+    real, real_runs = _payload(cache_file.read_bytes()), _payload(runs_file.read_bytes())
+    wrong_shapes = [{**real, "entries": {key: 5 for key in real["entries"]}, "scans": {key: [1] for key in real["scans"]}},
+                    {**real, "entries": {key: [[1], *entry[1:]] for key, entry in real["entries"].items()},
+                     "scans": {key: [{}, *entry[1:]] for key, entry in real["scans"].items()}},
+                    {**real, "entries": {"x": [[1], 1, [], None]}},
+                    {**real, "entries": {key: [entry[0], 1.5, "x", 7] for key, entry in real["entries"].items()}},
+                    {**real, "entries": []}, {**real, "version": "0.1.0"}]
     wrong_runs = [{**real_runs, "runs": {key: rows for key in real_runs["runs"]}}
-                  for rows in ([5, "x"], [[1]], [["1", []]], [[3, [[1, 2]]]], "x")]
-    for garbage in (b"\x80\x04 not json", b'{"format": 3, "version": "0.1.0", "entries": {"x": 5}}', b"[]",
-                    json.dumps(wrong_shapes).encode(),
-                    cache_file.read_bytes().replace(b'"NN201"', b'"NN999"').replace(b"[6, 12", b"[\"6\", 12")):
-        for broken, content in ((cache_file, garbage), (runs_file, garbage),
-                                *((runs_file, json.dumps(runs).encode()) for runs in wrong_runs)):
-            broken.write_bytes(content)
-            result = _run(project, cache)
-            assert result.stdout == expected and b"Traceback" not in result.stderr
-    rebuilt = json.loads(cache_file.read_text())
+                  for rows in ([5, "x"], [[1]], [["1", []]], [[3, [[1, 2]]]], "x", [[3, [[1, 2, 3, 4, 5, 6, 7, 8, 9]]]])]
+    key = _key(monkeypatch)
+    # Unsealed (written by anyone), then sealed with this user's key: what the seal lets
+    # through is still checked, and an invalid entry costs that entry only.
+    garbage = [b"\x80\x04 not json", b'{"format": 4, "version": "0.1.0", "entries": {"x": 5}}', b"[]", b"",
+               b"\n", cache_file.read_bytes().replace(b'"NN201"', b'"NN999"'), json.dumps(real).encode()]
+    sealed = [(name, seal(key, name, json.dumps(content).encode()))
+              for name, contents in ((CACHE_FILE, wrong_shapes), (RUNS_FILE, wrong_runs)) for content in contents]
+    for broken, content in [*((file, junk) for junk in garbage for file in (cache_file, runs_file)),
+                            *((cache / name, data) for name, data in sealed)]:
+        broken.write_bytes(content)
+        result = _run(project, cache)
+        assert result.stdout == expected and b"Traceback" not in result.stderr, (broken.name, content[:200])
+    rebuilt = _payload(cache_file.read_bytes())
     assert rebuilt["format"] == CACHE_FORMAT and len(rebuilt["entries"]) == 1
+
+
+@pytest.mark.parametrize("sealed", [False, True])
+def test_deeply_nested_json_in_the_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    sealed: bool) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    expected = _run(project, cache).stdout
+    deep = b"[" * 200_000 + b"]" * 200_000
+    for name in (CACHE_FILE, RUNS_FILE):
+        (cache / name).write_bytes(seal(_key(monkeypatch), name, deep) if sealed else deep)
+    result = _run(project, cache)
+    assert result.stdout == expected and b"Traceback" not in result.stderr, result.stderr.decode()[-500:]
+    assert unseal(_key(monkeypatch), RUNS_FILE, (cache / RUNS_FILE).read_bytes())  # rewritten
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_cache_file_that_is_a_fifo_a_device_or_huge_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    expected = _run(project, cache).stdout
+    def fifo(path: Path) -> None:
+        os.mkfifo(path)
+
+    def link_to_zeros(path: Path) -> None:
+        path.symlink_to("/dev/zero")
+
+    def sparse(size: int) -> Callable[[Path], None]:
+        def make(path: Path) -> None:
+            path.touch()
+            os.truncate(path, size)
+        return make
+
+    for make_results, make_runs in ((fifo, link_to_zeros), (link_to_zeros, fifo),
+                                    (sparse(MAX_FILE_BYTES + 1), sparse(2**40))):
+        for name, make in ((CACHE_FILE, make_results), (RUNS_FILE, make_runs)):
+            (cache / name).unlink()
+            make(cache / name)
+        result = _run(project, cache, timeout=60)
+        assert result.stdout == expected and b"Traceback" not in result.stderr
+        assert (cache / RUNS_FILE).is_file() and not (cache / RUNS_FILE).is_symlink()  # rewritten
+        assert unseal(_key(monkeypatch), RUNS_FILE, (cache / RUNS_FILE).read_bytes())
+
+
+def _forged(data: bytes) -> bytes:
+    """A cache file's JSON with every finding taken out: the results it reports are clean."""
+    content = json.loads(data if data.startswith(b"{") else data.partition(b"\n")[2])
+    for entry in [*content.get("entries", {}).values(), *content.get("scans", {}).values()]:
+        entry[2] = []
+    for rows in content.get("runs", {}).values():
+        for row in rows:
+            row[1] = []
+    return json.dumps(content).encode()
+
+
+@pytest.mark.parametrize("sealed_by_the_author", [False, True])
+def test_a_committed_forged_cache_does_not_hide_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        sealed_by_the_author: bool) -> None:
+    """A pull request commits a `.nnlint_cache` whose entries say that its buggy file is clean."""
+    project, author_home, gate_home = tmp_path / "p", str(tmp_path / "author"), str(tmp_path / "ci")
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.nnlint]\n")
+    (project / "train.py").write_text(BUGGY)
+    cache = project / ".nnlint_cache"
+    author = {"NNLINT_CACHE_DIR": "", "XDG_CACHE_HOME": author_home}
+    assert b"NN201" in run_nnlint(".", cwd=project, env=author).stdout
+    for name in (CACHE_FILE, RUNS_FILE):
+        forged = _forged((cache / name).read_bytes())
+        if sealed_by_the_author:
+            forged = seal(_key(monkeypatch, author_home), name, forged)
+        (cache / name).write_bytes(forged)
+    if sealed_by_the_author:  # the forgery works where its author's key is: it is a real one
+        assert run_nnlint(".", cwd=project, env=author).stdout == b""
+    gate = run_nnlint(".", cwd=project, env={"NNLINT_CACHE_DIR": "", "XDG_CACHE_HOME": gate_home})
+    assert gate.returncode == 1
+    assert [f["code"] for f in parse_text_output(gate.stdout.decode())] == ["NN201", "NN301"]
+    assert unseal(_key(monkeypatch, gate_home), RUNS_FILE, (cache / RUNS_FILE).read_bytes())  # rewritten
+
+
+def test_the_key_is_private_and_a_bad_one_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    key_path = tmp_path / "nnlint" / "key"
+    assert key_file() == key_path
+    key = signing_key()
+    assert key is not None and len(key) == 32 and key_path.read_bytes() == key
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600 and signing_key() == key
+    assert [p.name for p in key_path.parent.iterdir()] == ["key"]  # no temporary file left behind
+    key_path.chmod(0o644)  # others could read it: it is no secret any more
+    assert signing_key() not in (None, key)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(key)
+    key_path.unlink()
+    key_path.symlink_to(elsewhere)
+    assert signing_key() not in (None, key) and not key_path.is_symlink()
+    assert elsewhere.read_bytes() == key
+
+
+def test_without_a_key_the_run_goes_on_uncached(tmp_path: Path) -> None:
+    project, cache = tmp_path / "p", tmp_path / "cache"
+    project.mkdir()
+    (project / "train.py").write_text(BUGGY)
+    (tmp_path / "not-a-folder").write_text("")
+    result = run_nnlint(".", cwd=project, env={"NNLINT_CACHE_DIR": str(cache),
+                                               "XDG_CACHE_HOME": str(tmp_path / "not-a-folder")})
+    assert result.returncode == 1 and b"NN201" in result.stdout and b"Traceback" not in result.stderr
+    assert not cache.exists()
+
+
+def test_the_cache_is_never_written_through_a_planted_link(tmp_path: Path) -> None:
+    project, elsewhere = tmp_path / "p", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / "pyproject.toml").write_text("[tool.nnlint]\n")
+    (project / "train.py").write_text(BUGGY)
+    (project / ".nnlint_cache").symlink_to(elsewhere, target_is_directory=True)
+    result = run_nnlint(".", cwd=project, env={"NNLINT_CACHE_DIR": ""})
+    assert b"NN201" in result.stdout and list(elsewhere.iterdir()) == []
+    (project / ".nnlint_cache").unlink()
+    (project / ".nnlint_cache").mkdir()
+    (project / ".nnlint_cache" / ".gitignore").symlink_to(elsewhere / "planted")
+    (project / ".nnlint_cache" / CACHE_FILE).symlink_to(elsewhere / "results")
+    run_nnlint(".", cwd=project, env={"NNLINT_CACHE_DIR": ""})
+    assert list(elsewhere.iterdir()) == [] and (project / ".nnlint_cache" / RUNS_FILE).is_file()
+    assert not (project / ".nnlint_cache" / CACHE_FILE).is_symlink()
 
 
 def test_no_cache_reads_and_writes_nothing(tmp_path: Path) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from helpers import parse_text_output, run_nnlint
+from helpers import REPO, parse_text_output, run_nnlint
 
 BUGGY = textwrap.dedent("""\
     import torch.nn.functional as F
@@ -191,10 +192,95 @@ def test_bad_config_is_one_line_and_exit_2(project: Path, table: str, named: str
     assert "pyproject.toml" in err and named in err
 
 
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b'[tool.nnlint]\nignore = ["NN301"]\nowner = "Andr\xe9"\n', "not UTF-8"),
+        (b"\xff\xfe[\x00t\x00o\x00o\x00l\x00.\x00n\x00n\x00l\x00i\x00n\x00t\x00]\x00", "not UTF-8"),
+        (b"[tool]\nnnlint = 5\n", "[tool.nnlint] must be a table, not an integer"),
+        (b'tool.nnlint = ["NN2"]\n', "[tool.nnlint] must be a table, not an array"),
+    ],
+)
+def test_a_broken_nnlint_table_is_one_line_and_exit_2(project: Path, content: bytes, named: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    result = run_nnlint(".", cwd=project)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "pyproject.toml" in err and named in err
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"tool = 5\n", "tool must be a table, not an integer"),
+        (b'tool = ["nnlint"]\n', "tool must be a table, not an array"),
+        (b'[tool.nnlint]\nowner = "Andr\xe9"\n', "not UTF-8"),
+        (b"[tool]\nnnlint = 5\n", "[tool.nnlint] must be a table"),
+    ],
+)
+def test_a_broken_config_named_by_option_is_one_line_and_exit_2(project: Path, content: bytes, named: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    result = run_nnlint("--config", "pyproject.toml", ".", cwd=project)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "pyproject.toml" in err and named in err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"tool = 5\n", b'tool = ["nnlint"]\n', b'[project]\nname = "caf\xe9"\n', b"[project\nname = 1\n",
+     b'[tool.black]\nline-length = "88\n'],
+)
+def test_a_pyproject_above_the_project_without_an_nnlint_table_is_ignored(tmp_path: Path, content: bytes) -> None:
+    """Discovery walks up: one bad file in a parent folder must not break every run below it."""
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    project = tmp_path / "work" / "project"
+    project.mkdir(parents=True)
+    (project / "train.py").write_text(BUGGY)
+    result = run_nnlint(".", cwd=project)
+    assert result.returncode == 1, result.stderr.decode()
+    assert {f["code"] for f in parse_text_output(result.stdout.decode())} == {"NN201", "NN301"}
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nignore = ["NN301"]\n')  # the nearest table wins
+    assert {f["code"] for f in parse_text_output(run_nnlint(".", cwd=project).stdout.decode())} == {"NN201"}
+
+
 def test_missing_path_and_bad_option_exit_2(project: Path) -> None:
     assert run_nnlint("nope.py", cwd=project).returncode == 2
+    result = run_nnlint("nope.py", "gone/", cwd=project)
+    assert result.returncode == 2 and result.stderr.decode() == "nnlint: error: no such file or directory: gone/, nope.py\n"
     result = run_nnlint("--output-format", "xml", cwd=project)
     assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+
+
+def test_a_missing_path_among_others_is_one_nn002_line_and_the_run_goes_on(project: Path) -> None:
+    result = run_nnlint("nope.py", "train.py", "missing/dir", cwd=project)
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    findings = [(f["path"], f["line"], f["code"], f["message"]) for f in parse_text_output(result.stdout.decode())]
+    assert findings[0] == ("missing/dir", 1, "NN002", "cannot read: No such file or directory")
+    assert findings[1] == ("nope.py", 1, "NN002", "cannot read: No such file or directory")
+    assert [code for _, _, code, _ in findings[2:]] == ["NN201", "NN301"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_or_device_named_on_the_command_line_is_skipped_with_one_line(project: Path) -> None:
+    os.mkfifo(project / "pipe.py")
+    (project / "null.py").symlink_to(os.devnull)
+    result = run_nnlint("pipe.py", "null.py", "train.py", cwd=project, timeout=60)
+    lines = result.stdout.decode().splitlines()
+    assert lines[:2] == ["null.py:1:1: NN002 cannot read file: not a regular file (a character device)",
+                         "pipe.py:1:1: NN002 cannot read file: not a regular file (a FIFO)"]
+    assert [f["code"] for f in parse_text_output("\n".join(lines[2:]))] == ["NN201", "NN301"]
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+
+
+def test_stdin_among_other_paths_is_linted_with_them(project: Path) -> None:
+    named = run_nnlint("--stdin-filename", "piped.py", "clean.py", "-", "train.py", cwd=project, stdin=BUGGY.encode())
+    assert [(f["path"], f["code"]) for f in parse_text_output(named.stdout.decode())] == [
+        ("piped.py", "NN201"), ("piped.py", "NN301"), ("train.py", "NN201"), ("train.py", "NN301")]
+    assert named.returncode == 1 and "2 of 3 files" in named.stderr.decode()
+    unnamed = run_nnlint("-", "clean.py", cwd=project, stdin=BUGGY.encode())
+    assert [(f["path"], f["code"]) for f in parse_text_output(unnamed.stdout.decode())] == [
+        ("-", "NN201"), ("-", "NN301")]
 
 
 def test_stdin_with_filename(project: Path) -> None:
@@ -284,3 +370,42 @@ def test_parallel_and_serial_runs_agree(project: Path) -> None:
 def test_version_and_help() -> None:
     assert run_nnlint("--version").stdout.decode().startswith("nnlint ")
     assert b"--select" in run_nnlint("--help").stdout
+
+
+def test_force_exclude_skips_named_files_the_excludes_match(project: Path) -> None:
+    (project / "legacy" / "sub").mkdir(parents=True)
+    (project / "build").mkdir()
+    for name in ("legacy/sub/old.py", "build/t.py", "gen_model.py"):
+        (project / name).write_text(BUGGY)
+    named = ["legacy/sub/old.py", "build/t.py", "gen_model.py", "train.py"]
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nextend-exclude = ["legacy", "gen_*.py"]\n')
+    assert {f["path"] for f in parse_text_output(run_nnlint(*named, cwd=project).stdout.decode())} == set(named)
+    forced = run_nnlint("--force-exclude", *named, cwd=project)
+    assert {f["path"] for f in parse_text_output(forced.stdout.decode())} == {"train.py"}
+    only_excluded = run_nnlint("--force-exclude", "legacy/sub/old.py", "legacy", cwd=project)
+    assert (only_excluded.returncode, only_excluded.stdout) == (0, b"")
+
+
+def test_force_exclude_in_the_config(project: Path) -> None:
+    (project / "legacy").mkdir()
+    (project / "legacy" / "old.py").write_text(BUGGY)
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nextend-exclude = ["legacy"]\nforce-exclude = true\n')
+    assert run_nnlint("legacy/old.py", cwd=project).stdout == b""
+    (project / "pyproject.toml").write_text('[tool.nnlint]\nforce-exclude = "yes"\n')
+    assert run_nnlint("legacy/old.py", cwd=project).returncode == 2
+
+
+def _pre_commit_hook() -> dict[str, str]:
+    """The hook's keys and values (the file is one flat mapping in a list)."""
+    text = (REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    pairs = (line.lstrip("- ").split(":", 1) for line in text.splitlines() if line.strip()
+             and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_the_pre_commit_hook_lints_all_staged_files_in_one_process_and_forces_the_excludes() -> None:
+    hook = _pre_commit_hook()
+    # pre-commit splits the files of a hook that is not serial across processes: a model in one
+    # chunk and its misuse in another would never be seen together.
+    assert hook["require_serial"] == "true"
+    assert hook["entry"].split() == ["nnlint", "--force-exclude"]

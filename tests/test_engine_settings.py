@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlint import engine
+from nnlint import analysis
 from nnlint.engine import GC_THRESHOLDS, lint_project
 
 
@@ -20,8 +20,8 @@ def test_an_inline_run_gives_back_the_collectors_thresholds(tmp_path: Path, monk
         during.append(gc.get_threshold())
         return real(*args, **kwargs)
 
-    real = engine.lint_bytes
-    monkeypatch.setattr(engine, "lint_bytes", lint_bytes)
+    real = analysis.lint_bytes
+    monkeypatch.setattr(analysis, "lint_bytes", lint_bytes)
     before = gc.get_threshold()
     try:
         gc.set_threshold(1000, 5, 5)

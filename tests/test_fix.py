@@ -13,7 +13,7 @@ import libcst as cst
 import pytest
 
 from helpers import REPO, run_nnlint
-from nnlint.analysis import lint_source
+from nnlint import analysis
 from nnlint.diagnostics import Applicability, Severity, TextEdit, TextFix
 from nnlint.files import SourceFile
 from nnlint.fixes import Remove, safe_fix
@@ -402,8 +402,9 @@ def _failing_fix() -> None:
     raise ValueError("no fix today")
 
 
-def test_a_fix_that_fails_to_build_costs_the_fix_not_the_finding() -> None:
-    rule = Rule("NN999", "probe", Severity.WARNING, "A probe.",
-                check=lambda facts: [Report(facts.module.body[0], "found", _failing_fix)], fixes=(Applicability.SAFE,))
-    (finding,) = lint_source(SourceFile("probe.py", "x = 1\n"), [rule])
+def test_a_fix_that_fails_to_build_costs_the_fix_not_the_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = Rule("NN999", "probe", Severity.WARNING, "A probe.", fixes=(Applicability.SAFE,),
+                check=lambda facts: [Report(facts.module.body[0], "found", _failing_fix)])
+    monkeypatch.setattr(analysis, "load_rule", lambda code: rule)
+    (finding,) = analysis.lint_source(SourceFile("probe.py", "x = 1\n"), [rule])
     assert finding.code == "NN999" and finding.fix is None

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from helpers import run_nnlint
-from nnlint.notebook import mask_magics
+from nnlint.notebook import mask_magics, notebook_text
 
 CELL_FINDING = re.compile(r"^(?P<path>.+?):cell (?P<cell>\d+):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) ")
 
-IMPORTS = "import torch.nn as nn\nimport torch.nn.functional as F\ncriterion = nn.CrossEntropyLoss()\n"
+IMPORTS = ("import torch.nn as nn\nimport torch.nn.functional as F\ncriterion = nn.CrossEntropyLoss()\n"
+           "logits = labels = None\n")
 BUG = "loss = criterion(F.softmax(logits, dim=1), labels)\n"  # NN201 at column 8
 
 
@@ -119,7 +120,7 @@ def test_invalid_notebook_gets_nn002_and_the_run_goes_on(tmp_path: Path, content
     assert b"Traceback" not in result.stderr
     bad_lines = [line for line in lines if "bad.ipynb" in line]
     assert len(bad_lines) == 1 and f"bad.ipynb:1:1: NN002 invalid notebook: {reason}" in bad_lines[0]
-    assert any("good.ipynb:cell 1:4:8: NN201" in line for line in lines)
+    assert any("good.ipynb:cell 1:5:8: NN201" in line for line in lines)
 
 
 def test_non_python_kernel_is_not_linted(tmp_path: Path) -> None:
@@ -167,6 +168,10 @@ def test_checkpoints_are_not_linted(tmp_path: Path) -> None:
     ("!pip install \\\n    torch\ny = 2\n", [("pass", 0), ("pass", 0), ("y = 2", 0)]),
     ("%%time\ny = f(x)\n", [("", 0), ("y = f(x)", 0)]),
     ("%%html\n<b>hi</b>\n", [("", 0), ("", 0)]),
+    # Magics that bind names stay assignments.
+    ("%%capture --no-stderr log\nx = 1\n", [("log = ...", 0), ("x = 1", 0)]),
+    ("%%bash --out listing --err errors\nls\n", [("listing = errors = ...", 0), ("", 0)]),
+    ("%store -r model cfg\n%store -r\n", [("model = cfg = ...", 0), ("pass", 0)]),
     ("%% \nx = 1\n", [("", 0), ("", 0)]),
     ("%%\n", [("", 0)]),
     # Only a line that starts a statement can be a magic: not one inside brackets, a string or
@@ -186,3 +191,19 @@ def test_checkpoints_are_not_linted(tmp_path: Path) -> None:
 ])
 def test_mask_magics(cell: str, expected: list[tuple[str, int]]) -> None:
     assert mask_magics(cell) == expected
+
+
+def test_cells_that_may_bind_unseen_names_are_known() -> None:
+    """%run, %load, %pylab, `%store -r` without names and cells that do not parse may bind any
+    name; extensions loaded with %load_ext are magics IPython runs without `%`."""
+    cells = notebook_text(notebook(
+        ("markdown", "# Setup\n"),
+        ("code", "%run setup.py\n"),
+        ("code", "%load_ext watermark\nx = (\n"),
+        ("code", "%store -r\n"),
+        ("code", "%store -r a\n%pylab inline\n"),
+        ("code", "%load_ext autoreload\ny = 1\n"),
+    ).encode()).cells
+    assert cells.opaque_cells == (2, 3, 4, 5)
+    assert cells.magic_commands == {"watermark", "autoreload"}
+    assert cells.line_cells == (2, 3, 3, 4, 5, 5, 6, 6)

@@ -147,6 +147,78 @@ def test_unreadable_file(tmp_path: Path) -> None:
     assert_one_diagnostic(lines, "locked.py", "1:1", "NN002", "cannot read file: Permission denied")
 
 
+# Tests run as root, whom file modes do not stop: the run below sees a folder without permission
+# as an unprivileged user does. The folder itself can be examined (its parent is readable);
+# listing it, or examining or opening anything in it, fails.
+LOCKED_FOLDER_RUN = """
+import os, sys
+import nnlint.cli as cli
+
+locked = os.path.abspath(sys.argv[1])
+real_scandir, real_stat, real_open = os.scandir, os.stat, os.open
+
+
+def denied(path, itself):
+    if isinstance(path, int):
+        return False
+    path = os.path.abspath(os.fsdecode(path))
+    return path.startswith(locked + os.sep) or (itself and path == locked)
+
+
+def refuse(path):
+    raise PermissionError(13, "Permission denied", os.fsdecode(path))
+
+
+def scandir(path="."):
+    return refuse(path) if denied(path, True) else real_scandir(path)
+
+
+def stat(path, *args, **kwargs):
+    return refuse(path) if denied(path, False) else real_stat(path, *args, **kwargs)
+
+
+def open_(path, *args, **kwargs):
+    return refuse(path) if denied(path, False) else real_open(path, *args, **kwargs)
+
+
+os.scandir, os.stat, os.open = scandir, stat, open_
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+def run_in_locked_folder(cwd: Path, locked: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", LOCKED_FOLDER_RUN, str(locked), "--no-cache", *args],
+        cwd=cwd, capture_output=True, timeout=TIME_LIMIT, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+
+
+def test_a_folder_without_permission_in_the_tree_is_skipped_with_one_line(tmp_path: Path) -> None:
+    locked = tmp_path / "pkg" / "locked"
+    (locked / "sub").mkdir(parents=True)
+    (locked / "sub" / "bad.py").write_bytes(b"\x00")
+    (tmp_path / "good.py").write_text(GOOD, encoding="utf-8")
+    result = run_in_locked_folder(tmp_path.parent, locked, tmp_path.name)
+    stderr = result.stderr.decode()
+    assert "Traceback" not in stderr and result.returncode == 1, stderr
+    lines = result.stdout.decode().splitlines()
+    assert lines == [f"{tmp_path.name}/good.py:5:8: NN201 " + lines[0].split(" NN201 ", 1)[1],
+                     f"{tmp_path.name}/pkg/locked:1:1: NN002 cannot read directory: Permission denied"], lines
+
+
+def test_a_folder_without_permission_named_on_the_command_line(tmp_path: Path) -> None:
+    locked = tmp_path / "pkg" / "locked"
+    locked.mkdir(parents=True)
+    (locked / "pyproject.toml").write_text('[tool.nnlint]\nselect = ["NN3"]\n')
+    (tmp_path / "good.py").write_text(GOOD, encoding="utf-8")
+    result = run_in_locked_folder(tmp_path.parent, locked, f"{tmp_path.name}/pkg/locked", f"{tmp_path.name}/good.py")
+    stderr = result.stderr.decode()
+    assert "Traceback" not in stderr and result.returncode == 1, stderr
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 2 and " NN201 " in lines[0], lines
+    assert lines[1] == f"{tmp_path.name}/pkg/locked:1:1: NN002 cannot read directory: Permission denied"
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_fifo_named_like_python_is_skipped_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.py")
@@ -160,8 +232,8 @@ import nnlint.cli as cli
 
 discover = cli.discover
 
-def discover_then_delete(paths, excludes):
-    found = list(discover(paths, excludes))
+def discover_then_delete(*args):
+    found = list(discover(*args))
     os.remove(sys.argv[1])
     return found
 

@@ -13,6 +13,7 @@ from nnlint.rules import all_rules
 REQUIRED_SECTIONS = ("## What it finds", "## Why it is a bug", "## Bad", "## Good", "## How to fix", "## Known limits")
 BUILTIN_SECTIONS = ("## What it finds", "## How to fix")
 CODE_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+CELL_MARKER = "# %%"  # an example that starts with one is a notebook, its cells in the percent format
 CODES = [rule.code for rule in all_rules()]
 RULE_CODES = [rule.code for rule in all_rules() if rule.check is not None]
 
@@ -23,7 +24,34 @@ def _section(page: str, heading: str) -> str:
     return page[start: following if following != -1 else len(page)]
 
 
+def _as_notebook(code: str) -> tuple[str, dict[tuple[int, int], int]]:
+    """An example written as cells (each after a `# %%` line) as a notebook, and the line of the
+    example each (cell, line in the cell) is."""
+    cells: list[list[str]] = []
+    example_lines: dict[tuple[int, int], int] = {}
+    for number, line in enumerate(code.splitlines(), start=1):
+        if line.startswith(CELL_MARKER):
+            cells.append([])
+            continue
+        cells[-1].append(line)
+        example_lines[(len(cells), len(cells[-1]))] = number
+    notebook = {
+        "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                   "source": "\n".join(lines)} for lines in cells],
+        "metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(notebook), example_lines
+
+
 def _lint_example(code: str, rule: str) -> set[tuple[int, str]]:
+    if code.startswith(CELL_MARKER):
+        notebook, example_lines = _as_notebook(code)
+        result = run_nnlint("--output-format", "json", "--extend-select", rule, "--stdin-filename", "example.ipynb",
+                            "-", stdin=notebook.encode())
+        assert result.returncode in (0, 1), result.stderr.decode()
+        return {(example_lines[(f["cell"], f["line"])], f["code"]) for f in json.loads(result.stdout)}
     result = run_nnlint("--output-format", "json", "--extend-select", rule, "-", stdin=code.encode())
     assert result.returncode in (0, 1), result.stderr.decode()
     return {(f["line"], f["code"]) for f in json.loads(result.stdout)}

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from helpers import FIXTURES, run_nnlint
+import nnlint
+from helpers import FIXTURES, expected_findings, run_nnlint
 
 torch = pytest.importorskip("torch")
 
 from nnlint.trace.cli import main  # noqa: E402
 
 TRACE = FIXTURES / "trace"
+NNLINT_PACKAGE = Path(nnlint.__file__).resolve().parent
 
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
@@ -38,6 +42,19 @@ def test_a_static_finding_is_confirmed(capsys: pytest.CaptureFixture[str]) -> No
         (20, "NN301", True)]
 
 
+@pytest.mark.parametrize("script, code", [
+    ("nn205_confined_logits_into_cross_entropy.py", "NN205"),
+    ("nn206_single_logit_cross_entropy.py", "NN206"),
+])
+def test_loss_input_findings_are_confirmed_where_the_linter_reports_them(
+        capsys: pytest.CaptureFixture[str], script: str, code: str) -> None:
+    _, findings = _json(capsys, str(TRACE / script))
+    marked = expected_findings((TRACE / script).read_text(encoding="utf-8"))
+    expected = {line for line, expected_code in marked if expected_code == code}
+    assert {f["line"] for f in findings if f["code"] == code and f["message"].endswith("(confirmed at runtime)")} \
+        == expected
+
+
 def test_healthy_script_exits_0_and_reports_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert _json(capsys, str(TRACE / "healthy.py")) == (0, [])
 
@@ -55,7 +72,10 @@ def test_a_failing_script_exits_2_with_its_own_traceback(capsys: pytest.CaptureF
     traceback = err[err.index("Traceback"):]
     assert 'crashes.py", line 18, in main' in traceback
     assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in traceback
-    assert "nnlint" not in traceback.replace("nnlint trace: the script failed", "") and "runpy" not in traceback
+    frames = [Path(file).resolve() for file in re.findall(r'^  File "(.+)", line \d+', traceback, re.MULTILINE)]
+    assert frames and frames[0].name == "crashes.py"
+    # Only the script's own frames: none of nnlint's (whatever the checkout's folder is called) or runpy's.
+    assert not [frame for frame in frames if frame.is_relative_to(NNLINT_PACKAGE) or frame.name == "runpy.py"], frames
 
 
 def test_an_interrupted_script_exits_130(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,15 +83,26 @@ def test_an_interrupted_script_exits_130(capsys: pytest.CaptureFixture[str]) -> 
     assert "interrupted" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("output_format", ["sarif", "github"])
+@pytest.mark.parametrize("output_format", ["sarif", "github", "gitlab", "junit", "full"])
 def test_other_output_formats(capsys: pytest.CaptureFixture[str], output_format: str) -> None:
-    assert main(["--output-format", output_format, str(TRACE / "nn802_initial_loss_far_from_chance.py")]) == 1
+    script = TRACE / "nn802_initial_loss_far_from_chance.py"
+    assert main(["--output-format", output_format, str(script)]) == 1
     out = capsys.readouterr().out
     if output_format == "sarif":
         results = json.loads(out)["runs"][0]["results"]
         assert [r["ruleId"] for r in results] == ["NN802"]
-    else:
+    elif output_format == "github":
         assert out.startswith("::warning file=fixtures/trace/nn802_initial_loss_far_from_chance.py,line=27,")
+    elif output_format == "gitlab":
+        [issue] = json.loads(out)
+        assert (issue["check_name"], issue["location"]["lines"]["begin"]) == ("NN802", 27) and issue["fingerprint"]
+    elif output_format == "junit":
+        assert '<testcase classname="nnlint" name="fixtures/trace/nn802_initial_loss_far_from_chance.py">' in out
+        assert out.count("<failure ") == 1
+    else:
+        finding, source, caret = out.splitlines()[:3]
+        assert finding.startswith("fixtures/trace/nn802_initial_loss_far_from_chance.py:27:")
+        assert source == script.read_text().splitlines()[26] and caret.endswith("^")
 
 
 def test_the_command_runs_end_to_end() -> None:

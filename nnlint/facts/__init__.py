@@ -1,37 +1,43 @@
-"""Facts about one file, computed once and shared by every rule; each is built on first use."""
+"""Facts about one file, computed once and shared by every rule; each is built on first use.
+
+Each fact's module is imported when the fact is first built, so a file imports only the
+facts its applicable rules read (and importing this package imports none of them)."""
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-import libcst as cst
+if TYPE_CHECKING:
+    import libcst as cst
 
-from nnlint.facts.bindings import Bindings
-from nnlint.facts.data_splits import DataSplitFacts
-from nnlint.facts.dataflow import Dataflow
-from nnlint.facts.defuse import DefUse
-from nnlint.facts.layers import LayerFacts
-from nnlint.facts.loaders import LoaderFacts
-from nnlint.facts.modules import ModuleFacts
-from nnlint.facts.guards import Guards
-from nnlint.facts.layout import LayoutFacts, functions_holding_views
-from nnlint.facts.modes import ModeFacts
-from nnlint.facts.names import ImportTable
-from nnlint.facts.shuffling import ShuffleFacts
-from nnlint.facts.statements import StatementIndex
-from nnlint.facts.summary import ModuleSummary, SymbolSummary, summarize
-from nnlint.facts.syntax import descendants, enclosing_functions
-from nnlint.facts.training import TrainingFacts
-from nnlint.facts.training_steps import TrainingSteps
-from nnlint.torch_requirement import TorchRequirement
+    from nnlint.facts.bindings import Bindings
+    from nnlint.facts.cell_order import CellOrder
+    from nnlint.facts.data_splits import DataSplitFacts
+    from nnlint.facts.dataflow import Dataflow
+    from nnlint.facts.defuse import DefUse
+    from nnlint.facts.guards import Guards
+    from nnlint.facts.layers import LayerFacts
+    from nnlint.facts.layout import LayoutFacts
+    from nnlint.facts.loaders import LoaderFacts
+    from nnlint.facts.loss_inputs import LossInputs
+    from nnlint.facts.modes import ModeFacts
+    from nnlint.facts.modules import ModuleFacts
+    from nnlint.facts.names import ImportTable
+    from nnlint.facts.shuffling import ShuffleFacts
+    from nnlint.facts.statements import StatementIndex
+    from nnlint.facts.summary import ModuleSummary, SymbolSummary
+    from nnlint.facts.training import TrainingFacts
+    from nnlint.notebook import NotebookCells
+    from nnlint.torch_requirement import TorchRequirement
 
 
 class FileFacts:
     def __init__(self, path: str, text: str, module: cst.Module, names: ImportTable,
                  project: Mapping[str, SymbolSummary] | None = None,
                  statement_cells: Mapping[cst.CSTNode, int] | None = None,
-                 torch_requirement: TorchRequirement | None = None) -> None:
+                 torch_requirement: TorchRequirement | None = None,
+                 notebook: NotebookCells | None = None) -> None:
         self.path = path
         self.text = text
         self.module = module
@@ -41,6 +47,7 @@ class FileFacts:
         # Notebooks: the cell each top-level statement is in. Cells run one at a time, often
         # again and out of order, so a value one cell leaves unread may be read by the next run.
         self.statement_cells = statement_cells
+        self.notebook = notebook  # notebooks: their cells, None for Python files
 
     def same_cell(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
         """Both nodes are in one cell of a notebook (always true in a Python file)."""
@@ -51,61 +58,105 @@ class FileFacts:
 
     @cached_property
     def _top_level_statements(self) -> dict[cst.CSTNode, cst.CSTNode]:
+        from nnlint.facts.syntax import descendants
+
         return {node: statement for statement in self.module.body for node in descendants(statement)}
 
     @cached_property
     def dataflow(self) -> Dataflow:
+        from nnlint.facts.dataflow import Dataflow
+
         return Dataflow(self.module, self.names, self.project)
 
     @cached_property
+    def loss_inputs(self) -> LossInputs:
+        from nnlint.facts.loss_inputs import LossInputs
+
+        return LossInputs(self.dataflow)
+
+    @cached_property
     def training(self) -> TrainingFacts:
+        from nnlint.facts.training import TrainingFacts
+
         return TrainingFacts(self.dataflow)
 
     @cached_property
     def summary(self) -> ModuleSummary:
+        from nnlint.facts.summary import summarize
+
         return summarize(self.module, self.dataflow, self.training)
 
     @cached_property
     def defuse(self) -> DefUse:
+        from nnlint.facts.defuse import DefUse
+
         return DefUse(self.module)
 
     @cached_property
     def modules(self) -> ModuleFacts:
+        from nnlint.facts.modules import ModuleFacts
+
         return ModuleFacts(self.module, self.names)
 
     @cached_property
     def layers(self) -> LayerFacts:
+        from nnlint.facts.layers import LayerFacts
+
         return LayerFacts(self.names, self.modules, self.defuse)
 
     @cached_property
     def guards(self) -> Guards:
+        from nnlint.facts.guards import Guards
+
         return Guards(self.module)
 
     @cached_property
     def layout(self) -> LayoutFacts:
+        from nnlint.facts.layout import LayoutFacts, functions_holding_views
+        from nnlint.facts.syntax import enclosing_functions
+
         return LayoutFacts(self.module, self.names, functions_holding_views(
             self.modules.calls, enclosing_functions(self.module, across_classes=True)))
 
     @cached_property
     def modes(self) -> ModeFacts:
+        from nnlint.facts.modes import ModeFacts
+        from nnlint.facts.training_steps import TrainingSteps
+
         return ModeFacts(self.module, self.dataflow, TrainingSteps(self.dataflow, self.training))
 
     @cached_property
+    def cell_order(self) -> CellOrder:
+        from nnlint.facts.cell_order import CellOrder
+
+        return CellOrder(self.module, self.text, self.notebook)
+
+    @cached_property
     def bindings(self) -> Bindings:
+        from nnlint.facts.bindings import Bindings
+
         return Bindings(self.module)
 
     @cached_property
     def data_splits(self) -> DataSplitFacts:
-        return DataSplitFacts(self.dataflow, self.bindings)
+        from nnlint.facts.data_splits import DataSplitFacts
+
+        return DataSplitFacts(self.dataflow, self.bindings, self.loaders)
 
     @cached_property
     def loaders(self) -> LoaderFacts:
+        from nnlint.facts.loaders import LoaderFacts
+
         return LoaderFacts(self.dataflow, self.training, self.bindings)
 
     @cached_property
     def shuffling(self) -> ShuffleFacts:
+        from nnlint.facts.shuffling import ShuffleFacts
+
         return ShuffleFacts(self.dataflow, self.bindings)
 
     @cached_property
     def statements(self) -> StatementIndex:
+        from nnlint.facts.statements import StatementIndex
+
         return StatementIndex(self.module)

@@ -1,4 +1,5 @@
-"""Where an expression's value goes: the name it is assigned to, the text it is printed with.
+"""Where an expression's value goes: the name it is assigned to (and whether anything reads that
+name), the text it is printed with.
 
 Rules read intent from these: `test_acc = model.score(...)` and
 `print(f"Test accuracy: {model.score(...)}")` evaluate on held-out data by intent.
@@ -6,6 +7,8 @@ The index is built on the first question, from the file's simple statements.
 """
 
 from __future__ import annotations
+
+from functools import cached_property
 
 import libcst as cst
 
@@ -23,11 +26,18 @@ class Bindings:
         self._module = module
         self._targets: dict[cst.CSTNode, str] | None = None
         self._messages: dict[cst.CSTNode, str] = {}
+        self._whole_values: dict[cst.CSTNode, str] = {}
 
     def target_of(self, node: cst.CSTNode) -> str | None:
         """The name the value of `node` (or of the expression it is part of) is assigned to;
         a dict literal's string key counts as a name (`{"test_acc": clf.score(...)}`)."""
         return self._index().get(node)
+
+    def is_discarded(self, node: cst.CSTNode) -> bool:
+        """`node` is the whole value of an assignment to a plain name that nothing in the file reads."""
+        self._index()
+        name = self._whole_values.get(node)
+        return name is not None and name not in self._read_names
 
     def message_of(self, node: cst.CSTNode) -> str:
         """The literal text of the print / log call `node` appears in, lower-cased; '' if none."""
@@ -40,11 +50,29 @@ class Bindings:
             for statement in walk_statements(self._module.body):
                 if isinstance(statement, cst.SimpleStatementLine):
                     for small in statement.body:
-                        self._read(small)
+                        self._read_statement(small)
         return self._targets
 
-    def _read(self, small: cst.BaseSmallStatement) -> None:
+    @cached_property
+    def _read_names(self) -> set[str]:
+        """Every name the file reads (a name is read wherever it is not the target of an assignment)."""
+        targets = {id(node) for node in self._plain_targets()}
+        return {node.value for node in descendants(self._module) if isinstance(node, cst.Name) and id(node) not in targets}
+
+    def _plain_targets(self) -> list[cst.Name]:
+        found: list[cst.Name] = []
+        for node in descendants(self._module):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else (
+                [node.target] if isinstance(node, (cst.AnnAssign, cst.For)) else [])
+            for target in targets:
+                elements = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [target]
+                found.extend(element for element in elements if isinstance(element, cst.Name))
+        return found
+
+    def _read_statement(self, small: cst.BaseSmallStatement) -> None:
         if isinstance(small, cst.Assign):
+            if len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                self._whole_values[small.value] = small.targets[0].target.value
             for target in small.targets:
                 self._bind(target.target, small.value)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:

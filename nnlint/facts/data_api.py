@@ -86,6 +86,8 @@ DATA_LOADERS = frozenset({
     "torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader",
     "torch_geometric.loader.DataLoader", "torch_geometric.data.DataLoader",
 })
+# Samplers that draw only the given indices: a loader with one draws that subset of its dataset.
+SUBSET_SAMPLERS = frozenset({"torch.utils.data.SubsetRandomSampler", "torch.utils.data.sampler.SubsetRandomSampler"})
 TENSOR_DATASETS = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"})
 CONCAT_DATASETS = frozenset({"torch.utils.data.ConcatDataset", "torch.utils.data.dataset.ConcatDataset"})
 ITERABLE_DATASET_BASES = frozenset({
@@ -94,6 +96,13 @@ ITERABLE_DATASET_BASES = frozenset({
 })
 ITERABLE_DATASET_SOURCES = ("webdataset.", "torchdata.", "datasets.IterableDataset")
 DATASET_BASES = frozenset({"torch.utils.data.Dataset", "torch.utils.data.dataset.Dataset"}) | ITERABLE_DATASET_BASES
+# Datasets that hold one graph (node-level tasks, whose splits are masks over its nodes).
+SINGLE_GRAPH_DATASETS = frozenset({
+    f"torch_geometric.datasets.{name}" for name in (
+        "Planetoid", "CitationFull", "CoraFull", "Amazon", "Coauthor", "KarateClub", "Flickr", "Reddit", "Reddit2",
+        "Yelp", "WikiCS", "Actor", "WebKB", "WikipediaNetwork", "FacebookPagePage", "LastFMAsia", "AmazonProducts",
+    )
+})
 HF_LOAD_DATASET = frozenset({"datasets.load_dataset", "tensorflow_datasets.load"})
 HF_SPLIT_KEYS = {"train": TRAIN, "test": TEST, "validation": VALIDATION, "valid": VALIDATION, "dev": VALIDATION,
                  "eval": VALIDATION}
@@ -167,6 +176,12 @@ PREDICT_METHODS = frozenset({
 })
 SCORE_METHODS = frozenset({"score", "evaluate", "evaluate_generator", "test_on_batch"})
 FIT_MODEL_METHODS = frozenset({"fit", "partial_fit", "fit_generator", "train_on_batch"})
+# ignite: an Engine runs its process function on every batch of what it is run on; the supervised
+# factories build one that trains and one that only evaluates.
+ENGINES = frozenset({"ignite.engine.Engine", "ignite.engine.engine.Engine"})
+TRAINING_ENGINES = frozenset({"ignite.engine.create_supervised_trainer"})
+EVALUATION_ENGINES = frozenset({"ignite.engine.create_supervised_evaluator"})
+ALL_ENGINES = ENGINES | TRAINING_ENGINES | EVALUATION_ENGINES
 HELD_OUT_KEYWORDS = frozenset({
     "validation_data", "val_dataloaders", "eval_dataset", "eval_set", "valid_sets", "val_dataloader",
     "test_dataloaders", "eval_dataloader", "validation_dataset",

@@ -6,7 +6,7 @@ Built on the DATA / SCALER values the dataflow interpreter tracks (see data_valu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Iterator
 
@@ -16,8 +16,9 @@ from nnlint.facts import data_api as api
 from nnlint.facts.bindings import Bindings
 from nnlint.facts.data_values import as_data, is_scaled
 from nnlint.facts.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
+from nnlint.facts.loaders import LoaderFacts
 from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args, source_code
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.values import UNKNOWN, Kind, Value
 
 _MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
 _EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "validate", "validation", "valid", "val",
@@ -103,6 +104,7 @@ class Leak:
     fit: Fit
     reason: str                 # "held-out" or "before-split"
     split: SplitOp | None = None
+    helper: str | None = None   # the data entered the fit through this helper's call (`fit.node`)
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,10 @@ class ModelUse:
 
 
 class DataSplitFacts:
-    def __init__(self, dataflow: Dataflow, bindings: Bindings) -> None:
+    def __init__(self, dataflow: Dataflow, bindings: Bindings, loaders: LoaderFacts) -> None:
         self.dataflow = dataflow
         self.bindings = bindings
+        self.loaders = loaders
 
     # ------------------------------------------------------------- fits and splits
     @cached_property
@@ -201,10 +204,17 @@ class DataSplitFacts:
     @cached_property
     def leaks(self) -> list[Leak]:
         """Fits that see held-out data; hand-written statistics count once per data and function
-        (the mean and the std of one standardization are one finding)."""
+        (the mean and the std of one standardization are one finding). A helper that fits what
+        its parameter holds is right for callers that pass training data: the leak is the call
+        that passes held-out data."""
         found: list[Leak] = []
         statistics_seen: set[tuple] = set()
+        fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]] = {}
         for fit in self.fits:
+            parameter = self._fitted_parameter(fit)
+            if parameter is not None:
+                fitting_helpers.setdefault(fit.event.function.node, {})[(parameter, fit.node)] = fit
+                continue
             role = fit.scaler.detail
             if fit.is_statistic:
                 if fit.node not in self.dataflow.data.applied:
@@ -222,7 +232,34 @@ class DataSplitFacts:
                 found.append(leak)
                 if fit.is_statistic:
                     statistics_seen.add((fit.event.function.node, root_name(fit.seen_expr)))
+        found.extend(self._leaks_through_helpers(fitting_helpers))
         return found
+
+    def _fitted_parameter(self, fit: Fit) -> str | None:
+        """The parameter of the helper a specialized fit runs in whose data it fits, if any."""
+        function = fit.event.function.node
+        if not fit.event.specialized or function is None:
+            return None
+        return next((use.param for use in self.dataflow.parameter_uses(function)
+                     if use.event.node is fit.node and (use.position == 0 or use.keyword in ("X", "x"))), None)
+
+    def _leaks_through_helpers(self, fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]]
+                               ) -> Iterator[Leak]:
+        for event in self.dataflow.calls():
+            helper = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+            if event.specialized or helper not in fitting_helpers:
+                continue
+            passed = self.dataflow.arguments_of(event)
+            fits = fitting_helpers[helper]
+            for use in self.dataflow.parameter_uses(helper, passed):
+                fit = fits.get((use.param, use.event.node))
+                value = passed.get(use.param, UNKNOWN)
+                if fit is None or value.kind is not Kind.DATA or value.detail not in (*api.HELD_OUT, api.MIXED):
+                    continue
+                seen = replace(fit.scaler, detail=value.detail)
+                expr = self.dataflow.argument_expression(event, use.param)
+                yield Leak(replace(fit, node=event.node, scaler=seen, seen_expr=expr), "held-out", helper=helper.name.value)
+                break
 
     def _split_after(self, fit: Fit) -> SplitOp | None:
         """The split that divides the data these statistics were computed on (the statistics
@@ -338,9 +375,56 @@ class DataSplitFacts:
                     slots.append((f"trainer.{event.method}()", event.args[index], positional[index].value))
                 if event.method in api.TRAINER_EVALUATIONS and "dataloaders" in event.kwargs:
                     slots.append(("dataloaders=", event.kwargs["dataloaders"], keyword_arg(call, "dataloaders").value))
+            if event.method in api.TRAINER_EVALUATIONS and self._reports_every_split(event):
+                continue
             for where, value, expr in slots:
-                if value is not None and all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
+                if value is None or self._validates_beside_other_training_data(event, value):
+                    continue
+                if all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
                     yield call, f"{where} is given the training split ({expression_text(expr)})"
+
+    def _validates_beside_other_training_data(self, event: CallEvent, value: Value) -> bool:
+        """`trainer.fit(model, pretrain_loader, val_loader)` where the validation loader draws a
+        split that no training loader of the file draws from, and the fit trains on a loader over
+        other data: that split, whatever its name, is held out from this training (SimCLR trains
+        on STL10's "unlabeled" split and validates on its labelled "train" split)."""
+        if event.method != "fit":
+            return False
+        trained = event.kwargs.get("train_dataloaders") or event.kwargs.get("train_dataloader") or (
+            event.args[1] if len(event.args) > 1 else UNKNOWN)
+        training, validation = self.loaders.loader_of(trained), self.loaders.loader_of(value)
+        if training is None or validation is None or training is validation:
+            return False
+        held_out = validation.dataset
+        return isinstance(held_out.origin, cst.Call) and held_out.origin is not training.dataset.origin and not (
+            self.loaders.trains_on(held_out))
+
+    def _reports_every_split(self, event: CallEvent) -> bool:
+        """A trainer's test/validate run whose result is named or printed as the training score
+        (`train_result = trainer.test(model, train_loader)`), or, named as neither, that the same
+        code runs on held-out data too: a report of how the model does on each split."""
+        intent = intent_of_name(self.bindings.target_of(event.node)) or intent_of_text(
+            self.bindings.message_of(event.node))
+        if intent is not None:
+            return intent == api.TRAIN
+        return any(
+            other.function is event.function and other.receiver_name == event.receiver_name
+            and other.method == event.method and self._evaluated_split(other) in api.HELD_OUT
+            for other in self.dataflow.calls()
+        )
+
+    @staticmethod
+    def _evaluated_split(event: CallEvent) -> str:
+        """The split a trainer's test/validate run is given (its `dataloaders`)."""
+        arguments = positional_args(event.node)
+        if "dataloaders" in event.kwargs:
+            value, expr = event.kwargs["dataloaders"], keyword_arg(event.node, "dataloaders").value
+        elif len(event.args) > 1 and len(arguments) > 1:
+            value, expr = event.args[1], arguments[1].value
+        else:
+            return ""
+        data_value = as_data(value, expr)
+        return data_value.detail if data_value.kind is Kind.DATA else ""
 
     @staticmethod
     def _is_training_data(value: Value, expr: cst.BaseExpression) -> bool:

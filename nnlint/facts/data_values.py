@@ -184,9 +184,16 @@ class DataSemantics:
             return self._random_split(call, first, call.args[1].value if len(call.args) > 1 else None)
         if qualname in api.SUBSET:
             return self._subset(call, first, self._arg(args, exprs, 1))
+        if qualname in api.SUBSET_SAMPLERS:
+            indices = first if args else as_data(kwargs.get("indices", UNKNOWN), _keyword(call, "indices"))
+            role = indices.detail if indices.kind is Kind.DATA else ""
+            return data(role, indices.origin if role else call, short)
         if qualname in api.DATA_LOADERS:
             dataset = first if args else as_data(kwargs.get("dataset", UNKNOWN), _keyword(call, "dataset"))
-            role = dataset.detail if dataset.kind is Kind.DATA else ""
+            sampler = self._arg(args, exprs, 3) if len(args) > 3 else as_data(
+                kwargs.get("sampler", UNKNOWN), _keyword(call, "sampler"))
+            drawn = sampler if sampler.kind is Kind.DATA else dataset  # a subset sampler picks the rows
+            role = drawn.detail if drawn.kind is Kind.DATA else ""
             basis = dataset.basis if dataset.kind is Kind.DATA else UNKNOWN
             return data(role, call, "DataLoader", basis, dataset.class_name if dataset.kind is Kind.DATA else "")
         if qualname in api.TENSOR_DATASETS or qualname in api.DATA_COMBINATIONS or qualname in api.CONCAT_DATASETS:
@@ -200,8 +207,10 @@ class DataSemantics:
             return first if first.kind is Kind.DATA else UNKNOWN
         if qualname in api.PERMUTATIONS:
             return self._permutation(call, qualname, kwargs)
-        if qualname in api.GENERATOR_FACTORIES or qualname in api.CV_SPLITTERS:
+        if qualname in api.GENERATOR_FACTORIES or qualname in api.CV_SPLITTERS or qualname in api.ALL_ENGINES:
             return Value(Kind.UNKNOWN, qualname, call)
+        if qualname in api.SINGLE_GRAPH_DATASETS:
+            return data("", call, short)
         if qualname in api.HF_LOAD_DATASET:
             return self._load_dataset(call, short)
         if qualname.startswith(api.KERAS_DATASET_PREFIXES) and short == "load_data":
@@ -539,7 +548,7 @@ class DataSemantics:
         return data(value.detail, value.origin, "batch", value.basis, value.class_name)
 
     def bind(self, target: cst.BaseExpression, expr: cst.BaseExpression | None, value: Value) -> Value:
-        """The value a target takes: unsplit data and index splits take the split its name says."""
+        """The value a target takes: unsplit data, index splits and slices take the split its name says."""
         if isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             if any(isinstance(e, cst.StarredElement) for e in target.elements):
@@ -562,6 +571,10 @@ class DataSemantics:
         if role is None:
             return value
         if value.kind is Kind.DATA and not value.detail:
+            return data(role, value.origin, value.producer, value.basis, value.class_name)
+        if value.kind is Kind.DATA and value.producer == "slice" and value.origin is expr and value.detail != role:
+            # `test_x = rest[test_idx:]`: the slice's own name says more than its bound's (`test_idx`
+            # counts the rows before the test part, or is the train count misnamed)
             return data(role, value.origin, value.producer, value.basis, value.class_name)
         if value is UNKNOWN and isinstance(expr, cst.Subscript) and _selects_rows(expr):
             return data(role, expr, "slice", None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, cast
 
 import libcst as cst
@@ -19,15 +19,20 @@ import libcst as cst
 from nnlint.facts import torch_api
 from nnlint.facts.data_values import DataSemantics
 from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, expressions_in, string_value, walk_statements
-from nnlint.facts.values import NONE, TENSOR_KINDS, UNKNOWN, Kind, Value, join
+from nnlint.facts.syntax import (
+    block_statements, code_snippet, descendants, dotted_name, expressions_in, keyword_arg, positional_args,
+    string_value, walk_statements,
+)
+from nnlint.facts.values import CLASSES_FROM, NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 if TYPE_CHECKING:
     from nnlint.facts.summary import SymbolSummary
 
 MAX_CALL_DEPTH = 4
 # Argument values not worth a specialized analysis of the function they are passed to.
-_UNINFORMATIVE = (Kind.UNKNOWN, Kind.NONE, Kind.STRING)
+_UNINFORMATIVE = (Kind.UNKNOWN, Kind.NONE, Kind.STRING, Kind.BOOL)
+# Argument values a function may branch on (`if fit:`, `if name == "ce":`), kept when probing it.
+_CONSTANT_KINDS = (Kind.NONE, Kind.STRING, Kind.BOOL)
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 ENABLE_GRAD_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
@@ -135,6 +140,17 @@ class SubscriptEvent(Event):
     result: Value = UNKNOWN
 
 
+@dataclass(frozen=True)
+class ParameterUse:
+    """A function's parameter handed on unchanged (reshaped or sliced at most) as an argument of
+    a call the function makes, itself or through the helpers it calls."""
+
+    param: str
+    event: CallEvent
+    position: int | None   # the positional argument it is, or None when passed by keyword
+    keyword: str | None
+
+
 @dataclass
 class _Frame:
     function: FunctionInfo
@@ -167,6 +183,7 @@ class Dataflow:
         self._forward_outputs: dict[str, Value] = {}
         self._loss_families: dict[str, str | None] = {}
         self._string_dispatch: dict[cst.FunctionDef, bool] = {}
+        self._parameter_uses: dict[tuple, list[ParameterUse]] = {}
         # While set, events are collected here instead of recorded and nothing is memoized:
         # what-if analyses (a loss class probed with a marker input, parameter defaults).
         self._probing: list[Event] | None = None
@@ -314,8 +331,8 @@ class Dataflow:
         `*args`/`**kwargs`), else UNKNOWN.
         """
         kwargs = {name: value for name, value in (kwargs or {}).items() if name in function.params}
-        key = (function.node, tuple((a.kind, a.detail, a.class_name, a.producer) for a in args),
-               tuple(sorted((k, v.kind, v.detail, v.class_name, v.producer) for k, v in kwargs.items())), defaults)
+        key = (function.node, tuple(_identity(a) for a in args),
+               tuple(sorted((k, *_identity(v)) for k, v in kwargs.items())), defaults)
         if key in self._summaries:
             return self._summaries[key]
         if key in self._active or depth > MAX_CALL_DEPTH or function.node is None:
@@ -392,7 +409,7 @@ class Dataflow:
         full_args = tuple(([bound_self] if bound_self is not None else []) + args)
         passed = [*full_args[1 if bound_self is not None else 0:], *(kwargs or {}).values()]
         # A string is worth a specialized analysis only for a function that dispatches on it.
-        boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_string(node) else _UNINFORMATIVE
+        boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_constant(node) else _UNINFORMATIVE
         interesting = any(value.kind not in boring for value in passed)
         if not interesting:  # one analysis serves every such call
             full_args = tuple(a if a is bound_self else UNKNOWN for a in full_args)
@@ -402,21 +419,94 @@ class Dataflow:
         return self._analyse(function, full_args, specialized=specialized, depth=frame.depth + 1,
                              kwargs=kwargs, defaults=defaults)
 
-    def _dispatches_on_string(self, node: cst.FunctionDef) -> bool:
-        """`if name == "ce":` on a parameter somewhere in the function: a factory chosen by name."""
+    def parameter_uses(self, node: cst.FunctionDef, passed: Mapping[str, Value] | None = None) -> list[ParameterUse]:
+        """Where each parameter of a function of this file goes: the function is run with a
+        distinct marker for each parameter, and every call argument that is a marker is a use.
+
+        With `passed` (what one call passes, see `arguments_of`), the parameters that call does
+        not pass take their defaults and constants it passes (a flag, a name) are kept, so that
+        branches taken only on request (`if fit: scaler.fit(x)`) are decided as for that call."""
+        function = self.functions.get(node)
+        if function is None or self._probing is not None:
+            return []
+        params = list(function.params)
+        receiver = []
+        if function.class_name is not None and params:
+            params.pop(0)
+            receiver = [self._instance(function.class_name)] if function.class_name in self.classes else [UNKNOWN]
+        if passed is None:
+            injected = {name: Value(Kind.LOGITS, f"<parameter {name}>") for name in params}
+        else:
+            injected = {name: value if value.kind in _CONSTANT_KINDS else Value(Kind.LOGITS, f"<parameter {name}>")
+                        for name, value in passed.items() if name in params}
+        key = (node, passed is None, tuple(sorted((name, value.kind, value.detail) for name, value in injected.items())))
+        if key in self._parameter_uses:
+            return self._parameter_uses[key]
+        self._parameter_uses[key] = []  # recursion guard
+        markers = {id(value): name for name, value in injected.items() if value.kind not in _CONSTANT_KINDS}
+        probing, self._probing = self._probing, []
+        self._analyse(function, tuple(receiver), specialized=True, depth=1, kwargs=injected, defaults=passed is not None)
+        events, self._probing = self._probing, probing
+        uses = []
+        for event in events:
+            if not isinstance(event, CallEvent):
+                continue
+            uses.extend(ParameterUse(markers[id(arg)], event, position, None)
+                        for position, arg in enumerate(event.args) if id(arg) in markers)
+            uses.extend(ParameterUse(markers[id(arg)], event, None, keyword)
+                        for keyword, arg in event.kwargs.items() if id(arg) in markers)
+        self._parameter_uses[key] = uses
+        return uses
+
+    def arguments_of(self, event: CallEvent) -> dict[str, Value]:
+        """What a call of a function of this file passes for each parameter it passes."""
+        node = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+        function = self.functions.get(node) if isinstance(node, cst.FunctionDef) else None
+        if function is None:
+            return {}
+        params = list(function.params)[1 if event.callee.class_name else 0:]  # a bound method's self
+        passed = dict(zip(params, event.args))
+        passed.update((name, value) for name, value in event.kwargs.items() if name in params)
+        return passed
+
+    def argument_for(self, event: CallEvent, param: str) -> Value:
+        """The value a call of a function of this file passes for one of its parameters."""
+        return self.arguments_of(event).get(param, UNKNOWN)
+
+    def argument_expression(self, event: CallEvent, param: str) -> cst.BaseExpression | None:
+        """The expression a call of a function of this file passes for one of its parameters."""
+        node = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+        function = self.functions.get(node) if isinstance(node, cst.FunctionDef) else None
+        if function is None or param not in function.params or not isinstance(event.node, cst.Call):
+            return None
+        keyword = next((arg.value for arg in event.node.args if arg.keyword is not None and arg.keyword.value == param), None)
+        if keyword is not None:
+            return keyword
+        positional = [arg.value for arg in event.node.args if arg.keyword is None and not arg.star]
+        index = function.params.index(param) - (1 if event.callee.class_name else 0)
+        return positional[index] if 0 <= index < len(positional) else None
+
+    def _dispatches_on_constant(self, node: cst.FunctionDef) -> bool:
+        """`if name == "ce":` or `if fit:` on a parameter somewhere in the function: a factory
+        chosen by name, or a step taken only when the caller asks for it."""
         if node not in self._string_dispatch:
             params = set(self.functions[node].params)
             self._string_dispatch[node] = any(
-                isinstance(statement, cst.If) and _string_test(statement.test, params) is not None
+                isinstance(statement, cst.If) and (_string_test(statement.test, params) is not None
+                                                   or _flag_test(statement.test, params) is not None)
                 for statement in walk_statements(block_statements(node.body))
             )
         return self._string_dispatch[node]
 
-    def forward_output(self, class_name: str, args: list[Value], depth: int) -> Value:
+    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None) -> Value:
+        """What calling a module class of this file returns; `instance` when it has sub-modules
+        replaced after it was built."""
         forward = self.method(class_name, "forward") or self.method(class_name, "__call__")
         if forward is None:
             return UNKNOWN
         function = self.functions[forward]
+        if instance is not None and instance.keys:
+            return self._analyse(function, (instance, *args), specialized=True, depth=depth + 1)
         informative = any(a.kind not in _UNINFORMATIVE for a in args)
         if not informative and class_name in self._forward_outputs:
             return self._forward_outputs[class_name]
@@ -510,9 +600,13 @@ class Dataflow:
             self._merge(frame, dict(frame.env), *branches)
 
     def _decided(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
-        """The outcome of `name == "ce"` when a call passed the string (factories chosen by name)."""
+        """The outcome of `name == "ce"` or `if flag:` when a call passed the string or the flag."""
         if not frame.specialized:
             return None
+        flag = _flag_test(test, set(frame.env))
+        if flag is not None:
+            value = frame.env.get(flag[0], UNKNOWN)
+            return (value.detail == "True") == flag[1] if value.kind is Kind.BOOL else None
         compared = _string_test(test, set(frame.env))
         if compared is None:
             return None
@@ -646,9 +740,10 @@ class Dataflow:
                 else:
                     self._assign(inner, value.item(index), frame)
         elif isinstance(target, cst.Attribute):
-            self.eval(target.value, frame)
+            owner = self.eval(target.value, frame)
             name = dotted_name(target)
             if name is not None:
+                self._replace_submodule(target, owner, value, frame)
                 frame.env[name] = value
                 if target.attr.value == "grad":
                     self._record(GradResetEvent(target, frame.function, tuple(frame.loops), frame.no_grad > 0,
@@ -667,6 +762,21 @@ class Dataflow:
                     keys = tuple(k for k in current.keys if k != key) + (key,)
                     items = tuple(current.item(k) for k in keys[:-1]) + (value,)
                     frame.env[container] = Value(Kind.MAPPING, items=items, keys=keys)
+
+    def _replace_submodule(self, target: cst.Attribute, owner: Value, value: Value, frame: _Frame) -> None:
+        """`net.head = nn.Sequential(..., nn.Softmax(dim=1))` on a model built earlier: what the
+        model gives changes with it (its class's forward reads the new head; a pretrained
+        classifier's last layer is that head)."""
+        owner_name = dotted_name(target.value)
+        if owner.kind is not Kind.MODULE or owner_name is None or owner_name == "self" or value.kind is not Kind.MODULE:
+            return
+        attr = target.attr.value
+        if owner.class_name and owner.class_name in self.classes:
+            keys = tuple(key for key in owner.keys if key != attr)
+            items = tuple(owner.item(key) for key in keys)
+            frame.env[owner_name] = replace(owner, keys=(*keys, attr), items=(*items, value))
+        elif owner.detail == torch_api.CLASSIFIER and attr in torch_api.CLASSIFIER_HEADS:
+            frame.env[owner_name] = replace(owner, output=value.output if value.output is not None else UNKNOWN)
 
     def _store_self_attr(self, name: str, value: Value, frame: _Frame) -> None:
         function = frame.function
@@ -697,6 +807,8 @@ class Dataflow:
         return UNKNOWN
 
     def _eval_name(self, expr: cst.Name, frame: _Frame) -> Value:
+        if expr.value in ("True", "False"):
+            return Value(Kind.BOOL, expr.value, detail=expr.value)
         return NONE if expr.value == "None" else frame.env.get(expr.value, UNKNOWN)
 
     def _eval_boolean(self, expr: cst.BooleanOperation, frame: _Frame) -> Value:
@@ -767,6 +879,8 @@ class Dataflow:
         if name is not None and name in frame.env:
             return frame.env[name]
         base = self.eval(expr.value, frame)
+        if base.kind is Kind.MODULE and expr.attr.value in base.keys:
+            return base.item(expr.attr.value)
         if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
             return self.class_attr(base.class_name, expr.attr.value)
         return self.data.attribute(base, expr)
@@ -783,7 +897,7 @@ class Dataflow:
             if item is not UNKNOWN:
                 return item
         if base.kind in TENSOR_KINDS:
-            return base
+            return _reshaped(base)
         index_value = indices[0] if len(expr.slice) == 1 and len(indices) == 1 else UNKNOWN
         result = self.data.subscript(expr, base, index_value)
         if Kind.DATA in (base.kind, index_value.kind, result.kind) or index_value.kind is Kind.PERMUTATION:
@@ -808,6 +922,8 @@ class Dataflow:
             name = dotted_name(func)
             if name is not None and name in frame.env:
                 callee = frame.env[name]
+            elif receiver.kind is Kind.MODULE and func.attr.value in receiver.keys:
+                callee = receiver.item(func.attr.value)
             elif receiver.class_name and receiver.kind in (Kind.MODULE, Kind.UNKNOWN):
                 callee = self.class_attr(receiver.class_name, func.attr.value)
             else:
@@ -871,7 +987,7 @@ class Dataflow:
             if callee.output is not None:
                 return callee.output
             if callee.class_name:
-                return self.forward_output(callee.class_name, args, frame.depth)
+                return self.forward_output(callee.class_name, args, frame.depth, callee)
             return UNKNOWN
         if callee.kind is Kind.LOSS_FN:
             return Value(Kind.LOSS, callee.producer, call, detail=callee.detail)
@@ -890,7 +1006,35 @@ class Dataflow:
                 family = "other"
             if family is not None:
                 return Value(Kind.LOSS_FN, info.name, call, detail=family)
+            scores = self._scores_by_class_count(info)
+            if scores is not None and call is None:  # what other files learn of the class: they build it
+                return replace(self._instance(class_name), output=scores)
+            built = built_with(scores, call) if scores is not None and call is not None else None
+            if built is not None and built.detail == ONE_CLASS:
+                return replace(self._instance(class_name), output=built)
         return self._instance(class_name)
+
+    def _scores_by_class_count(self, info: ClassInfo) -> Value | None:
+        """The scores a model class outputs when a parameter of its `__init__` sets how many classes
+        they have: its forward returns the output of a layer whose size is that parameter
+        (`nn.Linear(h, num_classes)`). Their detail says which parameter (see `built_with`)."""
+        output = self.forward_output(info.name, [], depth=0)
+        layer = output.origin
+        if output.kind is not Kind.LOGITS or output.detail or not isinstance(layer, cst.Call):
+            return None
+        size = torch_api.output_size_argument(self.names.qualname(layer.func) or "", layer)
+        init = self.method(info.name, "__init__")
+        if not isinstance(size, cst.Name) or init is None:
+            return None
+        params = init.params
+        param = next((p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+                      if p.name.value == size.value), None)
+        if param is None or not any(node is layer for node in descendants(init)):
+            return None
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)][1:]
+        position = positional.index(size.value) if size.value in positional else -1
+        detail = f"{CLASSES_FROM}{size.value}:{position}:{int(torch_api.is_one(param.default))}"
+        return Value(Kind.LOGITS, code_snippet(layer), layer, detail)
 
     def summary_of(self, function: FunctionInfo) -> Value:
         """What a top-level function returns when nothing is known of its arguments."""
@@ -902,13 +1046,13 @@ class Dataflow:
         if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
             return UNKNOWN
         if method in torch_api.METHOD_RESULTS:
-            return Value(torch_api.METHOD_RESULTS[method], f".{method}()", call)
+            return _made_by(torch_api.METHOD_RESULTS[method], f".{method}()", call, method)
         if method == "log" and receiver.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
         if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
             return UNKNOWN  # a detached loss holds no graph
         if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
-            return receiver
+            return receiver if method in torch_api.SHAPE_KEEPING_METHODS else _reshaped(receiver)
         return UNKNOWN
 
     def _library_call(
@@ -917,9 +1061,12 @@ class Dataflow:
         short = qualname.rsplit(".", 1)[-1]
         symbol = self.project.get(qualname)
         if symbol is not None:
-            return symbol.value.to_value() if symbol.value is not None else UNKNOWN
+            value = symbol.value.to_value() if symbol.value is not None else UNKNOWN
+            if value.kind is Kind.MODULE and value.output is not None and value.output.detail.startswith(CLASSES_FROM):
+                return replace(value, output=built_with(value.output, call))
+            return value
         if qualname in torch_api.FUNCTION_RESULTS:
-            return Value(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call)
+            return _made_by(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call, short)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
@@ -928,16 +1075,21 @@ class Dataflow:
                 merged = first.items[0]
                 for item in first.items[1:]:
                     merged = join(merged, item)
-                return merged if merged.kind in TENSOR_KINDS else UNKNOWN
-            return first if first.kind in TENSOR_KINDS else UNKNOWN
+                return _reshaped(merged) if merged.kind in TENSOR_KINDS else UNKNOWN
+            return _reshaped(first) if first.kind in TENSOR_KINDS else UNKNOWN
         loss = torch_api.loss_kind(qualname)
         if loss is not None:
             if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
                 return Value(Kind.LOSS, f"{short}()", call, detail=loss)
             return Value(Kind.LOSS_FN, short, call, detail=loss)
+        size = torch_api.output_size_argument(qualname, call)
+        if size is not None:  # a Linear or convolution: raw scores, of one class when its size is 1
+            one_class = torch_api.is_one(size)
+            return Value(Kind.MODULE, short, call, output=Value(
+                Kind.LOGITS, code_snippet(call) if one_class else f"nn.{short}", call, ONE_CLASS if one_class else ""))
         if qualname in torch_api.MODULE_OUTPUTS:
             return Value(Kind.MODULE, short, call,
-                         output=Value(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call))
+                         output=_made_by(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call, short))
         if qualname in torch_api.SEQUENTIAL_CLASSES:
             last = args[-1] if args else UNKNOWN
             output = self._module_output(last, frame)
@@ -948,6 +1100,14 @@ class Dataflow:
             return Value(Kind.OPTIMIZER, short, call)
         if torch_api.is_scheduler_factory(qualname):
             return Value(Kind.SCHEDULER, short, call)
+        classes = torch_api.class_count_keyword(qualname)
+        count = keyword_arg(call, classes) if classes is not None else None
+        one_class = count is not None and torch_api.is_one(count.value)
+        if torch_api.is_classifier_factory(qualname):
+            output = Value(Kind.LOGITS, code_snippet(call), call, ONE_CLASS) if one_class else UNKNOWN
+            return Value(Kind.MODULE, short, call, detail=torch_api.CLASSIFIER, output=output)
+        if one_class:
+            return Value(Kind.MODULE, short, call, output=Value(Kind.LOGITS, code_snippet(call), call, ONE_CLASS))
         return UNKNOWN
 
     def _module_output(self, module: Value, frame: _Frame) -> Value:
@@ -1019,6 +1179,35 @@ def backpropagated(call: cst.Call) -> cst.BaseExpression:
     return tensor
 
 
+def built_with(scores: Value, call: cst.Call) -> Value:
+    """The scores of a model built by `call`, from scores whose detail says which parameter of the
+    constructor sets their number of classes (`classes from num_classes:0:1`: the parameter, its
+    position, whether its default is 1): of one class when the call passes 1 or leaves a default of 1."""
+    param, position, default_is_one = scores.detail[len(CLASSES_FROM):].split(":")
+    keyword = keyword_arg(call, param)
+    positional = positional_args(call)
+    if keyword is not None:
+        one_class = torch_api.is_one(keyword.value)
+    elif 0 <= int(position) < len(positional):
+        one_class = torch_api.is_one(positional[int(position)].value)
+    else:
+        one_class = default_is_one == "1" and not any(arg.star for arg in call.args)
+    if not one_class:
+        return replace(scores, detail="")
+    return replace(scores, producer=f"{scores.producer} with {param}=1", detail=ONE_CLASS)
+
+
+def _made_by(kind: Kind, producer: str, call: cst.Call, function_or_layer: str) -> Value:
+    """The value a function, method or layer of a known kind makes; an activation names itself in `detail`."""
+    detail = torch_api.activation_name(function_or_layer) if kind is Kind.ACTIVATED else ""
+    return Value(kind, producer, call, detail)
+
+
+def _reshaped(value: Value) -> Value:
+    """A tensor after a change of shape: scores of one class may now have any number of columns."""
+    return replace(value, detail="") if value.detail == ONE_CLASS else value
+
+
 def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:
     """Callee name -> (most positional arguments, keywords) over every call in the file."""
     passed: dict[str, tuple[int, set[str]]] = {}
@@ -1043,6 +1232,21 @@ def _string_constant(expr: cst.SimpleString) -> Value:
     if expr.prefix.lower() not in ("", "r", "u") or "\\" in raw or len(raw) > 64:
         return UNKNOWN
     return Value(Kind.STRING, detail=raw)
+
+
+def _identity(value: Value) -> tuple:
+    """What tells analyses with this argument apart (a model with a replaced head is another model)."""
+    replaced = tuple((key, item.kind, item.output.kind if item.output is not None else None)
+                     for key, item in zip(value.keys, value.items)) if value.kind is Kind.MODULE else ()
+    return value.kind, value.detail, value.class_name, value.producer, replaced
+
+
+def _flag_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, bool] | None:
+    """(name, wanted) for `if name:` (wanted True) and `if not name:` (wanted False)."""
+    wanted = True
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test, wanted = test.expression, False
+    return (test.value, wanted) if isinstance(test, cst.Name) and test.value in names else None
 
 
 def _string_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, frozenset[str], bool] | None:

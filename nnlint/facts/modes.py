@@ -16,6 +16,7 @@ loop's back edge into a training step.
 from __future__ import annotations
 
 import itertools
+from functools import cached_property
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Sequence
@@ -28,7 +29,7 @@ from nnlint.facts.evaluation import (is_evaluation_data, is_evaluation_function,
                                      words)
 from nnlint.facts.mode_free import ModeFreeModels
 from nnlint.facts.syntax import (block_statements, bound_names, dotted_name, enclosing_functions, expressions_in,
-                                 keyword_arg, positional_args, source_code, target_names)
+                                 keyword_arg, positional_args, source_code, target_names, walk_statements)
 from nnlint.facts.training_steps import TrainingSteps
 from nnlint.facts.values import Kind
 
@@ -58,7 +59,7 @@ PRETRAINED_LOADERS = frozenset({"from_pretrained"})
 CHECKPOINT_CONSTRUCTORS = frozenset({"load_from_checkpoint"})  # transformers returns models in eval mode
 # A method or helper with one of these words in its name may switch a model's mode.
 MODE_WORDS = frozenset({"eval", "train", "training", "mode", "freeze", "unfreeze", "bn", "norm", "fit", "evaluate", "validate",
-                        "test", "predict", "inference"})
+                        "test", "predict", "inference", "evaluator", "trainer"})
 MODULE_API = frozenset({
     "state_dict", "parameters", "buffers", "zero_grad", "extra_repr", "half", "float", "cpu", "cuda", "to",
     "requires_grad_", "share_memory", "type", "apply", "modules", "children", "training", "config", "device",
@@ -73,6 +74,8 @@ MODULE_API = frozenset({
 NON_FORWARD_PREFIXES = ("get_", "set_", "register_", "named_", "load_", "save_", "num_", "add_", "remove_", "is_",
                         "has_", "_")
 # Calls that make a function worth analysing: they switch modes or mark evaluation.
+RANDOM_DRAWS = frozenset({"torch.randn", "torch.rand", "torch.randn_like", "torch.rand_like", "torch.normal"})
+SAME_TENSOR_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "detach", "clone", "requires_grad_"})
 # Calls that only look at a model (print it, count it): they neither train nor load it.
 INSPECTING_CALLS = frozenset({"print", "repr", "str", "len", "id", "type", "isinstance", "hasattr", "getattr", "vars",
                               "dir", "format", "hash", "summary", "torchsummary.summary", "torchinfo.summary"})
@@ -147,6 +150,9 @@ class EvaluationCall:
     subject: Model
     owned: bool  # a module calling itself or its sub-modules: whoever runs the module decides its mode
     sampled: bool = False  # called again and again in a range() loop: Monte-Carlo sampling
+    # Run on a random draw inside the loop that trains it (a GAN's samples from fixed noise after
+    # each epoch): a progress snapshot, training goes on; no data is scored.
+    training_snapshot: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,7 @@ class _OutOfBudget(Exception):
 
 class ModeFacts:
     def __init__(self, module: cst.Module, dataflow: Dataflow, steps: TrainingSteps) -> None:
+        self.module = module
         self.dataflow = dataflow
         self.names = dataflow.names
         self.steps = steps
@@ -858,7 +865,8 @@ class ModeFacts:
         settings = path.settings.get(number, frozenset({UNKNOWN_SETTING}))
         context = None if training_step else self._evaluation_context(model, frame)
         if context is not None:
-            entry = EvaluationCall(call, name, context, settings, model, owned, frame.sampling)
+            snapshot = bool(frame.loops) and self._runs_on_random_draw(call) and self.steps.trains(frame.root)
+            entry = EvaluationCall(call, name, context, settings, model, owned, frame.sampling, snapshot)
             self.evaluation_calls.setdefault(call, []).append(entry)
             self._check_training_flag(call, frame, TRAINING_FLAGS)
         elif training_step:
@@ -870,6 +878,40 @@ class ModeFacts:
                     switched = source_code(setting.origin.func.value) if isinstance(setting.origin.func, cst.Attribute) \
                         else name
                     self.eval_left_on.setdefault(setting.origin, EvalLeftOn(setting.origin, switched, call))
+
+    def _runs_on_random_draw(self, call: cst.Call) -> bool:
+        """`netG(fixed_noise)`, `net(torch.randn(2, 3, 32, 32))`: the input is drawn at random."""
+        args = positional_args(call)
+        return bool(args) and self._drawn_at_random(args[0].value)
+
+    def _drawn_at_random(self, expr: cst.BaseExpression) -> bool:
+        expr = self._unmoved(expr)
+        return self._is_random_draw(expr) or (isinstance(expr, cst.Name) and expr.value in self._random_draw_names)
+
+    def _unmoved(self, expr: cst.BaseExpression) -> cst.BaseExpression:
+        """`fixed_noise.to(device)` is `fixed_noise`."""
+        while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) \
+                and self.names.qualname(expr.func) is None and expr.func.attr.value in SAME_TENSOR_METHODS:
+            expr = expr.func.value
+        return expr
+
+    def _is_random_draw(self, expr: cst.BaseExpression) -> bool:
+        return isinstance(expr, cst.Call) and self.names.qualname(expr.func) in RANDOM_DRAWS
+
+    @cached_property
+    def _random_draw_names(self) -> frozenset[str]:
+        """Names bound only to random draws anywhere in the file (`fixed_noise = torch.randn(...)`)."""
+        bound: dict[str, bool] = {}
+        for statement in walk_statements(self.module.body):
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                        and isinstance(small.targets[0].target, cst.Name):
+                    name = small.targets[0].target.value
+                    drawn = self._is_random_draw(self._unmoved(small.value))
+                    bound[name] = bound.get(name, True) and drawn
+        return frozenset(name for name, drawn in bound.items() if drawn)
 
     def _check_training_flag(self, call: cst.Call, frame: _Frame, accepted: Sequence[str]) -> None:
         if not frame.record or self._in_training_step(frame):

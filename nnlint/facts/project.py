@@ -35,7 +35,7 @@ def _ancestors(directory: str) -> Iterator[str]:
 def is_interesting(symbol: SymbolSummary) -> bool:
     """Worth re-analysing an importer for: known tensors, losses, models with known output, actions."""
     value = symbol.value
-    if symbol.actions:
+    if symbol.actions or symbol.loss_parameters:
         return True
     if value is None:
         return False

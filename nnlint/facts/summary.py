@@ -4,12 +4,15 @@ other files. Plain data (JSON-ready), so it crosses processes and lives in the c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from nnlint.facts.dataflow import Dataflow
-from nnlint.facts.training import TrainingFacts, summarized_actions
 from nnlint.facts.values import UNKNOWN, Kind, Value
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from nnlint.facts.dataflow import Dataflow, FunctionInfo
+    from nnlint.facts.training import TrainingFacts
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,15 @@ class SymbolSummary:
 
     value: ValueSummary | None
     actions: tuple[str, ...] = ()
+    # Parameters the function hands unchanged to a loss's input: (parameter, its position among
+    # the parameters, the loss family, the loss's name in messages).
+    loss_parameters: tuple[tuple[str, int, str, str], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "SymbolSummary":
         value = ValueSummary.from_json(data["value"]) if data["value"] is not None else None
-        return cls(value, tuple(data["actions"]))
+        losses = tuple((str(p), int(i), str(f), str(n)) for p, i, f, n in data.get("loss_parameters", ()))
+        return cls(value, tuple(data["actions"]), losses)
 
 
 @dataclass
@@ -79,7 +86,34 @@ class ModuleSummary:
         return cls({name: SymbolSummary.from_json(s) for name, s in data["symbols"].items()})
 
 
+def losses_of_parameters(dataflow: Dataflow, function: FunctionInfo) -> tuple[tuple[str, int, str, str], ...]:
+    """The parameters a function hands to a loss's input, for callers in other files."""
+    if function.node is None or not _may_compute_a_loss(dataflow, function.node):
+        return ()
+    found = {(use.param, function.params.index(use.param), use.event.loss_family, use.event.result.producer)
+             for use in dataflow.parameter_uses(function.node)
+             if use.event.loss_family and (use.position == 0 or use.keyword == "input")}
+    return tuple(sorted(found))
+
+
+def _may_compute_a_loss(dataflow: Dataflow, node: cst.FunctionDef) -> bool:
+    """The function, or a function of the file it calls, computes a loss (a cheap test before probing)."""
+    from nnlint.facts.dataflow import CallEvent
+
+    for event in dataflow.function_events.get(node, []):
+        if isinstance(event, CallEvent) and (event.loss_family or (
+                event.callee.kind is Kind.FUNCTION and any(
+                    isinstance(e, CallEvent) and e.loss_family for e in dataflow.function_events.get(event.callee.origin, [])))):
+            return True
+    return False
+
+
 def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -> ModuleSummary:
+    # Imported here: the cache reads summaries without loading libcst or the dataflow.
+    import libcst as cst
+
+    from nnlint.facts.training import summarized_actions
+
     summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
@@ -93,7 +127,8 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
             if function is None:
                 continue
             result = dataflow.summary_of(function)
-            symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)))
-            if symbol.value is not None or symbol.actions:
+            symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
+                                   losses_of_parameters(dataflow, function))
+            if symbol.value is not None or symbol.actions or symbol.loss_parameters:
                 summary.symbols[function.name] = symbol
     return summary

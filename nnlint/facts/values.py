@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:
+    import libcst as cst
 
 
 class Kind(Enum):
@@ -13,6 +15,7 @@ class Kind(Enum):
     PROBS = "probabilities"              # softmax output
     LOG_PROBS = "log-probabilities"      # log_softmax output (or log of softmax)
     SIGMOID_PROBS = "sigmoid output"
+    ACTIVATED = "activation output"      # ReLU, Tanh, Softplus...: bounded or never negative (detail: which)
     LOGITS = "logits"                    # a Linear layer's raw output
     LOSS = "loss tensor"                 # the result of a loss function
     MODULE = "module"                    # a layer or model instance
@@ -25,6 +28,7 @@ class Kind(Enum):
     MAPPING = "mapping"                  # a dict literal with string keys
     NONE = "None"                        # the literal None (a default not yet replaced)
     STRING = "string"                    # a string literal, in `detail` (a factory's `name`)
+    BOOL = "bool"                        # the literal True or False, in `detail` (a flag argument)
     DATA = "data"                        # data of a known split (detail: data_api role), scaled or not
     SCALER = "statistics"                # a scaler, or statistics computed from data (detail: what it saw)
     PERMUTATION = "permutation"          # a random order of indices (origin: the call that drew it)
@@ -35,7 +39,8 @@ class Value:
     """An abstract value. `producer` says what made it (for messages), `origin` where.
 
     MODULE values carry `output` (what calling them returns) or `class_name` (a class of
-    this file whose `forward` decides); LOSS_FN values carry the loss family in `detail`;
+    this file whose `forward` decides), and in `keys`/`items` the sub-modules assigned to this
+    instance after it was built (`net.head = nn.Sequential(...)`); LOSS_FN values carry the loss family in `detail`;
     SEQUENCE/MAPPING values carry their items. DATA values carry in `basis` the SCALER that
     scaled them (None: not scaled since the split; UNKNOWN: not known); SCALER values carry in
     `basis` the data they were fitted on.
@@ -66,7 +71,7 @@ class Value:
             return self  # a sample, a batch or a column of data belongs to the same split
         if self.kind is Kind.SEQUENCE and isinstance(index, int) and -len(self.items) <= index < len(self.items):
             return self.items[index]
-        if self.kind is Kind.MAPPING and isinstance(index, str) and index in self.keys:
+        if self.kind in (Kind.MAPPING, Kind.MODULE) and isinstance(index, str) and index in self.keys:
             return self.items[self.keys.index(index)]
         return UNKNOWN
 
@@ -74,7 +79,12 @@ class Value:
 UNKNOWN = Value(Kind.UNKNOWN)
 NONE = Value(Kind.NONE, "None")
 
-TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.LOSS})
+TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.ACTIVATED, Kind.LOGITS, Kind.LOSS})
+# The detail of LOGITS from a layer with a single output (`nn.Linear(h, 1)`): one class.
+ONE_CLASS = "one class"
+# The start of the detail of LOGITS a model class outputs when a parameter of its constructor sets
+# their number of classes (dataflow.built_with reads it where the class is called).
+CLASSES_FROM = "classes from "
 
 
 def join(first: Value, second: Value) -> Value:

@@ -6,11 +6,12 @@ cell (notebook.py). Rules never touch text or files."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
-
-import libcst as cst
+from typing import TYPE_CHECKING, Union
 
 from nnlint.diagnostics import Applicability
+
+if TYPE_CHECKING:  # the parent process applies and writes fixes without libcst
+    import libcst as cst
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Remove:
     statement: cst.BaseStatement
 
 
-NodeEdit = Union[Replace, InsertBefore, InsertAfter, Remove]
+NodeEdit = Union["Replace", "InsertBefore", "InsertAfter", "Remove"]
 
 
 @dataclass(frozen=True)

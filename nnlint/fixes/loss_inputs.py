@@ -8,6 +8,7 @@ from typing import Collection
 import libcst as cst
 
 from nnlint.facts import FileFacts
+from nnlint.facts.loss_inputs import LossInput
 from nnlint.facts.syntax import descendants, keyword_arg, positional_args, walk_statements
 from nnlint.fixes import Fix, Remove, Replace, safe_fix, unsafe_fix
 from nnlint.fixes.build import hoisted, without_argument
@@ -44,9 +45,10 @@ def dropped_activation(activation: cst.CSTNode, argument: cst.BaseExpression | N
                        facts: FileFacts, what: str) -> Fix | None:
     """The activation replaced by its own input: safe where the loss input is its only use
     (written right in the loss call, or bound to a name read nowhere but in loss inputs of this
-    kind), unsafe where it is computed elsewhere."""
+    kind), unsafe where it is computed elsewhere or handed to the loss through a helper
+    (`argument` None), which may read it for more than the loss."""
     inner = activation_input(activation, functions, method, facts)
-    if inner is None or argument is None:
+    if inner is None:
         return None
     edit = Replace(activation, hoisted(inner, activation))
     if only_read_by_losses(activation, argument, function, loss_arguments):
@@ -59,7 +61,21 @@ def only_read_by_losses(value: cst.CSTNode, argument: cst.BaseExpression | None,
                         loss_arguments: Collection[cst.CSTNode]) -> bool:
     """The value reaches nothing but loss inputs: it is written in the loss call, or bound to a
     name of the loss's function that is read nowhere else."""
+    if argument is None:
+        return False
     return argument is value or _read_only_in(_bound_name(value, function), function, loss_arguments)
+
+
+def entry_argument(entry: LossInput) -> cst.BaseExpression | None:
+    """The expression a loss receives as its input, where the finding is at the loss call (None
+    where the value reaches the loss through a helper)."""
+    return loss_input(entry.node) if entry.helper is None else None
+
+
+def entry_function(entry: LossInput, facts: FileFacts) -> cst.FunctionDef | None:
+    """The function the finding's call is in."""
+    line = facts.statements.line_of(entry.node)
+    return facts.statements.function_of(line) if line is not None else None
 
 
 def _read_only_in(name: str | None, function: cst.FunctionDef | None, loss_arguments: Collection[cst.CSTNode]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from nnlint.diagnostics import Finding, Severity
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
@@ -18,7 +18,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     lines = []
     for f in findings:
         where = f"file={_escape_property(f.path)},line={f.line},col={f.column}"

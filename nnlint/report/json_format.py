@@ -6,7 +6,7 @@ import json
 from typing import Sequence
 
 from nnlint.diagnostics import Finding, TextFix
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 
 def as_dict(finding: Finding) -> dict:
@@ -38,5 +38,5 @@ def fix_as_dict(fix: TextFix) -> dict:
     }
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     return json.dumps([as_dict(f) for f in findings], indent=2) + "\n"

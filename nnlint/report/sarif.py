@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import quote
 
 from nnlint import __version__
 from nnlint.catalog import page_text
 from nnlint.diagnostics import Finding, Severity, TextFix
-from nnlint.rules import Rule
+from nnlint.rules.metadata import RuleInfo
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
 
-def _rule_descriptor(rule: Rule) -> dict:
+def _rule_descriptor(rule: RuleInfo) -> dict:
     help_text = page_text(rule.code) or rule.summary
     return {
         "id": rule.code,
@@ -29,8 +30,10 @@ def _rule_descriptor(rule: Rule) -> dict:
 
 
 def _uri(path: str) -> str:
+    """A file URI for an absolute path; a relative path as a relative reference, percent-encoded
+    (spaces, `%`, `#`, `:`, non-ASCII) as RFC 3986 and the schema's uri-reference demand."""
     candidate = Path(path)
-    return candidate.as_posix() if not candidate.is_absolute() else candidate.as_uri()
+    return quote(candidate.as_posix(), safe="/") if not candidate.is_absolute() else candidate.as_uri()
 
 
 def _result(finding: Finding, index: dict[str, int]) -> dict:
@@ -72,7 +75,7 @@ def _fix(path: str, fix: TextFix) -> dict:
     }
 
 
-def render(findings: Sequence[Finding], rules: Sequence[Rule]) -> str:
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
     index = {rule.code: position for position, rule in enumerate(rules)}
     log = {
         "$schema": SCHEMA,

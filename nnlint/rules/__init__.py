@@ -1,20 +1,24 @@
-"""The rule registry. Every module in this package that defines `RULE` is a rule."""
+"""The rules' checks: one module per rule (nnXXX_name.py) that defines `RULE = Rule(...)`,
+imported only when a file needs its check. Their metadata is in rules/metadata.py."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterable
 
-import libcst as cst
-
-from nnlint.diagnostics import Applicability, Severity
+from nnlint.rules.metadata import BUILTIN_RULES, RuleInfo
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from nnlint.facts import FileFacts
     from nnlint.fixes import Fix
+
+_RULE_MODULE = re.compile(r"nn\d{3}_\w+")
 
 
 @dataclass(frozen=True)
@@ -26,46 +30,40 @@ class Report:
 
     node: cst.CSTNode
     message: str
-    fix: "Fix | Callable[[], Fix | None] | None" = None
+    fix: Fix | Callable[[], Fix | None] | None = None
 
 
 @dataclass(frozen=True)
-class Rule:
-    code: str
-    name: str
-    severity: Severity
-    summary: str
-    check: Callable[["FileFacts"], Iterable[Report]] | None = None
-    # The rule runs only on files whose text contains one of these strings (a cheap pre-filter),
-    # or, when it reads facts from other files (`cross_file`), on files that import project files.
-    triggers: tuple[str, ...] = ()
-    cross_file: bool = True
-    default_enabled: bool = True
-    # The kinds of fix the rule proposes (none, safe, unsafe or both), as --list-rules shows them.
-    fixes: tuple[Applicability, ...] = ()
+class Rule(RuleInfo):
+    """A rule with its check (None: only `nnlint trace` reports it)."""
 
-
-PARSE_ERROR = Rule("NN001", "syntax-error", Severity.ERROR, "The file cannot be parsed as Python.")
-UNREADABLE = Rule("NN002", "unreadable-file", Severity.ERROR,
-                  "The file cannot be read or decoded (binary, bad encoding, invalid notebook).")
-INTERNAL_ERROR = Rule("NN000", "internal-error", Severity.ERROR,
-                      "A rule failed on this file; the other rules and files still ran.")
-BUILTIN_RULES = (INTERNAL_ERROR, PARSE_ERROR, UNREADABLE)
+    check: Callable[[FileFacts], Iterable[Report]] | None = None
 
 
 @lru_cache(maxsize=1)
+def rule_modules() -> dict[str, str]:
+    """Rule code -> the name of its module, from the package's file names (nothing imported)."""
+    modules: dict[str, str] = {}
+    for _, name, _ in pkgutil.iter_modules(__path__):
+        if _RULE_MODULE.fullmatch(name):
+            code = name[:5].upper()
+            if code in modules:
+                raise RuntimeError(f"rule code {code} has two modules: {modules[code]} and {name}")
+            modules[code] = name
+    return modules
+
+
+@lru_cache(maxsize=None)
+def load_rule(code: str) -> Rule:
+    """The rule of a code, with its check: imports its module (and the facts the module uses)."""
+    rule = getattr(importlib.import_module(f"{__name__}.{rule_modules()[code]}"), "RULE", None)
+    if not isinstance(rule, Rule) or rule.code != code:
+        raise RuntimeError(f"module {rule_modules()[code]} must define RULE = Rule(code={code!r}, ...)")
+    return rule
+
+
 def all_rules() -> tuple[Rule, ...]:
-    """Built-in diagnostics and every rule module, sorted by code."""
-    found: dict[str, Rule] = {rule.code: rule for rule in BUILTIN_RULES}
-    for module_info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        rule = getattr(module, "RULE", None)
-        if isinstance(rule, Rule):
-            if rule.code in found:
-                raise RuntimeError(f"rule code {rule.code} defined twice")
-            found[rule.code] = rule
-    return tuple(sorted(found.values(), key=lambda r: r.code))
-
-
-def rule_by_code(code: str) -> Rule | None:
-    return next((rule for rule in all_rules() if rule.code == code.upper()), None)
+    """Every rule with its check (None for the built-in diagnostics), sorted by code; imports
+    every rule module, where metadata.RULES imports none."""
+    builtins = [Rule(**vars(info)) for info in BUILTIN_RULES]
+    return tuple(sorted([*builtins, *map(load_rule, rule_modules())], key=lambda rule: rule.code))

@@ -9,38 +9,38 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
+from nnlint.facts.loss_inputs import LossInput
 from nnlint.facts.torch_api import CROSS_ENTROPY
 from nnlint.facts.values import Kind
 from nnlint.fixes import Fix
-from nnlint.fixes.loss_inputs import dropped_activation, loss_input, removed_last_layer
+from nnlint.fixes.loss_inputs import dropped_activation, entry_argument, entry_function, removed_last_layer
 from nnlint.rules import Report, Rule
 
 SOFTMAX_FUNCTIONS = frozenset({"torch.nn.functional.softmax", "torch.softmax", "torch.special.softmax"})
 SOFTMAX_LAYERS = frozenset({"torch.nn.Softmax", "torch.nn.modules.activation.Softmax"})
 
 
-def _fix(call: CallEvent, softmax: object, loss_arguments: list, facts: FileFacts) -> Fix | None:
+def _fix(entry: LossInput, loss_arguments: list[cst.BaseExpression], facts: FileFacts) -> Fix | None:
     """The softmax dropped where the loss input is its only use (safe), or the model's last
     nn.Softmax layer removed (unsafe: inference code may rely on the model's probabilities)."""
+    softmax = entry.value.origin
     if not isinstance(softmax, cst.Call):
         return None
     if facts.names.qualname(softmax.func) in SOFTMAX_LAYERS:
         return removed_last_layer(softmax, facts, "softmax")
-    return dropped_activation(softmax, loss_input(call.node), call.function.node, loss_arguments,
+    return dropped_activation(softmax, entry_argument(entry), entry_function(entry, facts), loss_arguments,
                               SOFTMAX_FUNCTIONS, "softmax", facts, "softmax")
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
-    found = [(call, call.arg(0, "input")) for call in facts.dataflow.calls() if call.loss_family == CROSS_ENTROPY]
-    found = [(call, scores) for call, scores in found if scores.kind is Kind.PROBS]
-    loss_arguments = [argument for call, _ in found if (argument := loss_input(call.node)) is not None]
-    for call, scores in found:
+    found = [entry for entry in facts.loss_inputs if entry.family == CROSS_ENTROPY and entry.value.kind is Kind.PROBS]
+    loss_arguments = [argument for entry in found if (argument := entry_argument(entry)) is not None]
+    for entry in found:
         yield Report(
-            call.node,
-            f"probabilities from {scores.producer} reach {call.result.producer}, which applies "
+            entry.node,
+            f"probabilities from {entry.value.producer} reach {entry.loss}{entry.through}, which applies "
             "log_softmax itself: pass the raw logits",
-            partial(_fix, call, scores.origin, loss_arguments, facts),
+            partial(_fix, entry, loss_arguments, facts),
         )
 
 

@@ -9,18 +9,13 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
+from nnlint.facts.loss_inputs import LossInput
 from nnlint.facts.torch_api import BCE, BCE_WITH_LOGITS
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.values import Kind
 from nnlint.fixes import Fix, Replace, unsafe_fix
-from nnlint.fixes.loss_inputs import dropped_activation, loss_input, removed_last_layer, renamed_function_or_layer
+from nnlint.fixes.loss_inputs import (dropped_activation, entry_argument, entry_function, removed_last_layer,
+                                      renamed_function_or_layer)
 from nnlint.rules import Report, Rule
-
-SIGMOID_FUNCTIONS = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
-SIGMOID_LAYERS = frozenset({"torch.nn.Sigmoid", "torch.nn.modules.activation.Sigmoid"})
-# The loss that takes logits, for each one that takes probabilities (same arguments, in order).
-WITH_LOGITS = {"torch.nn.BCELoss": "BCEWithLogitsLoss",
-               "torch.nn.functional.binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 _MISMATCHES = {
     (BCE_WITH_LOGITS, Kind.SIGMOID_PROBS): "sigmoid output ({producer}) is passed to {loss}, which applies the "
@@ -30,27 +25,35 @@ _MISMATCHES = {
     (BCE, Kind.LOGITS): "raw logits ({producer}) are passed to {loss}, which expects probabilities in [0, 1]: "
                         "use BCEWithLogitsLoss on the logits",
 }
+SIGMOID_FUNCTIONS = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
+SIGMOID_LAYERS = frozenset({"torch.nn.Sigmoid", "torch.nn.modules.activation.Sigmoid"})
+# The loss that takes logits, for each one that takes probabilities (same arguments, in order).
+WITH_LOGITS = {"torch.nn.BCELoss": "BCEWithLogitsLoss",
+               "torch.nn.functional.binary_cross_entropy": "binary_cross_entropy_with_logits"}
 
 
-def _fix(call: CallEvent, scores: Value, loss_arguments: list[cst.BaseExpression], facts: FileFacts) -> Fix | None:
+def _fix(entry: LossInput, loss_arguments: list[cst.BaseExpression], facts: FileFacts) -> Fix | None:
     """A sigmoid before BCEWithLogitsLoss dropped (safe where the loss input is its only use,
     unsafe elsewhere or as the model's last nn.Sigmoid layer); logits into BCELoss: the loss
     becomes BCEWithLogitsLoss (unsafe: the same criterion may also receive probabilities)."""
-    if call.loss_family == BCE:
-        return _with_logits_loss(call, facts)
-    sigmoid = scores.origin
-    if scores.kind is not Kind.SIGMOID_PROBS or not isinstance(sigmoid, cst.Call):
+    if entry.family == BCE:
+        return _with_logits_loss(entry, facts)
+    sigmoid = entry.value.origin
+    if entry.value.kind is not Kind.SIGMOID_PROBS or not isinstance(sigmoid, cst.Call):
         return None
     if facts.names.qualname(sigmoid.func) in SIGMOID_LAYERS:
         return removed_last_layer(sigmoid, facts, "sigmoid")
-    return dropped_activation(sigmoid, loss_input(call.node), call.function.node, loss_arguments,
+    return dropped_activation(sigmoid, entry_argument(entry), entry_function(entry, facts), loss_arguments,
                               SIGMOID_FUNCTIONS, "sigmoid", facts, "sigmoid")
 
 
-def _with_logits_loss(call: CallEvent, facts: FileFacts) -> Fix | None:
-    node = call.node
-    criterion = call.callee.origin if call.callee.kind is Kind.LOSS_FN else None
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Call):
+def _with_logits_loss(entry: LossInput, facts: FileFacts) -> Fix | None:
+    node = entry.node
+    if entry.helper is not None or not isinstance(node, cst.Call):
+        return None
+    event = next((call for call in facts.dataflow.calls() if call.node is node), None)
+    criterion = event.callee.origin if event is not None and event.callee.kind is Kind.LOSS_FN else None
+    if isinstance(node.func, cst.Call):
         criterion = node.func  # nn.BCELoss()(logits, y)
     target = criterion if criterion is not None else node  # F.binary_cross_entropy(logits, y)
     renamed = renamed_function_or_layer(target, WITH_LOGITS, facts)
@@ -60,18 +63,12 @@ def _with_logits_loss(call: CallEvent, facts: FileFacts) -> Fix | None:
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
-    found = []
-    for call in facts.dataflow.calls():
-        family = call.loss_family
-        if family not in (BCE, BCE_WITH_LOGITS):
-            continue
-        scores = call.arg(0, "input")
-        message = _MISMATCHES.get((family, scores.kind))
-        if message is not None:
-            found.append((call, scores, message.format(producer=scores.producer, loss=call.result.producer)))
-    loss_arguments = [argument for call, _, _ in found if (argument := loss_input(call.node)) is not None]
-    for call, scores, message in found:
-        yield Report(call.node, message, partial(_fix, call, scores, loss_arguments, facts))
+    found = [(entry, message) for entry in facts.loss_inputs
+             if (message := _MISMATCHES.get((entry.family, entry.value.kind))) is not None]
+    loss_arguments = [argument for entry, _ in found if (argument := entry_argument(entry)) is not None]
+    for entry, message in found:
+        yield Report(entry.node, message.format(producer=entry.value.producer, loss=entry.loss + entry.through),
+                     partial(_fix, entry, loss_arguments, facts))
 
 
 RULE = Rule(

@@ -73,8 +73,10 @@ def _monte_carlo(call: EvaluationCall) -> bool:
 
 
 def _exempt(call: EvaluationCall) -> bool:
-    """A module's own calls, models free of Dropout/BatchNorm, and untrained networks being probed."""
-    return call.owned or call.subject.mode_free or call.subject.untrained or _monte_carlo(call)
+    """A module's own calls, models free of Dropout/BatchNorm, untrained networks being probed, and
+    snapshots on random draws between training epochs (a GAN's samples from fixed noise)."""
+    return call.owned or call.subject.mode_free or call.subject.untrained or _monte_carlo(call) \
+        or call.training_snapshot
 
 
 def check(facts: FileFacts) -> Iterator[Report]:

@@ -15,6 +15,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
     for leak in facts.data_splits.leaks:
         fit = leak.fit
         seen = expression_text(fit.seen_expr) if fit.seen_expr is not None else "the data"
+        through = f" passed to {leak.helper}()" if leak.helper else ""
         if fit.is_statistic:
             what = f"{fit.scaler.producer}() is computed on"
         elif fit.is_function:
@@ -24,7 +25,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
         if leak.reason == "held-out":
             yield Report(
                 fit.node,
-                f"{what} the {api.describe(fit.scaler.detail)} data ({seen}): scaling statistics must come "
+                f"{what} the {api.describe(fit.scaler.detail)} data ({seen}){through}: scaling statistics must come "
                 "from the training split only; fit on the training data and only transform the other splits",
             )
         else:

@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from nnlint.config import OUTPUT_FORMATS, ConfigError, discover_config
+from nnlint.baseline import fingerprinted
+from nnlint.config import OUTPUT_FORMAT_HELP, OUTPUT_FORMATS, TEXT_FORMATS, ConfigError, discover_config
 from nnlint.diagnostics import Finding
 from nnlint.engine import lint_project
 from nnlint.report import FORMATTERS
-from nnlint.rules import all_rules, rule_by_code
+from nnlint.rules.metadata import RULES, rule_info
 from nnlint.selection import RuleSelection
 from nnlint.trace.merge import display_path, merge, rule_for
 from nnlint.trace.runner import FAILED, INTERRUPTED, STOPPED, ScriptRun, script_traceback, trace_script
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=_positive, default=DEFAULT_STEPS, metavar="N",
                         help=f"stop after N optimizer steps (default {DEFAULT_STEPS}); an evaluation pass "
                              "before the next training step is still watched")
-    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, help="text (default), json, sarif or github")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, metavar="FORMAT", help=OUTPUT_FORMAT_HELP)
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
     return parser
@@ -79,7 +80,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         config = discover_config([args.script], args.config)
         selection = RuleSelection(
-            list(all_rules()), select=config.select, extend_select=config.extend_select, ignore=config.ignore,
+            list(RULES), select=config.select, extend_select=config.extend_select, ignore=config.ignore,
             per_file_ignores=config.per_file_ignores, root=config.root,
             origin=str(config.path) if config.path else "options",
         )
@@ -97,7 +98,8 @@ def main(argv: Sequence[str]) -> int:
 
 def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSelection, output_format: str) -> int:
     # Machine-readable reports own stdout: the script's prints go to stderr.
-    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if output_format != "text" else contextlib.nullcontext()
+    for_machines = output_format not in TEXT_FORMATS
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if for_machines else contextlib.nullcontext()
     with quiet_stdout:
         run = trace_script(args.script, script_args, steps=args.steps)
 
@@ -106,19 +108,19 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     static = [finding for result in results for finding in result.findings]
 
     def keep(code: str, path: str) -> bool:
-        known = rule_by_code(code) is not None
+        known = rule_info(code) is not None
         return (not known or code in selection.codes) and not code.startswith(selection.ignored_in(path))
 
-    findings = merge(static, run.findings, run.lines.ran, keep)
-    rules = list(all_rules())
+    findings = fingerprinted(merge(static, run.findings, run.lines.ran, keep))
+    rules = list(RULES)
     rules += [rule_for(code) for code in sorted({f.code for f in findings} - {r.code for r in rules})]
-    sys.stdout.write(FORMATTERS[output_format](findings, rules))
+    sys.stdout.write(FORMATTERS[output_format](findings, rules, [result.path for result in results]))
     sys.stdout.flush()
     for problem in run.internal_errors:
         print(f"nnlint trace: internal error in the tracer (please report it): {problem}", file=sys.stderr)
     if run.outcome == FAILED:
         _show_failure(run.error, run.script)
-    elif not args.quiet and output_format == "text":
+    elif not args.quiet and output_format in TEXT_FORMATS:
         _summary(run, findings)
     if run.outcome == FAILED:
         return EXIT_FAILED

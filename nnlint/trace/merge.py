@@ -9,12 +9,12 @@ from typing import Callable, Sequence
 
 from nnlint.diagnostics import Finding, Severity
 from nnlint.noqa import is_suppressed
-from nnlint.rules import Rule, rule_by_code
+from nnlint.rules.metadata import RuleInfo, rule_info
 from nnlint.trace.findings import TraceFinding
 
 # The static codes the tracer can confirm, with the name and severity to use while the rule
-# registry does not define one; the registry's entry always wins. (NN8xx, the runtime-only
-# codes, are registered rules.)
+# table (rules/metadata.py) does not define one; the table's entry always wins. (NN8xx, the
+# runtime-only codes, are in the table.)
 CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN101": ("overwritten-layer-output", Severity.ERROR),
     "NN102": ("unused-submodule", Severity.WARNING),
@@ -23,6 +23,8 @@ CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN201": ("softmax-into-cross-entropy", Severity.ERROR),
     "NN202": ("nll-loss-without-log-softmax", Severity.ERROR),
     "NN203": ("sigmoid-into-bce-with-logits", Severity.ERROR),
+    "NN205": ("bounded-activation-into-cross-entropy", Severity.ERROR),
+    "NN206": ("single-logit-cross-entropy", Severity.ERROR),
     "NN301": ("missing-zero-grad", Severity.ERROR),
     "NN302": ("zero-grad-between-backward-and-step", Severity.ERROR),
     "NN401": ("missing-eval", Severity.ERROR),
@@ -40,12 +42,12 @@ NOT_CHECKED = "not checked at runtime"
 OBSERVED = "observed at runtime"
 
 
-def rule_for(code: str) -> Rule:
-    rule = rule_by_code(code)
+def rule_for(code: str) -> RuleInfo:
+    rule = rule_info(code)
     if rule is not None:
         return rule
     name, severity = CONFIRMABLE.get(code, ("runtime-finding", Severity.WARNING))
-    return Rule(code=code, name=name, severity=severity, summary=f"{code} observed by nnlint trace.")
+    return RuleInfo(code=code, name=name, severity=severity, summary=f"{code} observed by nnlint trace.")
 
 
 def display_path(path: str) -> str:

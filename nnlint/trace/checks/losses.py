@@ -1,9 +1,10 @@
-"""What reaches a loss: probabilities into cross-entropy (NN201), non-log-probabilities into
-NLL (NN202), sigmoid output into BCE-with-logits (NN203), and the first loss's value (NN802).
+"""What reaches a loss: probabilities into cross-entropy (NN201), confined activations into
+cross-entropy (NN205), scores of one class into cross-entropy (NN206), non-log-probabilities
+into NLL (NN202), sigmoid output into BCE-with-logits (NN203), and the first loss's value (NN802).
 
-Outputs of softmax, log_softmax and sigmoid are tagged where they are made; the tag follows
-the tensor through ops that keep what it holds (view, reshape, .to(), .float()...). A loss
-input without a tag is judged by its values.
+Outputs of softmax, log_softmax, sigmoid, relu, tanh and softplus are tagged where they are
+made; the tag follows the tensor through ops that keep what it holds (view, reshape, .to(),
+.float()...). A loss input without a tag is judged by its values.
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ if TYPE_CHECKING:
     from nnlint.trace.session import Session
 
 PROBS, LOG_PROBS, SIGMOID = "softmax", "log_softmax", "sigmoid"
+RELU, TANH, SOFTPLUS = "relu", "tanh", "softplus"
+# Where the output of each activation tagged lies: as logits, such values keep the softmax from
+# becoming confident (NN205). A tensor tagged so but outside the range was changed in place since.
+CONFINED_RANGES: dict[str, tuple[float, float]] = {
+    RELU: (0.0, math.inf), SOFTPLUS: (0.0, math.inf), TANH: (-1.0, 1.0), SIGMOID: (0.0, 1.0),
+}
 CHECKS_PER_CALL_SITE = 3
 # A row of probabilities sums to 1; a row of log-probabilities has a logsumexp of 0.
 ROW_TOLERANCE = 1e-2
-MIN_SIGMOID_VALUES = 32
+MIN_VALUES_FOR_A_RANGE = 32  # fewer values say little about the range they come from
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,9 @@ class LossChecks:
             LOG_PROBS: _functions(F.log_softmax, torch.log_softmax, T.log_softmax,
                                   getattr(special, "log_softmax", None)),
             SIGMOID: _functions(torch.sigmoid, T.sigmoid, F.sigmoid, getattr(special, "expit", None)),
+            RELU: _functions(F.relu, F.relu_, torch.relu, torch.relu_, T.relu, T.relu_),
+            TANH: _functions(torch.tanh, T.tanh, F.tanh),
+            SOFTPLUS: _functions(F.softplus),
         }
         table: dict[Callable, Callable[[tuple, dict, Any], None]] = {}
         for kind, functions in producers.items():
@@ -123,18 +133,37 @@ class LossChecks:
             return
         scores, site = call
         self._first_loss(scores, args, kwargs, result, site, "cross_entropy")
-        if scores.dim() == 0 or scores.shape[_class_dim(scores)] < 2:
+        if scores.dim() == 0:
+            return
+        if scores.shape[_class_dim(scores)] == 1:
+            self._report("NN206", site, f"cross_entropy receives the scores of a single class (shape "
+                         f"{tuple(scores.shape)}): softmax over one class is 1, so the loss is 0 and no gradient "
+                         "flows; use binary_cross_entropy_with_logits on the single logit, or two classes",
+                         None, {"shape": list(scores.shape)})
             return
         tag = self._tag(scores)
         if tag is not None and tag.kind == PROBS:
             self._report("NN201", site, f"softmax output reaches cross_entropy, which applies log_softmax "
                          f"itself: {self._made_by(tag, site)}; pass the logits", tag, {"producer": tag.producer})
-        elif tag is None:
-            low, high, worst = self._row_sums(scores)
-            if low >= 0 and high <= 1 and worst <= ROW_TOLERANCE:
-                self._report("NN201", site, "probabilities reach cross_entropy, which applies log_softmax itself: "
-                             f"every value is in [0, 1] and every row sums to 1 (off by at most {worst:.1g}); "
-                             "pass the logits", None, {"min": low, "max": high, "row_sum_error": worst})
+            return
+        if tag is not None and tag.kind not in CONFINED_RANGES:
+            return
+        low, high, worst = self._row_sums(scores)
+        if tag is not None:
+            floor, ceiling = CONFINED_RANGES[tag.kind]
+            if floor <= low and high <= ceiling:
+                self._report("NN205", site, f"{tag.producer} output is the logits of cross_entropy: "
+                             f"{self._made_by(tag, site)}, and all its values lie in [{low:.3g}, {high:.3g}], "
+                             "which keeps the softmax from becoming confident; pass the last layer's raw output",
+                             tag, {"producer": tag.producer, "min": low, "max": high})
+        elif low >= 0 and high <= 1 and worst <= ROW_TOLERANCE:
+            self._report("NN201", site, "probabilities reach cross_entropy, which applies log_softmax itself: "
+                         f"every value is in [0, 1] and every row sums to 1 (off by at most {worst:.1g}); "
+                         "pass the logits", None, {"min": low, "max": high, "row_sum_error": worst})
+        elif low >= 0 and scores.numel() >= MIN_VALUES_FOR_A_RANGE:
+            self._report("NN205", site, f"the logits of cross_entropy are never negative (min {low:.3g}, max "
+                         f"{high:.3g}), as a ReLU's or a sigmoid's output is: the classes to reject cannot be "
+                         "scored below 0; pass the last layer's raw output", None, {"min": low, "max": high})
 
     def _nll(self, args: tuple, kwargs: dict, result: Any) -> None:
         call = self._loss_call(args, kwargs)
@@ -171,7 +200,7 @@ class LossChecks:
                          f"the sigmoid itself: {self._made_by(tag, site)}; pass the logits", tag,
                          {"producer": tag.producer})
             return
-        if tag is None and scores.numel() >= MIN_SIGMOID_VALUES:
+        if tag is None and scores.numel() >= MIN_VALUES_FOR_A_RANGE:
             with untraced():
                 low, high = (float(v) for v in torch.aminmax(scores.detach().float()))
             if 0 < low and high < 1:
