@@ -43,6 +43,11 @@ def test_healthy_training_script_yields_nothing(script: Path) -> None:
     assert run.findings == [] and not run.internal_errors
 
 
+def test_a_generator_that_has_not_stepped_yet_is_not_cut_off() -> None:
+    """Stopped before the WGAN's generator first steps, its detached fake batch is no NN108."""
+    assert _runtime_findings(TRACE / "healthy_wgan.py") == set()
+
+
 def test_a_project_is_traced_across_its_files() -> None:
     script = TRACE / "project" / "train.py"
     run = trace_script(script, ["--classes", "3"])

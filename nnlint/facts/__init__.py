@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from nnlint.facts.data_splits import DataSplitFacts
     from nnlint.facts.dataflow import Dataflow
     from nnlint.facts.defuse import DefUse
+    from nnlint.facts.gradient_flow import GradientFlow
     from nnlint.facts.guards import Guards
     from nnlint.facts.layers import LayerFacts
     from nnlint.facts.layout import LayoutFacts
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from nnlint.facts.modes import ModeFacts
     from nnlint.facts.modules import ModuleFacts
     from nnlint.facts.names import ImportTable
+    from nnlint.facts.optimizer_params import OptimizerParamFacts
     from nnlint.facts.shuffling import ShuffleFacts
     from nnlint.facts.statements import StatementIndex
     from nnlint.facts.summary import ModuleSummary, SymbolSummary
@@ -79,6 +81,18 @@ class FileFacts:
         from nnlint.facts.training import TrainingFacts
 
         return TrainingFacts(self.dataflow)
+
+    @cached_property
+    def optimizer_params(self) -> OptimizerParamFacts:
+        from nnlint.facts.optimizer_params import OptimizerParamFacts
+
+        return OptimizerParamFacts(self.dataflow, self.defuse, self.names)
+
+    @cached_property
+    def gradient_flow(self) -> GradientFlow:
+        from nnlint.facts.gradient_flow import GradientFlow
+
+        return GradientFlow(self.module, self.dataflow, self.defuse, self.modules, self.names)
 
     @cached_property
     def summary(self) -> ModuleSummary:

@@ -28,6 +28,10 @@ class Bindings:
         self._messages: dict[cst.CSTNode, str] = {}
         self._whole_values: dict[cst.CSTNode, str] = {}
 
+    @property
+    def module(self) -> cst.Module:
+        return self._module
+
     def target_of(self, node: cst.CSTNode) -> str | None:
         """The name the value of `node` (or of the expression it is part of) is assigned to;
         a dict literal's string key counts as a name (`{"test_acc": clf.score(...)}`)."""

@@ -26,6 +26,7 @@ _EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "valida
 _HELD_OUT_WORDS = frozenset({"test", "testing", "val", "valid", "validation", "holdout", "dev"})
 _TRAIN_WORDS = frozenset({"train", "training", "trn"})
 _FORWARD_SKIPPED = frozenset({"forward", "__call__"})
+_TRAIN_TEST_SPLITS = frozenset({"train_test_split", "random_split"})
 
 
 def expression_text(node: cst.CSTNode) -> str:
@@ -495,6 +496,156 @@ class DataSplitFacts:
         return None
 
 
+    # ------------------------------------------------------------- training on unsplit data (NN606)
+    def unsplit_trainings(self) -> Iterator[tuple[cst.CSTNode, SplitOp, cst.BaseExpression]]:
+        """(supervised fit on the data a split divided, that split, a later evaluation of the same
+        model on the split's test part): the test rows were among the training rows."""
+        order = {id(event): index for index, event in enumerate(self.dataflow.events)}
+        for fit in self.model_uses:
+            if not fit.training or not _is_supervised_fit(fit):
+                continue
+            if fit.data.kind is Kind.DATA and fit.data.detail != api.UNSPLIT:
+                continue
+            split = self._split_before(fit.event, root_name(fit.data_expr), order)
+            if split is None:
+                continue
+            evaluation = next((use for use in self.model_uses if not use.training and use.key == fit.key
+                               and _is_held_out_part(use.data, split)
+                               and order[id(use.event)] > order[id(fit.event)]), None)
+            if evaluation is not None:
+                yield fit.event.node, split, evaluation.data_expr
+
+    def unsplit_training_loaders(self) -> Iterator[tuple[cst.Call, SplitOp, cst.BaseExpression]]:
+        """(training loader over the very dataset a split divided, that split, the held-out data then
+        evaluated): `random_split(dataset, ...)` and then `DataLoader(dataset, shuffle=True)` feeding
+        the training loop while a loader over a held-out part evaluates."""
+        order = {id(event): index for index, event in enumerate(self.dataflow.events)}
+        for loader in self.loaders.loaders:
+            dataset = loader.dataset
+            arguments = positional_args(loader.node)
+            if loader.training_reason is None or not arguments:
+                continue
+            if dataset.kind is Kind.DATA and dataset.detail != api.UNSPLIT:
+                continue
+            split = self._split_before(loader.event, root_name(arguments[0].value), order)
+            held_out = self._evaluated_part(split) if split is not None else None
+            if held_out is not None:
+                yield loader.node, split, held_out
+
+    def _evaluated_part(self, split: SplitOp) -> cst.BaseExpression | None:
+        """A held-out part of this split that the file evaluates a model on, or feeds to a loader
+        that only evaluates."""
+        for use in self.model_uses:
+            if not use.training and _is_held_out_part(use.data, split):
+                return use.data_expr
+        for loader in self.loaders.loaders:
+            arguments = positional_args(loader.node)
+            if loader.training_reason is None and arguments and _is_held_out_part(loader.dataset, split):
+                return arguments[0].value
+        return None
+
+    def _split_before(self, event: CallEvent, data_root: str | None, order: dict[int, int]) -> SplitOp | None:
+        """The train/test split, made earlier in the same function, of the data named `data_root`."""
+        if data_root is None:
+            return None
+        for split in self.splits:
+            if split.name not in _TRAIN_TEST_SPLITS or split.event.function is not event.function:
+                continue
+            if order[id(split.event)] < order[id(event)] and any(
+                    root_name(expr) == data_root for _, expr in split.inputs):
+                return split
+        return None
+
+    # ------------------------------------------------------------- model selection on test data (NN607)
+    def test_selections(self) -> Iterator[TestSelection]:
+        """Comparisons and early-stopping calls that choose a checkpoint or an epoch by a metric the
+        test split alone gave: a metric returned by a call given the test split, or counted by hand
+        (`acc = correct / total`) after evaluations, all on the test split, in the same function."""
+        for root in (self.bindings.module, *self.dataflow.functions):
+            scan = _FunctionScan(root)
+            root.visit(scan)
+            yield from self._selections_in(root if isinstance(root, cst.FunctionDef) else None, scan.steps)
+
+    def _selections_in(self, function: cst.FunctionDef | None, steps: list[cst.CSTNode]) -> Iterator[TestSelection]:
+        own_splits = self._evaluated_splits.get(function, frozenset())
+        evaluation_calls = {use.event.node for use in self.model_uses
+                            if not use.training and use.event.function.node is function}
+        evaluated_yet = False
+        metric_splits: dict[str, frozenset[str]] = {}
+        for index, step in enumerate(steps):
+            evaluated_yet = evaluated_yet or step in evaluation_calls
+            candidate = self._selection_at(step, steps[index + 1:])
+            if isinstance(step, cst.Assign):
+                splits = frozenset().union(*(self._splits_of_call(call) for call in _calls_in(step.value)))
+                for target in step.targets:
+                    name = dotted_name(target.target)
+                    if name is not None and splits:
+                        metric_splits[name] = splits
+            if candidate is None or set(api.words(candidate.metric.rsplit(".", 1)[-1])) & _NOT_TEST_METRIC_WORDS:
+                continue
+            if candidate.metric in metric_splits:
+                if metric_splits[candidate.metric] == {api.TEST}:
+                    yield candidate
+            elif evaluated_yet and own_splits == {api.TEST}:  # a metric counted by hand after evaluating
+                yield candidate
+
+    @staticmethod
+    def _selection_at(step: cst.CSTNode, later: list[cst.CSTNode]) -> TestSelection | None:
+        if isinstance(step, cst.If):
+            found = _selection_comparison(step.test)
+            if found is None:
+                return None
+            comparison, metric, best = found
+            if _saves(step.body):
+                return TestSelection(comparison, metric, "decides which checkpoint is saved")
+            if _assigns(step.body, best):
+                return TestSelection(comparison, metric, f"decides the best score {best}")
+            return None
+        if isinstance(step, cst.Assign) and len(step.targets) == 1:
+            found = _selection_comparison(step.value)
+            flag = dotted_name(step.targets[0].target)
+            if found is not None and flag is not None and any(_saves_on_flag(other, flag) for other in later):
+                return TestSelection(found[0], found[1], f"decides which checkpoint is saved ({flag})")
+            return None
+        if isinstance(step, cst.Call) and step.args and step.args[0].keyword is None:
+            words = set(api.words((dotted_name(step.func) or "").rsplit(".", 1)[-1]))
+            metric = _metric_name(step.args[0].value)
+            if "early" in words and words & _STOPPING_WORDS and metric is not None:
+                return TestSelection(step, metric, "decides when training stops and which epoch is kept")
+        return None
+
+    @cached_property
+    def _evaluated_splits(self) -> dict[cst.FunctionDef | None, frozenset[str]]:
+        """The held-out splits each function evaluates a model on with its own forward passes and predictions."""
+        found: dict[cst.FunctionDef | None, set[str]] = {}
+        for use in self.model_uses:
+            if not use.training and use.data.kind is Kind.DATA and use.data.detail in api.HELD_OUT:
+                found.setdefault(use.event.function.node, set()).add(use.data.detail)
+        return {function: frozenset(splits) for function, splits in found.items()}
+
+    @cached_property
+    def _call_events(self) -> dict[cst.CSTNode, list[CallEvent]]:
+        found: dict[cst.CSTNode, list[CallEvent]] = {}
+        for event in self.dataflow.calls():
+            found.setdefault(event.node, []).append(event)
+        return found
+
+    def _splits_of_call(self, call: cst.Call) -> frozenset[str]:
+        """The splits a call evaluates: those of its data arguments (`evaluate(model, test_loader)`), or
+        the held-out splits a function of the file evaluates by itself (`acc = test(epoch)`)."""
+        passed: set[str] = set()
+        evaluated_inside: set[str] = set()
+        for event in self._call_events.get(call, []):
+            for value, argument in zip(event.args, positional_args(call)):
+                data_value = as_data(value, argument.value)
+                if data_value.kind is Kind.DATA and data_value.detail in api.SPLIT_ROLES:
+                    passed.add(data_value.detail)
+            callee = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+            if isinstance(callee, cst.FunctionDef):
+                evaluated_inside |= self._evaluated_splits.get(callee, frozenset())
+        return frozenset(passed or evaluated_inside)
+
+
 def _evaluation_sets(where: str, value: Value, expr: cst.BaseExpression) -> list[tuple[Value, cst.BaseExpression]]:
     """The data sets a validation argument holds: `validation_data=(X, y)` one, `eval_set=[(X_tr, y_tr),
     (X_va, y_va)]` and `valid_sets=[train, valid]` several (the training set may be one of them)."""
@@ -521,3 +672,132 @@ def _unwrap_iteration(expr: cst.BaseExpression) -> cst.BaseExpression:
 def _is_scaler_name(name: str) -> bool:
     last = name.rsplit(".", 1)[-1].lower()
     return any(word in last for word in ("scaler", "normalizer", "standardizer", "imputer", "pca"))
+
+
+# ----------------------------------------------------------------- model selection on test data (NN607)
+_BEST_WORDS = frozenset({"best", "lowest", "highest", "min", "max"})
+_COUNTER_WORDS = frozenset({"epoch", "step", "iter", "iteration", "patience", "count", "counter"})
+_NOT_TEST_METRIC_WORDS = frozenset({"val", "valid", "validation", "dev", "train", "training", "trn"}) | _COUNTER_WORDS
+_SAVE_WORDS = frozenset({"save", "deepcopy", "state"})
+_STOPPING_WORDS = frozenset({"stop", "stopping", "stopper"})
+
+
+@dataclass(frozen=True)
+class TestSelection:
+    """A choice of checkpoint or epoch made on a metric computed on the test split."""
+
+    node: cst.CSTNode     # the comparison, or the early-stopping call
+    metric: str
+    how: str              # what the comparison decides: "saves a checkpoint", "keeps the best score", ...
+
+
+class _FunctionScan(cst.CSTVisitor):
+    """Assignments, selection comparisons and early-stopping calls of one function body, in order,
+    nested functions and classes left out."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.root = root
+        self.steps: list[cst.CSTNode] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.root
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.steps.append(node)
+
+    def visit_If(self, node: cst.If) -> None:
+        self.steps.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.steps.append(node)
+
+
+def _metric_name(expr: cst.BaseExpression) -> str | None:
+    name = dotted_name(expr)
+    if name is None:
+        return None
+    words = set(api.words(name.rsplit(".", 1)[-1]))
+    return name if words and not words & _BEST_WORDS else None
+
+
+def _best_name(expr: cst.BaseExpression) -> str | None:
+    name = dotted_name(expr)
+    if name is None:
+        return None
+    words = set(api.words(name.rsplit(".", 1)[-1]))
+    return name if words & _BEST_WORDS and not words & _COUNTER_WORDS else None
+
+
+def _selection_comparison(expr: cst.BaseExpression) -> tuple[cst.Comparison, str, str] | None:
+    """(comparison, metric, best) for `acc > best_acc`, `best_loss > loss`."""
+    if not isinstance(expr, cst.Comparison) or len(expr.comparisons) != 1:
+        return None
+    target = expr.comparisons[0]
+    if not isinstance(target.operator, (cst.GreaterThan, cst.GreaterThanEqual, cst.LessThan, cst.LessThanEqual)):
+        return None
+    left, right = expr.left, target.comparator
+    for metric_expr, best_expr in ((left, right), (right, left)):
+        metric, best = _metric_name(metric_expr), _best_name(best_expr)
+        if metric is not None and best is not None:
+            return expr, metric, best
+    return None
+
+
+def _saves(node: cst.CSTNode, names: tuple[str, ...] = ()) -> bool:
+    """Whether a statement saves a model or its weights (`torch.save`, `save_checkpoint(..., is_best)`,
+    `best_state = copy.deepcopy(model.state_dict())`), given one of `names` when names are given."""
+    for call in _calls_in(node):
+        words = set(api.words((dotted_name(call.func) or "").rsplit(".", 1)[-1]))
+        if not words & _SAVE_WORDS:
+            continue
+        if not names or any(dotted_name(arg.value) in names for arg in call.args):
+            return True
+    return False
+
+
+def _is_held_out_part(data: Value, split: SplitOp) -> bool:
+    """Data that is a validation or test part this split made."""
+    return data.kind is Kind.DATA and data.detail in api.HELD_OUT and data.origin is split.node
+
+
+def _is_supervised_fit(use: ModelUse) -> bool:
+    """`fit(X, y)`: a model given targets, not a transform or a clustering fitted on features alone."""
+    call = use.event.node
+    return use.event.method in api.FIT_MODEL_METHODS and (
+        len(positional_args(call)) >= 2 or keyword_arg(call, "y") is not None)
+
+
+def _saves_on_flag(step: cst.CSTNode, flag: str) -> bool:
+    """`save_checkpoint(state, is_best)`, or `if is_best: torch.save(...)`."""
+    if isinstance(step, cst.If):
+        return dotted_name(step.test) == flag and _saves(step.body)
+    return isinstance(step, cst.Call) and _saves(step, (flag,))
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    class Calls(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: list[cst.Call] = []
+
+        def visit_Call(self, call: cst.Call) -> None:
+            self.found.append(call)
+
+    visitor = Calls()
+    node.visit(visitor)
+    return visitor.found
+
+
+def _assigns(node: cst.CSTNode, name: str) -> bool:
+    class Targets(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found = False
+
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            self.found = self.found or dotted_name(target.target) == name
+
+    visitor = Targets()
+    node.visit(visitor)
+    return visitor.found

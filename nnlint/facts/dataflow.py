@@ -189,6 +189,7 @@ class Dataflow:
         self._probing: list[Event] | None = None
         self._module = module
         self._passed: dict[str, tuple[int, set[str]]] | None = None
+        self._call_events: dict[cst.CSTNode, CallEvent] | None = None
         self.data = DataSemantics(self)
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
@@ -1164,6 +1165,15 @@ class Dataflow:
     # ----------------------------------------------------------------- queries
     def calls(self) -> Iterator[CallEvent]:
         return (e for e in self.events if isinstance(e, CallEvent))
+
+    def call_event(self, node: cst.CSTNode) -> CallEvent | None:
+        """The event of a call: the function's own analysis's, else one made for a call of it."""
+        if self._call_events is None:
+            self._call_events = {}
+            for event in self.calls():
+                if event.node not in self._call_events or not event.specialized:
+                    self._call_events[event.node] = event
+        return self._call_events.get(node)
 
 
 def backpropagated(call: cst.Call) -> cst.BaseExpression:

@@ -220,6 +220,24 @@ class LayerFacts:
                 if matches:
                     yield site
 
+    def parameterized_attributes(self, class_name: str) -> set[str] | None:
+        """The attributes of a module class of this file that hold parameters: layers built in
+        `__init__` (parameter-free ones left out) and `nn.Parameter`s, its local bases' included;
+        None when a base outside the file may add more."""
+        info = self.modules.class_of(class_name)
+        if info is None or not self.modules.fully_visible(info):
+            return None
+        found: set[str] = set()
+        for owner in [info, *self.modules.local_bases(info)]:
+            init_methods = owner.methods_reached_from("__init__")
+            for store in owner.stores:
+                if store.method not in init_methods:
+                    continue
+                name = self.layer_name(store.value)
+                if name == "Parameter" or (self.builds_module(store.value) and name not in PARAMETER_FREE_LAYERS):
+                    found.add(store.attr)
+        return found
+
     def builds_module(self, expr: cst.BaseExpression) -> bool:
         """Whether `expr` makes a new nn.Module: a torch layer, a module class of this file, a factory."""
         if isinstance(expr, cst.IfExp):

@@ -48,6 +48,17 @@ def walk_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseState
                 yield from walk_statements(block_statements(block))
 
 
+def own_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:
+    """All statements below `body` in source order, not entering the functions and classes
+    defined there (whose code does not run where they are defined)."""
+    for statement in body:
+        yield statement
+        nested_code = isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+        if isinstance(statement, cst.BaseCompoundStatement) and not nested_code:
+            for block in child_blocks(statement):
+                yield from own_statements(block_statements(block))
+
+
 def enclosing_functions(module: cst.Module,
                         across_classes: bool = False) -> dict[cst.FunctionDef, cst.FunctionDef | None]:
     """The function each function is defined in (None at module or class level; with

@@ -20,6 +20,7 @@ CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN102": ("unused-submodule", Severity.WARNING),
     "NN103": ("bias-before-batchnorm", Severity.WARNING),
     "NN104": ("unregistered-submodule", Severity.ERROR),
+    "NN108": ("broken-gradient-path", Severity.ERROR),
     "NN201": ("softmax-into-cross-entropy", Severity.ERROR),
     "NN202": ("nll-loss-without-log-softmax", Severity.ERROR),
     "NN203": ("sigmoid-into-bce-with-logits", Severity.ERROR),
@@ -27,6 +28,7 @@ CONFIRMABLE: dict[str, tuple[str, Severity]] = {
     "NN206": ("single-logit-cross-entropy", Severity.ERROR),
     "NN301": ("missing-zero-grad", Severity.ERROR),
     "NN302": ("zero-grad-between-backward-and-step", Severity.ERROR),
+    "NN308": ("optimizer-misses-trained-model", Severity.ERROR),
     "NN401": ("missing-eval", Severity.ERROR),
     "NN501": ("view-instead-of-permute", Severity.ERROR),
 }

@@ -18,6 +18,7 @@ from torch.optim import optimizer as optimizer_hooks
 from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
+from nnlint.trace.checks.cuts import CutChecks
 from nnlint.trace.checks.gradients import GradientChecks
 from nnlint.trace.checks.layout import LayoutChecks
 from nnlint.trace.checks.losses import LossChecks
@@ -86,6 +87,7 @@ class Session:
         self.losses = LossChecks(self)
         self.layout = LayoutChecks(self)
         self.gradients = GradientChecks(self)
+        self.cuts = CutChecks(self)
         self._findings: dict[tuple[str, str, int, str], TraceFinding] = {}
         self._undo: list[Callable[[], None]] = []
         self._backward_depth = 0
@@ -152,7 +154,7 @@ class Session:
 
     def _handlers(self) -> dict[Callable, Handler]:
         merged: dict[Callable, Handler] = {}
-        for check in (self.losses, self.layout):
+        for check in (self.losses, self.layout, self.cuts):
             for func, handler in check.handlers().items():
                 merged[func] = _combine(merged[func], handler) if func in merged else handler
         return merged
@@ -320,11 +322,12 @@ class Session:
 
     def finish(self) -> list[TraceFinding]:
         """Run the checks that judge the whole run, and return every finding in source order."""
-        for check in (self.modules, self.gradients):
+        for check in (self.modules, self.gradients, self.cuts):
             try:
                 check.finish()
             except Exception as err:
                 self.internal_error(err)
         self.modules.release()
         self.gradients.release()
+        self.cuts.release()
         return sorted(self._findings.values(), key=lambda f: (f.path, f.line, f.column, f.code))

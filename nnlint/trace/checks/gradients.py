@@ -1,6 +1,7 @@
 """Checks on gradients and updates: gradients carried over from the previous step (NN301),
 gradients erased before the step (NN302), parameters outside every optimizer or that never
-move (NN104), and the size of each update relative to its weights (NN803)."""
+move (NN104; NN308 when a whole trained model is outside), and the size of each update relative
+to its weights (NN803)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ class GradientChecks:
         self._used: dict[int, torch.Tensor] = {}
         self._before: list[tuple[torch.Tensor, float]] = []
         self._polluted: dict[int, tuple[torch.Tensor, Site | None]] = {}
+
+    def optimized_parameters(self, stepped: bool = False) -> set[int]:
+        """id() of every parameter some optimizer of the run holds (that stepped at least once)."""
+        return {id(p) for record in self._optimizers.values() if record.steps or not stepped
+                for p in parameters_of(record.optimizer)}
 
     def steps_of(self, optimizer: torch.optim.Optimizer) -> int:
         record = self._optimizers.get(id(optimizer))
@@ -213,10 +219,13 @@ class GradientChecks:
         return next(iter(self._optimizers.values()))
 
     def _report_outside_optimizers(self, index: ModelIndex) -> None:
-        optimized = {id(p) for record in self._optimizers.values() for p in parameters_of(record.optimizer)}
+        optimized = self.optimized_parameters()
         outside = {key for key in self.parameters_with_grad if key not in optimized}
         record = self._first_optimizer()
         for module in index.topmost(outside):
+            if module in index.roots:
+                self._report_model_outside_optimizers(record, module)
+                continue
             self.session.report(
                 "NN104", record.created or record.step_site,
                 f"the parameters of {index.describe(module)} receive gradients but are in no optimizer's param "
@@ -225,6 +234,20 @@ class GradientChecks:
                 related=[self.session.created_at(module)], evidence={"module": index.describe(module)},
                 distinct=f"outside {index.describe(module)}",
             )
+
+    def _report_model_outside_optimizers(self, record: _Optimizer, model: torch.nn.Module) -> None:
+        """The whole model that trains is in no optimizer: the optimizers hold another object
+        (the model re-created or copied after the optimizer was built from it)."""
+        name = type(model).__name__
+        self.session.report(
+            "NN308", record.created or record.step_site,
+            f"the model this run trains ({name}) receives gradients, but none of its parameters is in any optimizer: "
+            "the optimizer holds the parameters of another object (a model re-created, replaced or copied after the "
+            "optimizer was built from it), so the trained model's weights never change; build the optimizer from "
+            "the model that trains",
+            related=[self.session.created_at(model)], evidence={"model": name},
+            distinct=f"outside {name}",
+        )
 
     def _report_stuck(self, index: ModelIndex) -> None:
         stuck = {key for key, u in self._updates.items() if u.measured >= 2 and not u.changed}

@@ -134,6 +134,10 @@ class ModuleChecks:
             known = self._trainable[id(module)] = any(p.requires_grad for p in module.parameters())
         return known
 
+    def ran(self, module: nn.Module) -> bool:
+        """Whether the module's forward ran during the trace."""
+        return id(module) in self._ran
+
     def trained_roots(self) -> list[nn.Module]:
         return [root.module for root in self._roots.values() if root.trained]
 
@@ -204,7 +208,7 @@ class ModuleChecks:
         unreached = {key: run for key, run in self._first_runs.items()
                      if key not in self._reached and run.backward_count < backwards}
         for key, run in unreached.items():
-            if run.parent in unreached:
+            if run.parent in unreached or self.session.cuts.explains(run.module):
                 continue
             self.session.report(
                 "NN101", run.site,
