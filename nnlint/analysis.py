@@ -6,15 +6,17 @@ from __future__ import annotations
 import ast
 import warnings
 from dataclasses import replace
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import libcst as cst
 
-from nnlint.diagnostics import FileResult, Finding, Scan, finding
+from nnlint.diagnostics import FileResult, Finding, Scan, TextEdit, TextFix, finding
 from nnlint.facts import FileFacts
 from nnlint.facts.names import ImportTable, import_aliases
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
 from nnlint.files import SourceFile, UnreadableSource, read_source
+from nnlint.fixes import Fix
+from nnlint.fixes.materialize import text_fixes
 from nnlint.notebook import CellPosition
 from nnlint.parsing import parse_module
 from nnlint.positions import node_positions, statement_cells
@@ -88,8 +90,27 @@ def in_cells(findings: list[Finding], cells: tuple[CellPosition, ...] | None) ->
         else:
             end_line, end_column = start.line, found.column + start.shift
         placed.append(replace(found, line=start.line, column=found.column + start.shift, cell=start.cell,
-                              end_line=end_line, end_column=end_column))
+                              end_line=end_line, end_column=end_column,
+                              fix=_fix_in_cells(found.fix, cells) if found.fix is not None else None))
     return placed
+
+
+def _fix_in_cells(fix: TextFix, cells: tuple[CellPosition, ...]) -> TextFix | None:
+    """The fix's edits placed in their cell, or None where an edit leaves its cell or touches a
+    line that masking rewrote (a magic): such a fix is not offered."""
+    edits = []
+    for edit in fix.edits:
+        if not (0 < edit.line <= edit.end_line <= len(cells)):
+            return None
+        start, end, touched = cells[edit.line - 1], cells[edit.end_line - 1], cells[edit.line - 1:edit.end_line]
+        if start.cell != end.cell or any(position.rewritten for position in touched):
+            return None
+        if any(position.shift for position in touched) and (edit.line != edit.end_line or "\n" in edit.content
+                                                            or "\r" in edit.content):
+            return None
+        edits.append(TextEdit(start.line, edit.column + start.shift, end.line, edit.end_column + end.shift,
+                              edit.content, start.cell))
+    return replace(fix, edits=tuple(edits))
 
 
 def _applicable(rules: Sequence[RuleInfo], text: str, in_project: bool, notebook: bool = False) -> list[RuleInfo]:
@@ -199,12 +220,23 @@ def _internal_error(path: str, where: str, err: Exception) -> Finding:
     return finding(INTERNAL_ERROR, path, 1, 1, f"internal error in {where}: {summary}")
 
 
+def _built(fix: Fix | Callable[[], Fix | None] | None) -> Fix | None:
+    """The fix a report proposes; None when building it fails (the finding stands without one)."""
+    if not callable(fix):
+        return fix
+    try:
+        return fix()
+    except Exception:  # RecursionError included: a fix that cannot be built is not offered
+        return None
+
+
 def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
     if not reports:
         return []
     positions = node_positions(module, text, [report.node for _, report in reports])
     lines = text.splitlines()
     findings: dict[tuple[int, int, str], Finding] = {}
+    fixes: dict[tuple[int, int, str], Fix] = {}
     for rule, report in reports:
         where = positions.get(report.node)
         if where is None:
@@ -216,4 +248,10 @@ def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule
         key = (line, column, rule.code)
         if key not in findings:
             findings[key] = finding(rule, path, line, column, report.message, (where.end.line, where.end.column + 1))
+            fix = _built(report.fix)
+            if fix is not None:
+                fixes[key] = fix
+    if fixes:
+        for key, text_fix in zip(fixes, text_fixes(module, text, list(fixes.values()))):
+            findings[key] = replace(findings[key], fix=text_fix)
     return list(findings.values())

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from nnlint import __version__
-from nnlint.diagnostics import FileResult, Finding, Severity
+from nnlint.diagnostics import Applicability, FileResult, Finding, Severity, TextEdit, TextFix
 from nnlint.diagnostics import Scan
 from nnlint.facts.summary import ModuleSummary
 from nnlint.files import open_regular_file, read_regular_file
@@ -143,15 +143,33 @@ def unseal(key: bytes, name: str, data: bytes) -> bytes | None:
 
 def _finding_to_json(finding: Finding) -> list:
     return [finding.line, finding.column, finding.code, finding.message, finding.rule_name,
-            finding.severity.value, finding.end_line, finding.end_column, finding.cell]
+            finding.severity.value, finding.end_line, finding.end_column, finding.cell,
+            _fix_to_json(finding.fix) if finding.fix is not None else None]
 
 
 def _finding_from_json(path: str, row: list) -> Finding:
-    line, column, code, message, rule_name, severity, end_line, end_column, cell = row
+    line, column, code, message, rule_name, severity, end_line, end_column, cell, fix = row
     if not all(isinstance(v, int) for v in (line, column, end_line, end_column)):
         raise ValueError("bad position")
     return Finding(path, line, column, str(code), str(message), str(rule_name), Severity(severity),
-                   end_line, end_column, cell if isinstance(cell, int) else None)
+                   end_line, end_column, cell if isinstance(cell, int) else None,
+                   fix=_fix_from_json(fix) if fix is not None else None)
+
+
+def _fix_to_json(fix: TextFix) -> list:
+    return [fix.applicability.value, fix.message,
+            [[e.line, e.column, e.end_line, e.end_column, e.content, e.cell] for e in fix.edits]]
+
+
+def _fix_from_json(row: list) -> TextFix:
+    applicability, message, edits = row
+    parsed = []
+    for line, column, end_line, end_column, content, cell in edits:
+        if not all(type(v) is int for v in (line, column, end_line, end_column)) or not isinstance(content, str) \
+                or not (cell is None or type(cell) is int):
+            raise ValueError("bad edit")
+        parsed.append(TextEdit(line, column, end_line, end_column, content, cell))
+    return TextFix(Applicability(applicability), str(message), tuple(parsed))
 
 
 def _count(value: object) -> int:

@@ -21,8 +21,9 @@ OUTPUT_FORMATS = ("text", "full", "json", "sarif", "github", "gitlab", "junit")
 TEXT_FORMATS = ("text", "full")  # for people: a summary may follow the findings; the others are for machines
 OUTPUT_FORMAT_HELP = ("text (default); full: text and the flagged source line; json; sarif (code scanning); "
                       "github (annotations); gitlab (Code Quality); junit (XML)")
-LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-KNOWN_KEYS = LIST_KEYS + ("per-file-ignores", "output-format", "force-exclude")
+LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude", "fixable", "unfixable")
+FIX_SWITCHES = ("fix", "unsafe-fixes")
+KNOWN_KEYS = LIST_KEYS + ("per-file-ignores", "output-format", "force-exclude") + FIX_SWITCHES
 
 
 class ConfigError(Exception):
@@ -43,6 +44,10 @@ class Config:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     output_format: str | None = None
     force_exclude: bool = False
+    fix: bool = False
+    unsafe_fixes: bool = False
+    fixable: list[str] | None = None
+    unfixable: list[str] = field(default_factory=list)
 
 
 # A pyproject.toml that cannot be parsed is the configuration only when it plainly means to
@@ -124,6 +129,10 @@ def load_config(path: Path, *, explicit: bool = False) -> Config:
             raise ConfigError(f"{path}: [tool.nnlint] unknown key '{key}' (known: {', '.join(KNOWN_KEYS)})")
         if key in LIST_KEYS:
             setattr(config, key.replace("-", "_"), _string_list(path, key, value))
+        elif key in FIX_SWITCHES:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: [tool.nnlint] {key} must be true or false")
+            setattr(config, key.replace("-", "_"), value)
         elif key == "output-format":
             if value not in OUTPUT_FORMATS:
                 raise ConfigError(

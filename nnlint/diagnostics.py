@@ -17,6 +17,35 @@ class Severity(str, Enum):
     NOTE = "note"
 
 
+class Applicability(str, Enum):
+    """Whether a fix is applied by `--fix` (safe) or only with `--unsafe-fixes` (a human decides)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace the text from (line, column) up to (end_line, end_column) with `content`;
+    1-based, end exclusive. In a notebook the positions are within `cell`, as findings' are."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+    cell: int | None = None
+
+
+@dataclass(frozen=True)
+class TextFix:
+    """A finding's fix as text edits, applied all together or not at all."""
+
+    applicability: Applicability
+    message: str
+    edits: tuple[TextEdit, ...]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One reported problem, positioned 1-based (line and column) as flake8 does."""
@@ -34,6 +63,7 @@ class Finding:
     fingerprint: str = field(default="", compare=False)
     # The flagged line as written (a notebook's: its line in the cell), filled with the fingerprint.
     source_line: str = field(default="", compare=False)
+    fix: TextFix | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.line, self.column, self.code)

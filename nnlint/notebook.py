@@ -53,6 +53,7 @@ class CellPosition(NamedTuple):
     cell: int
     line: int
     shift: int = 0  # columns removed from the start of this line (`%time ` before a statement)
+    rewritten: bool = False  # the line is not the cell's own (a masked magic, a broken cell's blank)
 
 
 class BrokenCell(NamedTuple):
@@ -147,9 +148,9 @@ def notebook_text(data: bytes) -> NotebookText:
             opaque.append(number)
         extensions = (arguments.split(".")[-1] for name, arguments in line_magics if name in ("load_ext", "reload_ext"))
         commands.update(extension for extension in extensions if extension.isidentifier())
-        for index, (line, shift) in enumerate(masked, start=1):
+        for index, ((line, shift), own) in enumerate(zip(masked, physical_lines(source)), start=1):
             lines.append(line)
-            positions.append(CellPosition(number, index, shift))
+            positions.append(CellPosition(number, index, shift, own[shift:] != line))
     cells = NotebookCells(tuple(position.cell for position in positions), tuple(opaque), frozenset(commands))
     return NotebookText("".join(line + "\n" for line in lines), tuple(positions), tuple(broken), cells)
 

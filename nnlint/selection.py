@@ -77,3 +77,16 @@ class RuleSelection:
             if fnmatch.fnmatch(absolute, absolute_pattern) or fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(path, pattern):
                 result.extend(prefixes)
         return tuple(result)
+
+
+class FixableCodes:
+    """Which codes `--fix` may fix: those `fixable` names (default: all) and `unfixable` does not."""
+
+    def __init__(self, rules: list[RuleInfo], fixable: list[str] | None, unfixable: list[str],
+                 origin: str = "options") -> None:
+        codes = [rule.code for rule in rules]
+        self._fixable = _validate(fixable, codes, origin) if fixable is not None else [""]
+        self._unfixable = _validate(unfixable, codes, origin)
+
+    def __call__(self, code: str) -> bool:
+        return _longest(code, self._fixable) >= 0 and _longest(code, self._unfixable) < 0

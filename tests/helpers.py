@@ -17,7 +17,9 @@ RULE_PAGES = REPO / "rules"
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>NN\d{3}(?:\s*,\s*NN\d{3})*)")
 FIXTURE_OPTIONS = re.compile(r"#\s*nnlint-fixture:\s*(?P<options>.*)$", re.MULTILINE)
-FINDING_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) (?P<message>.*)$")
+# `[*]` before the message marks a finding --fix repairs.
+FINDING_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>NN\d{3}) (?P<fixable>\[\*\] )?"
+                          r"(?P<message>.*)$")
 
 
 CACHE_DIR = tempfile.mkdtemp(prefix="nnlint-test-cache-")

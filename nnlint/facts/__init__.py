@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from nnlint.facts.names import ImportTable
     from nnlint.facts.optimizer_params import OptimizerParamFacts
     from nnlint.facts.shuffling import ShuffleFacts
+    from nnlint.facts.statements import StatementIndex
     from nnlint.facts.summary import ModuleSummary, SymbolSummary
     from nnlint.facts.training import TrainingFacts
     from nnlint.notebook import NotebookCells
@@ -167,3 +168,9 @@ class FileFacts:
         from nnlint.facts.shuffling import ShuffleFacts
 
         return ShuffleFacts(self.dataflow, self.bindings)
+
+    @cached_property
+    def statements(self) -> StatementIndex:
+        from nnlint.facts.statements import StatementIndex
+
+        return StatementIndex(self.module)

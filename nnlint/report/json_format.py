@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from nnlint.diagnostics import Finding
+from nnlint.diagnostics import Finding, TextFix
 from nnlint.rules.metadata import RuleInfo
 
 
@@ -21,6 +21,20 @@ def as_dict(finding: Finding) -> dict:
         "rule": finding.rule_name,
         "severity": finding.severity.value,
         "message": finding.message,
+        "fix": fix_as_dict(finding.fix) if finding.fix is not None else None,
+    }
+
+
+def fix_as_dict(fix: TextFix) -> dict:
+    """Applicability, what the fix does and its edits: 1-based, the end exclusive, a notebook's
+    positions within the edit's cell."""
+    return {
+        "applicability": fix.applicability.value,
+        "message": fix.message,
+        "edits": [{"start": {"line": edit.line, "column": edit.column},
+                   "end": {"line": edit.end_line, "column": edit.end_column},
+                   "content": edit.content,
+                   "cell": edit.cell} for edit in fix.edits],
     }
 
 

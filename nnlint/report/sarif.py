@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from nnlint import __version__
 from nnlint.catalog import page_text
-from nnlint.diagnostics import Finding, Severity
+from nnlint.diagnostics import Finding, Severity, TextFix
 from nnlint.rules.metadata import RuleInfo
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -51,7 +51,28 @@ def _result(finding: Finding, index: dict[str, int]) -> dict:
         result["partialFingerprints"] = {"nnlint/v1": finding.fingerprint}
     if finding.cell is not None:
         result["properties"] = {"cell": finding.cell}
+    if finding.fix is not None:
+        result["fixes"] = [_fix(finding.path, finding.fix)]
     return result
+
+
+def _fix(path: str, fix: TextFix) -> dict:
+    """A SARIF fix: one artifact change of replacements (an empty deleted region inserts)."""
+    replacements = []
+    for edit in fix.edits:
+        replacement: dict = {
+            "deletedRegion": {"startLine": edit.line, "startColumn": edit.column,
+                              "endLine": edit.end_line, "endColumn": edit.end_column},
+            "insertedContent": {"text": edit.content},
+        }
+        if edit.cell is not None:
+            replacement["properties"] = {"cell": edit.cell}
+        replacements.append(replacement)
+    return {
+        "description": {"text": fix.message},
+        "artifactChanges": [{"artifactLocation": {"uri": _uri(path)}, "replacements": replacements}],
+        "properties": {"applicability": fix.applicability.value},
+    }
 
 
 def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:

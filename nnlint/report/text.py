@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
-from nnlint.diagnostics import Finding
+from nnlint.diagnostics import Applicability, Finding
 from nnlint.rules.metadata import RuleInfo
 
 
@@ -15,8 +15,18 @@ def location(finding: Finding) -> str:
     return f"{finding.path}:{finding.line}:{finding.column}"
 
 
-def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str]) -> str:
-    return "".join(f"{location(f)}: {f.code} {f.message}\n" for f in findings)
+def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequence[str],
+           unsafe_fixes: bool = False) -> str:
+    """One line per finding; `[*]` marks those `--fix` repairs (unsafe fixes too, with `--unsafe-fixes`)."""
+    return "".join(f"{location(f)}: {f.code} {fix_mark(f, unsafe_fixes)}{f.message}\n" for f in findings)
+
+
+def fix_mark(finding: Finding, unsafe_fixes: bool) -> str:
+    """`[*] ` before the message of a finding that --fix (with --unsafe-fixes: also unsafe ones) repairs."""
+    fix = finding.fix
+    if fix is None or (fix.applicability is not Applicability.SAFE and not unsafe_fixes):
+        return ""
+    return "[*] "
 
 
 def statistics(findings: Sequence[Finding]) -> str:

@@ -16,16 +16,21 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from nnlint.facts import FileFacts
+    from nnlint.fixes import Fix
 
 _RULE_MODULE = re.compile(r"nn\d{3}_\w+")
 
 
 @dataclass(frozen=True)
 class Report:
-    """What a rule's check yields: the node to point at and the message."""
+    """What a rule's check yields: the node to point at, the message and, where the rule knows
+    the repair, a fix (applied by the engine, never by the rule). The fix may be given as a
+    function that builds it: it is then built only for findings that are reported, and a fix
+    that fails to build costs the fix, never the finding."""
 
     node: cst.CSTNode
     message: str
+    fix: Fix | Callable[[], Fix | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.defuse import Definition
 from nnlint.facts.layers import STATELESS_LAYERS
-from nnlint.facts.modules import ClassFacts
+from nnlint.facts.modules import AttributeStore, ClassFacts
 from nnlint.facts.syntax import dotted_name
+from nnlint.fixes import Fix, Replace, unsafe_fix
+from nnlint.fixes.build import expression
+from nnlint.fixes.imports import torch_nn_spelling
 from nnlint.rules import Report, Rule
 
 ADDING_METHODS = frozenset({"append", "extend", "insert"})
@@ -122,6 +126,18 @@ def _added_through_self(facts: FileFacts, info: ClassFacts, attr: str, container
             container.add_item(store.value)
 
 
+def _fix(store: AttributeStore, container_class: str, facts: FileFacts) -> Fix | None:
+    """The stored container wrapped in nn.ModuleList / nn.ModuleDict (unsafe: the layers' weights
+    join the state_dict under new keys, so checkpoints saved before load only with strict=False)."""
+    spelling = torch_nn_spelling(facts.names, facts.module, container_class)
+    if spelling is None:
+        return None
+    name, import_edits = spelling
+    wrapped = expression(f"{name}()").with_changes(args=[cst.Arg(store.value)])
+    return unsafe_fix(f"wrap the {container_class[6:].lower()} in nn.{container_class}",
+                      Replace(store.value, wrapped), *import_edits)
+
+
 def check(facts: FileFacts) -> Iterator[Report]:
     modules = facts.modules
     for info in modules.classes.values():
@@ -146,6 +162,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 f"self.{store.attr} keeps layers in a plain {container.kind}, which nn.Module does not register: "
                 "model.parameters() misses their weights (the optimizer never trains them), state_dict() does not "
                 f"save them and .to(device) / .eval() do not reach them; use {replacement}",
+                partial(_fix, store, replacement.removeprefix("nn."), facts),
             )
 
 
@@ -157,4 +174,5 @@ RULE = Rule(
     check=check,
     triggers=("torch", "Module"),
     cross_file=False,
+    fixes=(Applicability.UNSAFE,),
 )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
+from nnlint.facts.modules import ClassFacts, CallSite
 from nnlint.facts.syntax import keyword_arg, positional_args, sub_nodes
+from nnlint.fixes import Fix, Replace, safe_fix
+from nnlint.fixes.build import expression, self_parameter, with_keyword
 from nnlint.rules import Report, Rule
 
 F = "torch.nn.functional"
@@ -32,6 +36,16 @@ def _mentions_training(expr: cst.CSTNode) -> bool:
     return any(_mentions_training(child) for child in sub_nodes(expr))
 
 
+def _fix(site: CallSite, owner: ClassFacts) -> Fix | None:
+    """`training=self.training` added: the dropout follows the module's mode."""
+    method = owner.methods.get(site.method or "")
+    instance = self_parameter(method) if method is not None else None
+    if instance is None:
+        return None
+    follows_mode = with_keyword(site.node, "training", expression(f"{instance}.training"))
+    return safe_fix(f"pass training={instance}.training", Replace(site.node, follows_mode))
+
+
 def check(facts: FileFacts) -> Iterator[Report]:
     modules = facts.modules
     for site in modules.calls:
@@ -45,7 +59,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             continue
         name = site.qualname.rsplit(".", 1)[-1]
         yield Report(site.node, f"F.{name} defaults to training=True, so this dropout stays on after model.eval(): "
-                                "pass training=self.training (or use an nn.Dropout layer)")
+                                "pass training=self.training (or use an nn.Dropout layer)", partial(_fix, site, owner))
 
 
 RULE = Rule(
@@ -56,4 +70,5 @@ RULE = Rule(
     check=check,
     triggers=("dropout",),
     cross_file=False,
+    fixes=(Applicability.SAFE,),
 )

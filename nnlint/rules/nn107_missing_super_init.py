@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
+from nnlint.facts.modules import ClassFacts, ModuleFacts
 from nnlint.facts.syntax import block_statements
+from nnlint.facts.torch_api import MODULE_BASES
+from nnlint.fixes import Fix, InsertAfter, InsertBefore, safe_fix
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
 
 
@@ -27,6 +32,42 @@ def _does_nothing(function: cst.FunctionDef) -> bool:
     return True
 
 
+def _takes_no_arguments(function: cst.FunctionDef) -> bool:
+    """Every parameter after `self` has a default (or is *args / **kwargs)."""
+    params = function.params
+    return all(param.default is not None for param in params.params[1:]) and not \
+        any(param.default is None for param in params.kwonly_params) and not params.posonly_params
+
+
+def _bases_take_no_arguments(info: ClassFacts, modules: ModuleFacts, seen: set[str]) -> bool:
+    """`super().__init__()` is a complete call: each base is nn.Module or a LightningModule, or a
+    class of this file whose own `__init__` needs no argument."""
+    for base in info.bases:
+        local = modules.classes.get(base)
+        if base in MODULE_BASES:
+            continue
+        if local is None or local is info or base in seen:
+            return False
+        init = local.methods.get("__init__")
+        if init is not None and not _takes_no_arguments(init):
+            return False
+        if init is None and not _bases_take_no_arguments(local, modules, seen | {base}):
+            return False
+    return bool(info.bases)
+
+
+def _fix(info: ClassFacts, init: cst.FunctionDef, modules: ModuleFacts) -> Fix | None:
+    """`super().__init__()` first in `__init__` (after its docstring); only where the bases'
+    `__init__` takes no argument: a subclass of nn.Linear has to pass the layer's sizes."""
+    if not isinstance(init.body, cst.IndentedBlock) or not _bases_take_no_arguments(info, modules, set()):
+        return None
+    first = init.body.body[0]
+    call = statement_line("super().__init__()")
+    if init.get_docstring(clean=False) is not None:
+        return safe_fix("call super().__init__() first", InsertAfter(first, (call,)))
+    return safe_fix("call super().__init__() first", InsertBefore(first, (call,)))
+
+
 def check(facts: FileFacts) -> Iterator[Report]:
     for info in facts.modules.classes.values():
         init = info.methods.get("__init__")
@@ -40,6 +81,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             f"{info.name}.__init__ never calls super().__init__(): nn.Module's own state is never set up, so "
             "assigning a layer or parameter raises AttributeError and calling the model fails; call "
             "super().__init__() first",
+            partial(_fix, info, init, facts.modules),
         )
 
 
@@ -51,4 +93,5 @@ RULE = Rule(
     check=check,
     triggers=("torch", "Module"),
     cross_file=False,
+    fixes=(Applicability.SAFE,),
 )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.optimizers import feeding_backward, zeroes_for
+from nnlint.facts.syntax import descendants
 from nnlint.facts.training import Action, Effect, Loop
+from nnlint.fixes import Fix, InsertBefore, unsafe_fix
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
 
 
@@ -36,6 +40,21 @@ def _reset_runs_with(reset: Action, step: Action, loop: Loop) -> bool:
     return bool(step_conditions) and not reset.excludes(step)
 
 
+def _fix(backward: Action, step: Action, facts: FileFacts) -> Fix | None:
+    """`optimizer.zero_grad()` inserted before the line that backpropagates (unsafe: gradients
+    accumulated over several steps on purpose need the reset once per window, which only the
+    author can place)."""
+    line = facts.statements.line_of(backward.via[0] if backward.via else backward.node)
+    root = step.target.split(".")[0]
+    if line is None or not step.target.replace(".", "").replace("_", "").isalnum():
+        return None
+    scope = facts.statements.function_of(line) or facts.module
+    if not any(isinstance(node, cst.Name) and node.value == root for node in descendants(scope)):
+        return None  # the optimizer has another name where the backward is
+    return unsafe_fix(f"call {step.target}.zero_grad() before backward()",
+                      InsertBefore(line, (statement_line(f"{step.target}.zero_grad()"),)))
+
+
 def check(facts: FileFacts) -> Iterator[Report]:
     training = facts.training
     for loop in training.loops:
@@ -54,6 +73,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 backward.node,
                 f"gradients accumulate across iterations: this loop calls backward() and steps {optimizer} "
                 f"but never zeroes its gradients {where}; call zero_grad() once per step",
+                partial(_fix, backward, step, facts),
             )
 
 
@@ -64,4 +84,5 @@ RULE = Rule(
     summary="A training loop calls backward() and optimizer.step() but never zeroes the gradients.",
     check=check,
     triggers=("backward",),
+    fixes=(Applicability.UNSAFE,),
 )

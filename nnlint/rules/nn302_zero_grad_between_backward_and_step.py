@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.optimizers import same_iteration, zeroes_for
 from nnlint.facts.training import Action, Effect
+from nnlint.fixes import Fix
+from nnlint.fixes.moves import moved
 from nnlint.rules import Report, Rule
 
 
-def _misplaced_reset(trace: list[Action], position: int) -> Action | None:
-    """The reset between the step at `position` and the backward before it, if any."""
+def _here(action: Action):
+    """The node of the function being traced: the action itself, or the helper call leading to it."""
+    return action.via[0] if action.via else action.node
+
+
+def _fix(reset: Action, backward: Action, facts: FileFacts) -> Fix | None:
+    """The zero_grad() line moved to the top of the iteration (before backward() outside a loop)."""
+    return moved(facts.statements, _here(reset), _here(backward), "top of the loop",
+                 "zero the gradients before backward()")
+
+
+def _misplaced_reset(trace: list[Action], position: int) -> tuple[Action, Action] | None:
+    """The reset between the step at `position` and the backward before it, and that backward."""
     step = trace[position]
     steps = [a for a in trace if a.effect is Effect.STEP and same_iteration(a, step)]
     reset = None
@@ -20,7 +34,7 @@ def _misplaced_reset(trace: list[Action], position: int) -> Action | None:
         if not same_iteration(action, step):
             continue
         if action.effect is Effect.BACKWARD:
-            return reset
+            return (reset, action) if reset is not None else None
         if action.effect is Effect.ZERO_GRAD and zeroes_for(action, step, steps, trust_unknown=False):
             reset = action
     return None
@@ -31,12 +45,14 @@ def check(facts: FileFacts) -> Iterator[Report]:
         for position, action in enumerate(trace):
             if action.effect is not Effect.STEP:
                 continue
-            reset = _misplaced_reset(trace, position)
-            if reset is not None:
+            misplaced = _misplaced_reset(trace, position)
+            if misplaced is not None:
+                reset, backward = misplaced
                 yield Report(
                     reset.node,
                     "zero_grad() runs after backward() and before step(): the step applies zeroed gradients "
                     "and the weights never change; zero the gradients before backward() or after step()",
+                    partial(_fix, reset, backward, facts),
                 )
 
 
@@ -47,4 +63,5 @@ RULE = Rule(
     summary="zero_grad() is called after backward() and before step(), so the step uses zero gradients.",
     check=check,
     triggers=("zero_grad", ".grad"),
+    fixes=(Applicability.SAFE,),
 )

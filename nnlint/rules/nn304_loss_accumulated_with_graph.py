@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.dataflow import AccumulateEvent, CallEvent, Event, added_names, backpropagated
-from nnlint.facts.syntax import dotted_name
+from nnlint.facts.syntax import descendants, dotted_name
 from nnlint.facts.training import Effect, TrainingFacts
 from nnlint.facts.values import Kind
+from nnlint.fixes import Fix, Replace, safe_fix
+from nnlint.fixes.build import method_call
 from nnlint.rules import Report, Rule
+
+# Tensor methods: a total read through one of them must stay a tensor (`total.item()` later).
+TENSOR_METHODS = frozenset({"item", "detach", "cpu", "cuda", "to", "numpy", "tolist", "backward", "float",
+                            "double", "half", "clone", "size", "dim", "numel", "shape", "device", "dtype"})
+TENSOR_COLLECTORS = frozenset({"torch.stack", "torch.cat", "torch.concat", "torch.vstack", "torch.hstack"})
 
 
 def _names_in(expr: cst.CSTNode) -> set[str]:
@@ -58,6 +66,55 @@ def _accumulates_a_graph(event: AccumulateEvent, position: int,
     return any(later > position and names & added for later, _, names in backwards)
 
 
+def _added_terms(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The terms summed, scaled or negated in `expr`, as added_names reads them."""
+    if isinstance(expr, cst.BinaryOperation):
+        yield from _added_terms(expr.left)
+        yield from _added_terms(expr.right)
+    elif isinstance(expr, cst.UnaryOperation):
+        yield from _added_terms(expr.expression)
+    else:
+        yield expr
+
+
+def _loss_names(event: AccumulateEvent, position: int, backwards: list[tuple[int, CallEvent, set[str]]]) -> set[str]:
+    names = [name for name in added_names(event.added) if name != event.target] if event.added is not None else []
+    losses = {name for name, value in zip(names, event.operands) if value.kind is Kind.LOSS}
+    later = set().union(*(found for at, _, found in backwards if at > position))
+    return losses | (set(names) & later)
+
+
+def _read_as_tensor(target: str, function: cst.FunctionDef | None, facts: FileFacts) -> bool:
+    """The total is read later through a tensor method or stacked into a tensor: it must stay one."""
+    if function is None:
+        return True
+    for node in descendants(function):
+        if isinstance(node, cst.Attribute) and node.attr.value in TENSOR_METHODS and target in _names_in(node.value):
+            return True
+        if isinstance(node, cst.Call) and facts.names.qualname(node.func) in TENSOR_COLLECTORS and \
+                any(target in _names_in(arg.value) for arg in node.args):
+            return True
+    return False
+
+
+def _fix(event: AccumulateEvent, position: int, backwards: list[tuple[int, CallEvent, set[str]]],
+         facts: FileFacts) -> Fix | None:
+    """Each loss term added becomes `loss.item()`, a float without a graph; `loss.detach()` where
+    the total is later read as a tensor (`total.item()`, `torch.stack(history)`)."""
+    if event.added is None:
+        return None
+    terms = list(_added_terms(event.added))
+    losses = _loss_names(event, position, backwards)
+    wrapped = [term for term in terms if dotted_name(term) in losses]
+    if not wrapped and len(terms) == 1 and event.value.kind is Kind.LOSS:
+        wrapped = terms  # `total += criterion(out, y)`
+    if not wrapped:
+        return None
+    method = "detach" if _read_as_tensor(event.target, event.function.node, facts) else "item"
+    edits = tuple(Replace(term, method_call(term, method)) for term in wrapped)
+    return safe_fix(f"accumulate {dotted_name(wrapped[0]) or 'the loss'}.{method}()", *edits)
+
+
 def check(facts: FileFacts) -> Iterator[Report]:
     for events in facts.dataflow.function_events.values():
         if not any(isinstance(event, AccumulateEvent) for event in events):
@@ -77,6 +134,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 event.node,
                 f"a loss tensor is {how} to `{event.target}` across iterations: it keeps every step's autograd "
                 "graph alive and memory grows each step; accumulate `loss.item()` or `loss.detach()`",
+                partial(_fix, event, position, backwards, facts),
             )
 
 
@@ -87,4 +145,5 @@ RULE = Rule(
     summary="A loss tensor is summed or appended across iterations instead of loss.item() / loss.detach().",
     check=check,
     triggers=("backward",),
+    fixes=(Applicability.SAFE,),
 )

@@ -2,12 +2,65 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
-from nnlint.diagnostics import Severity
+import libcst as cst
+
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
+from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
+from nnlint.facts.evaluation import is_evaluation_function
 from nnlint.facts.modes import EvaluationCall, Mode
+from nnlint.facts.syntax import descendants
+from nnlint.fixes import Fix, InsertBefore, unsafe_fix
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
+
+# Calls that make a statement part of training: the eval() must not go before it.
+TRAINING_METHODS = frozenset({"backward", "step", "zero_grad", "train"})
+
+
+def _disables_grad(compound: cst.BaseStatement, facts: FileFacts) -> bool:
+    return isinstance(compound, cst.With) and any(
+        isinstance(item.item, cst.Call) and facts.names.qualname(item.item.func) in NO_GRAD_CONTEXTS | SET_GRAD_ENABLED
+        for item in compound.items)
+
+
+def _trains(node: cst.CSTNode) -> bool:
+    return any(isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute)
+               and inner.func.attr.value in TRAINING_METHODS for inner in descendants(node))
+
+
+def _evaluates(function: cst.FunctionDef, facts: FileFacts) -> bool:
+    """A function that is evaluation code itself: named so, or decorated to run without gradients."""
+    return is_evaluation_function(function.name.value) or any(
+        facts.names.qualname(decorator.decorator.func if isinstance(decorator.decorator, cst.Call)
+                             else decorator.decorator) in NO_GRAD_CONTEXTS for decorator in function.decorators)
+
+
+def _switches_to_training(function: cst.FunctionDef) -> bool:
+    return any(isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "train"
+               for node in descendants(function))
+
+
+def _fix(call: cst.Call, model: str, facts: FileFacts) -> Fix | None:
+    """`model.eval()` where the evaluation starts: before the `with torch.no_grad():` around the
+    call, else before the outermost statement around it that does no training (unsafe: a model
+    that trains afterwards needs `model.train()` again, which NN402's fix then adds where the
+    iteration trains, and a model meant to sample with dropout on loses it)."""
+    line = facts.statements.line_of(call)
+    if line is None:
+        return None
+    chain = facts.statements.enclosing_statements(line)
+    start = next((compound for compound in chain if _disables_grad(compound, facts)), None)
+    if start is None:
+        function = facts.statements.function_of(line)
+        if function is not None and not _evaluates(function, facts) and _switches_to_training(function):
+            return None  # evaluation only through a caller, in code that also trains: the caller's to fix
+        start = next((outer for outer in reversed(chain) if not _trains(outer)), line)
+    return unsafe_fix(f"call {model}.eval() before evaluating",
+                      InsertBefore(start, (statement_line(f"{model}.eval()"),)))
 
 
 def _always_training(call: EvaluationCall) -> bool:
@@ -38,6 +91,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             node,
             f"`{model}` runs {bad.context} while still in training mode: Dropout stays on and BatchNorm "
             f"uses and updates batch statistics; call {model}.eval() before evaluating",
+            partial(_fix, bad.call, model, facts),
         )
 
 
@@ -49,4 +103,5 @@ RULE = Rule(
     check=check,
     triggers=("no_grad", "inference_mode", "set_grad_enabled", "eval", "val", "test", "predict", "infer",
               "load_state_dict"),
+    fixes=(Applicability.UNSAFE,),
 )

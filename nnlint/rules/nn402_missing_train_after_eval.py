@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
-from nnlint.diagnostics import Severity
+import libcst as cst
+
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
+from nnlint.facts.modes import EvalLeftOn
+from nnlint.facts.syntax import descendants, dotted_name
+from nnlint.fixes import Fix, InsertBefore, safe_fix
+from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule
+
+
+def _fix(left_on: EvalLeftOn, facts: FileFacts) -> Fix | None:
+    """`model.train()` first in the iteration that trains: of the loop that holds both the
+    eval() and the training step (the epoch loop), else of the loop around the training step
+    (every batch, when the eval() is in a helper)."""
+    model = dotted_name(left_on.training_call.func)
+    line = facts.statements.line_of(left_on.training_call)
+    if model is None or line is None:
+        return None
+    loops = facts.statements.enclosing_loops(line)
+    if not loops:
+        return None
+    around_eval = [loop for loop in loops if any(node is left_on.eval_call for node in descendants(loop))]
+    loop = around_eval[0] if around_eval else loops[0]
+    if not isinstance(loop.body, cst.IndentedBlock):
+        return None
+    return safe_fix(f"call {model}.train() at the top of the training iteration",
+                    InsertBefore(loop.body.body[0], (statement_line(f"{model}.train()"),)))
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
@@ -16,6 +42,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             f"`{left_on.model}` is switched to eval mode here and never back: from the next iteration on it "
             f"trains with Dropout off and BatchNorm statistics frozen; call {left_on.model}.train() before "
             f"the training steps",
+            partial(_fix, left_on, facts),
         )
 
 
@@ -26,4 +53,5 @@ RULE = Rule(
     summary="model.eval() in the epoch loop is never undone by model.train() before the next training step.",
     check=check,
     triggers=(".eval(", "train(False", "train(mode=False"),
+    fixes=(Applicability.SAFE,),
 )

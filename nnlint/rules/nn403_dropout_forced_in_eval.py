@@ -3,15 +3,19 @@ module, left to F.dropout's default), or an `is_training`-style flag passed as T
 
 from __future__ import annotations
 
-from typing import Iterator
+from functools import partial
+from typing import Callable, Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.dataflow import CallEvent
 from nnlint.facts.evaluation import is_evaluation_function, is_stochastic_inference
+from nnlint.facts.modes import ForcedTrainingFlag
 from nnlint.facts.syntax import keyword_arg, positional_args
+from nnlint.fixes import Fix, Replace, safe_fix, unsafe_fix
+from nnlint.fixes.build import expression, self_parameter, with_argument_value, with_keyword
 from nnlint.rules import Report, Rule
 
 F = "torch.nn.functional"
@@ -24,6 +28,8 @@ TRAINING_REQUIRED = {f"{F}.alpha_dropout": "training", f"{F}.feature_alpha_dropo
 TRAINING_POSITION = 2
 # Parameters through which functional code receives the mode it should run in.
 MODE_PARAMETERS = frozenset({"training", "is_training", "train", "is_train", "train_mode", "mode"})
+# The mode parameters that hold a boolean (`mode` may be a string such as "train").
+BOOLEAN_MODE_PARAMETERS = MODE_PARAMETERS - {"mode"}
 
 
 def _training_argument(call: cst.Call, keyword: str) -> cst.BaseExpression | None:
@@ -65,8 +71,8 @@ def _in_module(call: CallEvent, facts: FileFacts) -> bool:
     return info is not None and info.is_module
 
 
-def _forced_dropout(call: CallEvent, facts: FileFacts) -> str | None:
-    """The message for a dropout call that ignores the mode, or None."""
+def _forced_dropout(call: CallEvent, facts: FileFacts) -> tuple[str, Callable[[], Fix | None]] | None:
+    """The message and fix for a dropout call that ignores the mode, or None."""
     node = call.node
     if not isinstance(node, cst.Call) or call.specialized:
         return None
@@ -85,15 +91,47 @@ def _forced_dropout(call: CallEvent, facts: FileFacts) -> str | None:
         return None
     short = qualname.rsplit(".", 1)[-1]
     how = f"{short} defaults to {keyword}=True" if omitted else f"{keyword}=True is hard-coded"
-    return (f"{how}: dropout stays on after model.eval() and corrupts evaluation and inference; "
-            f"pass {keyword}=self.training (or the function's own mode flag)")
+    message = (f"{how}: dropout stays on after model.eval() and corrupts evaluation and inference; "
+               f"pass {keyword}=self.training (or the function's own mode flag)")
+    return message, partial(_fix, call, node, keyword, argument, facts)
+
+
+def _fix(call: CallEvent, node: cst.Call, keyword: str, argument: cst.BaseExpression | None,
+         facts: FileFacts) -> Fix | None:
+    """The dropout follows the module's mode (`self.training`) or the function's mode flag
+    (safe); in evaluation code with neither, it is switched off (unsafe: inference may mean to
+    sample with dropout on, as Monte Carlo dropout does)."""
+    function = call.function
+    instance = self_parameter(function.node) if function.node is not None and _in_module(call, facts) else None
+    flags = [param for param in function.params if param in BOOLEAN_MODE_PARAMETERS]
+    mode = f"{instance}.training" if instance else flags[0] if flags else None
+    value = mode or "False"
+    if argument is None:
+        fixed = with_keyword(node, keyword, expression(value))
+    else:
+        arg = next(arg for arg in node.args if arg.value is argument)
+        fixed = with_argument_value(node, arg, expression(value))
+    if mode is not None:
+        return safe_fix(f"pass {keyword}={value}", Replace(node, fixed))
+    if call.no_grad or is_evaluation_function(function.name):
+        return unsafe_fix(f"pass {keyword}=False", Replace(node, fixed))
+    return None
+
+
+def _forced_flag_fix(forced: ForcedTrainingFlag) -> Fix | None:
+    """`is_training=True` at evaluation becomes `is_training=False`."""
+    arg = keyword_arg(forced.call, forced.flag)
+    if arg is None:
+        return None
+    return safe_fix(f"pass {forced.flag}=False", Replace(forced.call, with_argument_value(forced.call, arg,
+                                                                                         expression("False"))))
 
 
 def check(facts: FileFacts) -> Iterator[Report]:
     for call in facts.dataflow.calls():
-        message = _forced_dropout(call, facts)
-        if message is not None:
-            yield Report(call.node, message)
+        forced = _forced_dropout(call, facts)
+        if forced is not None:
+            yield Report(call.node, *forced)
     if "=True" not in facts.text:
         return
     for forced in facts.modes.forced_training_flags.values():
@@ -101,6 +139,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             forced.call,
             f"{forced.flag}=True is passed {forced.context}: the model runs its training behaviour "
             f"(dropout, batch statistics) while being evaluated; pass {forced.flag}=False",
+            partial(_forced_flag_fix, forced),
         )
 
 
@@ -111,4 +150,5 @@ RULE = Rule(
     summary="Dropout forced on at evaluation: training=True hard-coded, or an is_training flag fixed to True.",
     check=check,
     triggers=("dropout", "=True"),
+    fixes=(Applicability.SAFE, Applicability.UNSAFE),
 )

@@ -4,14 +4,17 @@ weights_only=False where it requires torch >= 2.6."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 import libcst as cst
 
-from nnlint.diagnostics import Severity
+from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.dataflow import CallEvent
 from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg
+from nnlint.fixes import Fix, Replace, unsafe_fix
+from nnlint.fixes.build import expression, with_argument_value, with_keyword, without_argument
 from nnlint.rules import Report, Rule
 from nnlint.torch_requirement import TorchRequirement
 
@@ -76,6 +79,21 @@ def _default_message(requirement: TorchRequirement | None) -> str:
             "weights_only=False explicitly for a trusted file that holds more than tensors")
 
 
+def _safe_load(call: cst.Call) -> Fix:
+    """`weights_only=True` (unsafe: a checkpoint holding more than tensors and plain containers
+    then fails to load, and only its author knows whether it is trusted)."""
+    given = keyword_arg(call, "weights_only")
+    fixed = with_argument_value(call, given, expression("True")) if given is not None \
+        else with_keyword(call, "weights_only", expression("True"))
+    return unsafe_fix("pass weights_only=True", Replace(call, fixed))
+
+
+def _default_load(call: cst.Call) -> Fix:
+    """`weights_only=False` dropped where the default is already safe (unsafe, as above)."""
+    given = keyword_arg(call, "weights_only")
+    return unsafe_fix("drop weights_only=False", Replace(call, without_argument(call, given)))
+
+
 def check(facts: FileFacts) -> Iterator[Report]:
     requirement = facts.torch_requirement
     safe_by_default = requirement is not None and requirement.requires_at_least(SAFE_DEFAULT_SINCE)
@@ -86,9 +104,9 @@ def check(facts: FileFacts) -> Iterator[Report]:
         if _passes_kwargs_on(call.node) or _caller_decides(call) or _round_trip(call, facts):
             continue
         if safe_by_default and _unpickles_explicitly(call.node):
-            yield Report(call.node, _explicit_message(requirement))
+            yield Report(call.node, _explicit_message(requirement), partial(_default_load, call.node))
         elif not safe_by_default and _leaves_the_default(call.node) and call.node not in guarded:
-            yield Report(call.node, _default_message(requirement))
+            yield Report(call.node, _default_message(requirement), partial(_safe_load, call.node))
 
 
 RULE = Rule(
@@ -99,4 +117,5 @@ RULE = Rule(
             "weights_only=False after) can execute code from an untrusted checkpoint.",
     check=check,
     triggers=("load",),
+    fixes=(Applicability.UNSAFE,),
 )
