@@ -459,13 +459,16 @@ class Dataflow:
         self._parameter_uses[key] = uses
         return uses
 
-    def arguments_of(self, event: CallEvent) -> dict[str, Value]:
-        """What a call of a function of this file passes for each parameter it passes."""
+    def _bound_parameters(self, event: CallEvent) -> list[str] | None:
+        """The parameters a call of a function of this file binds, in order (a bound method's
+        `self` left out); None for a call of anything else."""
         node = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
         function = self.functions.get(node) if isinstance(node, cst.FunctionDef) else None
-        if function is None:
-            return {}
-        params = list(function.params)[1 if event.callee.class_name else 0:]  # a bound method's self
+        return list(function.params)[1 if event.callee.class_name else 0:] if function is not None else None
+
+    def arguments_of(self, event: CallEvent) -> dict[str, Value]:
+        """What a call of a function of this file passes for each parameter it passes."""
+        params = self._bound_parameters(event) or []
         passed = dict(zip(params, event.args))
         passed.update((name, value) for name, value in event.kwargs.items() if name in params)
         return passed
@@ -476,16 +479,15 @@ class Dataflow:
 
     def argument_expression(self, event: CallEvent, param: str) -> cst.BaseExpression | None:
         """The expression a call of a function of this file passes for one of its parameters."""
-        node = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
-        function = self.functions.get(node) if isinstance(node, cst.FunctionDef) else None
-        if function is None or param not in function.params or not isinstance(event.node, cst.Call):
+        params = self._bound_parameters(event)
+        if params is None or param not in params or not isinstance(event.node, cst.Call):
             return None
         keyword = next((arg.value for arg in event.node.args if arg.keyword is not None and arg.keyword.value == param), None)
         if keyword is not None:
             return keyword
         positional = [arg.value for arg in event.node.args if arg.keyword is None and not arg.star]
-        index = function.params.index(param) - (1 if event.callee.class_name else 0)
-        return positional[index] if 0 <= index < len(positional) else None
+        index = params.index(param)
+        return positional[index] if index < len(positional) else None
 
     def _dispatches_on_constant(self, node: cst.FunctionDef) -> bool:
         """`if name == "ce":` or `if fit:` on a parameter somewhere in the function: a factory
