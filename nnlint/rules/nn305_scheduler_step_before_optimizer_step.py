@@ -7,8 +7,8 @@ from typing import Iterator
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.optimizers import within_iteration
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.pytorch.optimizers import within_iteration
+from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.fixes import Fix
 from nnlint.fixes.moves import moved
 from nnlint.rules import Report, Rule

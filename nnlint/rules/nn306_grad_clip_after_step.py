@@ -9,9 +9,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.optimizers import within_iteration
-from nnlint.facts.syntax import dotted_name
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.pytorch.optimizers import within_iteration
+from nnlint.facts.core.syntax import dotted_name
+from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.fixes import Fix
 from nnlint.fixes.moves import moved
 from nnlint.rules import Report, Rule

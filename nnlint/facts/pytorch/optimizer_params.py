@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nnlint.facts.dataflow import CallEvent, Dataflow, FunctionInfo
-from nnlint.facts.defuse import DefUse
-from nnlint.facts.modes import (MODEL_COPIES, MODEL_FACTORY_PREFIXES, PRETRAINED_LOADERS, WRAPPER_METHODS,
+from nnlint.facts.core.dataflow import CallEvent, Dataflow, FunctionInfo
+from nnlint.facts.core.defuse import DefUse
+from nnlint.facts.pytorch.modes import (MODEL_COPIES, MODEL_FACTORY_PREFIXES, PRETRAINED_LOADERS, WRAPPER_METHODS,
                                 WRAPPERS)
-from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, positional_args, string_value, walk_statements
-from nnlint.facts.values import UNKNOWN, Kind
+from nnlint.facts.core.names import ImportTable
+from nnlint.facts.core.syntax import block_statements, dotted_name, positional_args, string_value, walk_statements
+from nnlint.facts.core.values import UNKNOWN, Kind
 
 PARAMETER_METHODS = frozenset({"parameters"})
 # Calls that pass parameters through: list(...), itertools.chain(...), filter(cond, ...).

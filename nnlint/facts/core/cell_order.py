@@ -21,7 +21,7 @@ from typing import Any
 import libcst as cst
 from pyflakes import checker, messages
 
-from nnlint.facts.syntax import descendants
+from nnlint.facts.core.syntax import descendants
 from nnlint.notebook import HISTORY_NAME, IPYTHON_NAMES, NotebookCells
 
 _COMMAND = re.compile(r"^\s*(?P<name>\w+)\s+\S")  # `watermark -iv`: a magic run without `%`

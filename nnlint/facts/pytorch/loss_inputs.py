@@ -13,8 +13,8 @@ from typing import Iterator
 
 import libcst as cst
 
-from nnlint.facts.dataflow import CallEvent, Dataflow
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.core.dataflow import CallEvent, Dataflow
+from nnlint.facts.core.values import Kind, Value
 
 # The parameters under which losses take their predictions.
 INPUT_POSITION, INPUT_KEYWORD = 0, "input"

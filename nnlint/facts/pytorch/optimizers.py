@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.pytorch.training import Action, Effect
 
 
 def _within(inner: str, outer: str) -> bool:

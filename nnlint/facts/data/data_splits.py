@@ -12,13 +12,13 @@ from typing import Iterator
 
 import libcst as cst
 
-from nnlint.facts import data_api as api
-from nnlint.facts.bindings import Bindings
-from nnlint.facts.data_values import as_data, is_scaled
-from nnlint.facts.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
-from nnlint.facts.loaders import LoaderFacts
-from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args, source_code
-from nnlint.facts.values import UNKNOWN, Kind, Value
+from nnlint.facts.data import data_api as api
+from nnlint.facts.core.bindings import Bindings
+from nnlint.facts.data.data_values import as_data, is_scaled
+from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
+from nnlint.facts.data.loaders import LoaderFacts
+from nnlint.facts.core.syntax import dotted_name, keyword_arg, positional_args, source_code
+from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 _MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
 _EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "validate", "validation", "valid", "val",

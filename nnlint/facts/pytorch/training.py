@@ -9,9 +9,9 @@ from typing import Iterator
 
 import libcst as cst
 
-from nnlint.facts.dataflow import CallEvent, Dataflow, Event, GradReadEvent, GradResetEvent
-from nnlint.facts.syntax import dotted_name
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, GradReadEvent, GradResetEvent
+from nnlint.facts.core.syntax import dotted_name
+from nnlint.facts.core.values import Kind, Value
 
 CLIP_FUNCTIONS = frozenset({"torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_",
                             "torch.nn.utils.clip_grad.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_value_"})

@@ -11,7 +11,7 @@ from typing import Iterator, Mapping
 
 import libcst as cst
 
-from nnlint.facts.syntax import dotted_name, walk_statements
+from nnlint.facts.core.syntax import dotted_name, walk_statements
 
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 

@@ -7,10 +7,10 @@ from typing import Iterator, Sequence
 
 import libcst as cst
 
-from nnlint.facts import torch_api
-from nnlint.facts.dataflow import CallEvent, ClassInfo, Dataflow
-from nnlint.facts.syntax import block_statements, dotted_name, keyword_arg, source_code
-from nnlint.facts.values import Kind
+from nnlint.facts.pytorch import torch_api
+from nnlint.facts.core.dataflow import CallEvent, ClassInfo, Dataflow
+from nnlint.facts.core.syntax import block_statements, dotted_name, keyword_arg, source_code
+from nnlint.facts.core.values import Kind
 
 # torch.nn layers that behave differently in train and eval mode.
 MODE_DEPENDENT_LAYER_WORDS = ("Dropout", "BatchNorm", "Transformer")

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import libcst as cst
 
-from nnlint.facts import data_api as api
-from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code, string_value
-from nnlint.facts.values import UNKNOWN, Kind, Value
+from nnlint.facts.data import data_api as api
+from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code, string_value
+from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 if TYPE_CHECKING:
-    from nnlint.facts.dataflow import Dataflow
+    from nnlint.facts.core.dataflow import Dataflow
 
 _ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)
 _AUGMENTED = {cst.AddAssign: cst.Add(), cst.SubtractAssign: cst.Subtract(), cst.MultiplyAssign: cst.Multiply(),

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from functools import cached_property
 import libcst as cst
 
-from nnlint.facts import data_api as api
-from nnlint.facts.bindings import Bindings
-from nnlint.facts.data_splits import root_name
-from nnlint.facts.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
-from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args, source_code
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.data import data_api as api
+from nnlint.facts.core.bindings import Bindings
+from nnlint.facts.data.data_splits import root_name
+from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
+from nnlint.facts.core.syntax import dotted_name, keyword_arg, positional_args, source_code
+from nnlint.facts.core.values import Kind, Value
 
 _INPUT_WORDS = frozenset({
     "x", "xs", "inputs", "input", "inp", "images", "image", "imgs", "img", "data", "features", "feature", "feats",

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import libcst as cst
 
-from nnlint.facts.syntax import child_blocks, descendants
+from nnlint.facts.core.syntax import child_blocks, descendants
 
 
 class StatementIndex:

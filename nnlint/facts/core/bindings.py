@@ -12,7 +12,7 @@ from functools import cached_property
 
 import libcst as cst
 
-from nnlint.facts.syntax import descendants, dotted_name, walk_statements
+from nnlint.facts.core.syntax import descendants, dotted_name, walk_statements
 
 _MESSAGE_FUNCTIONS = frozenset({"print"})
 _MESSAGE_METHODS = frozenset({

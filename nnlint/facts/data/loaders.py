@@ -11,12 +11,12 @@ from functools import cached_property
 
 import libcst as cst
 
-from nnlint.facts import data_api as api
-from nnlint.facts.bindings import Bindings
-from nnlint.facts.dataflow import CallEvent, Dataflow
-from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
-from nnlint.facts.training import Effect, TrainingFacts
-from nnlint.facts.values import UNKNOWN, Kind, Value
+from nnlint.facts.data import data_api as api
+from nnlint.facts.core.bindings import Bindings
+from nnlint.facts.core.dataflow import CallEvent, Dataflow
+from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
+from nnlint.facts.pytorch.training import Effect, TrainingFacts
+from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, ...)
 _SHUFFLE_POSITION = 2

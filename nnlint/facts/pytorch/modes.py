@@ -23,15 +23,15 @@ from typing import Sequence
 
 import libcst as cst
 
-from nnlint.facts import torch_api
-from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent, Dataflow
-from nnlint.facts.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
+from nnlint.facts.pytorch import torch_api
+from nnlint.facts.core.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent, Dataflow
+from nnlint.facts.pytorch.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
                                      words)
-from nnlint.facts.mode_free import ModeFreeModels
-from nnlint.facts.syntax import (block_statements, bound_names, dotted_name, enclosing_functions, expressions_in,
+from nnlint.facts.pytorch.mode_free import ModeFreeModels
+from nnlint.facts.core.syntax import (block_statements, bound_names, dotted_name, enclosing_functions, expressions_in,
                                  keyword_arg, positional_args, source_code, target_names, walk_statements)
-from nnlint.facts.training_steps import TrainingSteps
-from nnlint.facts.values import Kind
+from nnlint.facts.pytorch.training_steps import TrainingSteps
+from nnlint.facts.core.values import Kind
 
 MAX_INLINE_DEPTH = 3
 LOOP_PASSES = 3

@@ -6,8 +6,8 @@ import re
 
 import libcst as cst
 
-from nnlint.facts.syntax import keyword_arg, positional_args
-from nnlint.facts.values import Kind
+from nnlint.facts.core.syntax import keyword_arg, positional_args
+from nnlint.facts.core.values import Kind
 
 F = "torch.nn.functional"
 

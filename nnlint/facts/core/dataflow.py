@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, ca
 
 import libcst as cst
 
-from nnlint.facts import torch_api
-from nnlint.facts.data_values import DataSemantics
-from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import (
+from nnlint.facts.pytorch import torch_api
+from nnlint.facts.data.data_values import DataSemantics
+from nnlint.facts.core.names import ImportTable
+from nnlint.facts.core.syntax import (
     block_statements, code_snippet, descendants, dotted_name, expressions_in, keyword_arg, positional_args,
     string_value, walk_statements,
 )
-from nnlint.facts.values import CLASSES_FROM, NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
+from nnlint.facts.core.values import CLASSES_FROM, NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
 
 if TYPE_CHECKING:
     from nnlint.facts.summary import SymbolSummary

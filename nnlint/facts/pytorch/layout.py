@@ -15,9 +15,9 @@ from typing import Collection, Iterable, Mapping, Sequence
 
 import libcst as cst
 
-from nnlint.facts.modules import CallSite
-from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, bound_names, positional_args, source_code, sub_nodes
+from nnlint.facts.pytorch.modules import CallSite
+from nnlint.facts.core.names import ImportTable
+from nnlint.facts.core.syntax import block_statements, bound_names, positional_args, source_code, sub_nodes
 
 FROM_END = 1_000  # where axis -1 of a tensor of unknown rank is placed, for ordering only
 RESHAPE_METHODS = frozenset({"view", "reshape"})

@@ -22,8 +22,8 @@ from typing import Sequence
 
 import libcst as cst
 
-from nnlint.facts.syntax import block_statements, sub_nodes
-from nnlint.facts.torch_api import QUERY_METHODS
+from nnlint.facts.core.syntax import block_statements, sub_nodes
+from nnlint.facts.pytorch.torch_api import QUERY_METHODS
 
 MAX_LOOP_PASSES = 4
 INTROSPECTION_CALLS = frozenset({"locals", "vars", "eval", "exec"})

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import libcst as cst
 
-from nnlint.facts import torch_api
-from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, positional_args, string_value, sub_nodes
+from nnlint.facts.pytorch import torch_api
+from nnlint.facts.core.names import ImportTable
+from nnlint.facts.core.syntax import block_statements, dotted_name, positional_args, string_value, sub_nodes
 
 # Reading these enumerates every submodule: any of them may be used.
 ENUMERATING_METHODS = frozenset({"children", "named_children", "modules", "named_modules", "_modules", "__dict__"})

@@ -16,11 +16,11 @@ from typing import Iterator
 
 import libcst as cst
 
-from nnlint.facts import torch_api
-from nnlint.facts.defuse import DefUse, exclusive
-from nnlint.facts.modules import AttributeStore, CallSite, ClassFacts, ModuleFacts
-from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import block_statements, dotted_name, keyword_arg, positional_args, string_value, sub_nodes
+from nnlint.facts.pytorch import torch_api
+from nnlint.facts.core.defuse import DefUse, exclusive
+from nnlint.facts.pytorch.modules import AttributeStore, CallSite, ClassFacts, ModuleFacts
+from nnlint.facts.core.names import ImportTable
+from nnlint.facts.core.syntax import block_statements, dotted_name, keyword_arg, positional_args, string_value, sub_nodes
 
 CONV = "conv"
 LINEAR = "linear"

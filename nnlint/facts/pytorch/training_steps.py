@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from nnlint.facts.dataflow import CallEvent, Dataflow, Event
-from nnlint.facts.training import Effect, TrainingFacts, classify
-from nnlint.facts.values import Kind
+from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event
+from nnlint.facts.pytorch.training import Effect, TrainingFacts, classify
+from nnlint.facts.core.values import Kind
 
 
 class TrainingSteps:
