@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     fixes.add_argument("--diff", action="store_true",
                        help="print a unified diff of what --fix would change; write nothing")
     fixes.add_argument("--fix-only", action="store_true", help="apply fixes and print only how many")
+    fixes.add_argument("--fixable", type=_codes, metavar="CODES",
+                       help="fix only these codes or prefixes (default: all; replaces the configuration's)")
+    fixes.add_argument("--extend-fixable", type=_codes, metavar="CODES",
+                       help="add codes or prefixes to those --fixable or the configuration names")
+    fixes.add_argument("--unfixable", type=_codes, metavar="CODES",
+                       help="never fix these codes or prefixes, nor mark them [*]")
     parser.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     parser.add_argument("--list-rules", action="store_true",
                         help="list every rule: code, name, default on/off, fix (safe, unsafe, none)")
@@ -222,7 +228,10 @@ def _lint_files(files: list[str], sources: Mapping[str, bytes], selection: RuleS
 def _fix_settings(args: argparse.Namespace, config: Config) -> FixSettings:
     unsafe = args.unsafe_fixes if args.unsafe_fixes is not None else config.unsafe_fixes
     origin = str(config.path) if config.path else "options"
-    return FixSettings(unsafe, FixableCodes(list(RULES), config.fixable, config.unfixable, origin))
+    fixable = args.fixable if args.fixable is not None else config.fixable
+    fixable = (fixable if fixable is not None else ["ALL"]) + (args.extend_fixable or [])
+    unfixable = config.unfixable + (args.unfixable or [])
+    return FixSettings(unsafe, FixableCodes(list(RULES), fixable, unfixable, origin))
 
 
 def _fix_mode(args: argparse.Namespace, config: Config) -> str | None:

@@ -65,6 +65,16 @@ class Action:
         mine = {node: index for node, index, _ in self.branches}
         return any(node in mine and mine[node] != index for node, index, _ in other.branches)
 
+    def parting_from(self, other: "Action") -> tuple[cst.CSTNode, cst.CSTNode]:
+        """In the innermost function both actions run in, the nodes where they part: each one's
+        own node, or the call of the helper that leads to it. Seen from `main()`'s caller, two
+        actions of `main` both come `via` that call, which is no place to move one of them to."""
+        mine, theirs = (*self.via, self.node), (*other.via, other.node)
+        shared = 0
+        while shared < min(len(mine), len(theirs)) - 1 and mine[shared] is theirs[shared]:
+            shared += 1
+        return mine[shared], theirs[shared]
+
 
 def _last_part(name: str | None) -> str:
     return name.rsplit(".", 1)[-1] if name else ""
