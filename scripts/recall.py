@@ -32,7 +32,7 @@ else:
 RECALL = REPO / "fixtures" / "recall"
 CLEAN = RECALL / "clean"
 KNOWN = RECALL / "known_misses.toml"
-THREAD = re.compile(r"https://\S+?(?=\s|$)")
+THREAD = re.compile(r"https://\S+")
 
 Finding = tuple[str, int, str]  # path relative to fixtures/recall, line, code
 
