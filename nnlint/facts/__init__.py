@@ -58,6 +58,21 @@ class FileFacts:
         top = self._top_level_statements
         return self.statement_cells.get(top.get(first)) == self.statement_cells.get(top.get(second))
 
+    def where(self, node: cst.CSTNode) -> str:
+        """Where a node of this file is, for a message that points at a second place: `line 10`,
+        in a notebook `cell 3, line 2`; empty when it is not part of the module."""
+        from nnlint.positions import node_positions
+
+        found = node_positions(self.module, self.text, [node]).get(node)
+        if found is None:
+            return ""
+        line = found.start.line
+        if self.notebook is None or not 0 < line <= len(self.notebook.line_cells):
+            return f"line {line}"
+        cells = self.notebook.line_cells
+        cell = cells[line - 1]
+        return f"cell {cell}, line {line - cells.index(cell)}"
+
     @cached_property
     def _top_level_statements(self) -> dict[cst.CSTNode, cst.CSTNode]:
         from nnlint.facts.core.syntax import descendants

@@ -7,7 +7,7 @@ from typing import Iterator
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.data import data_api as api
-from nnlint.facts.data.data_splits import expression_text
+from nnlint.facts.data.data_splits import Leak, expression_text
 from nnlint.rules import Report, Rule
 
 
@@ -15,7 +15,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
     for leak in facts.data_splits.leaks:
         fit = leak.fit
         seen = expression_text(fit.seen_expr) if fit.seen_expr is not None else "the data"
-        through = f" passed to {leak.helper}()" if leak.helper else ""
+        through = _through(facts, leak)
         if fit.is_statistic:
             what = f"{fit.scaler.producer}() is computed on"
         elif fit.is_function:
@@ -31,9 +31,17 @@ def check(facts: FileFacts) -> Iterator[Report]:
         else:
             yield Report(
                 fit.node,
-                f"{what} all of {seen}, which {leak.split.name} divides into training and test data: the "
+                f"{what} all of {seen}{through}, which {leak.split.name} divides into training and test data: the "
                 "test rows leak into the statistics; split first, then fit on the training split only",
             )
+
+
+def _through(facts: FileFacts, leak: Leak) -> str:
+    """` passed to standardize() (see line 8)`: the helper whose fit sees the data, and where that fit is."""
+    if not leak.helper:
+        return ""
+    where = facts.where(leak.inner) if leak.inner is not None else ""
+    return f" passed to {leak.helper}()" + (f" (see {where})" if where else "")
 
 
 RULE = Rule(

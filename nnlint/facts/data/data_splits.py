@@ -15,9 +15,9 @@ import libcst as cst
 from nnlint.facts.data import data_api as api
 from nnlint.facts.core.bindings import Bindings
 from nnlint.facts.data.data_values import as_data, is_scaled
-from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
+from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, ParameterUse, SubscriptEvent
 from nnlint.facts.data.loaders import LoaderFacts
-from nnlint.facts.core.syntax import dotted_name, keyword_arg, positional_args, source_code
+from nnlint.facts.core.syntax import descendants, dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 _MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
@@ -106,6 +106,19 @@ class Leak:
     reason: str                 # "held-out" or "before-split"
     split: SplitOp | None = None
     helper: str | None = None   # the data entered the fit through this helper's call (`fit.node`)
+    inner: cst.CSTNode | None = None  # the helper's own fit, where `helper` is given
+
+
+@dataclass(frozen=True)
+class TrainingDataEvaluation:
+    """An evaluation meant for held-out data fed the training split (NN605); where a helper
+    evaluates what its caller passes, the call that passes it (`node`) and the helper's own
+    evaluation (`inner`)."""
+
+    node: cst.CSTNode
+    why: str
+    helper: str | None = None
+    inner: cst.CSTNode | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +241,11 @@ class DataSplitFacts:
                 leak = Leak(fit, "held-out")
             elif role == api.UNSPLIT:
                 split = self._split_after(fit)
+                callers = self._callers_leaking(fit) if split is not None and (
+                    split.event.function is not fit.event.function) else None
+                if callers is not None:
+                    found.extend(callers)
+                    continue
                 leak = Leak(fit, "before-split", split) if split is not None else None
             if leak is not None:
                 found.append(leak)
@@ -236,13 +254,54 @@ class DataSplitFacts:
         found.extend(self._leaks_through_helpers(fitting_helpers))
         return found
 
+    def _callers_leaking(self, fit: Fit) -> list[Leak] | None:
+        """For a helper that fits its parameter, data a caller splits afterwards: the helper is
+        right for a caller that passes training data, so the leaks are the calls that pass it data
+        the same caller then divides (`X = project(X); train_test_split(X, y)`). None for a fit on
+        something else than a parameter, wrong for every caller: reported where it is."""
+        helper = fit.event.function.node
+        parameter = next((use.param for use in self.dataflow.parameter_uses(helper)
+                          if use.event.node is fit.node and _is_fitted_argument(use)), None) if helper else None
+        if parameter is None:
+            return None
+        order = {id(event): index for index, event in enumerate(self.dataflow.events)}
+        found = []
+        for event in self.dataflow.calls():
+            if event.specialized or event.callee.kind is not Kind.FUNCTION or event.callee.origin is not helper:
+                continue
+            passed = self.dataflow.argument_for(event, parameter)
+            expr = self.dataflow.argument_expression(event, parameter)
+            if expr is None or (passed.kind is Kind.DATA and passed.detail != api.UNSPLIT):
+                continue
+            split = self._split_of_passed_data(fit, event, expr, order)
+            if split is not None:
+                found.append(Leak(replace(fit, node=event.node, seen_expr=expr), "before-split", split,
+                                  helper.name.value, fit.node))
+        return found
+
+    def _split_of_passed_data(self, fit: Fit, call: CallEvent, passed: cst.BaseExpression,
+                              order: dict[int, int]) -> SplitOp | None:
+        """The split, later in the calling function, of the data passed to a fitting helper or of
+        what the helper returned: scaled by the helper's fit, or scaled later by what it fitted."""
+        roots = {root_name(passed), self.bindings.target_of(call.node)} - {None}
+        applied = self._applied_to_splits(fit)
+        for split in self.splits:
+            if split.event.function is not call.function or order[id(split.event)] < order[id(call)]:
+                continue
+            for value, expr in split.inputs:
+                basis = value.basis if value.kind is Kind.DATA else None
+                scaled_here = basis is not None and basis.kind is Kind.SCALER and basis.origin is fit.node
+                if root_name(expr) in roots and (scaled_here or applied):
+                    return split
+        return None
+
     def _fitted_parameter(self, fit: Fit) -> str | None:
         """The parameter of the helper a specialized fit runs in whose data it fits, if any."""
         function = fit.event.function.node
         if not fit.event.specialized or function is None:
             return None
         return next((use.param for use in self.dataflow.parameter_uses(function)
-                     if use.event.node is fit.node and (use.position == 0 or use.keyword in ("X", "x"))), None)
+                     if use.event.node is fit.node and _is_fitted_argument(use)), None)
 
     def _leaks_through_helpers(self, fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]]
                                ) -> Iterator[Leak]:
@@ -259,7 +318,8 @@ class DataSplitFacts:
                     continue
                 seen = replace(fit.scaler, detail=value.detail)
                 expr = self.dataflow.argument_expression(event, use.param)
-                yield Leak(replace(fit, node=event.node, scaler=seen, seen_expr=expr), "held-out", helper=helper.name.value)
+                yield Leak(replace(fit, node=event.node, scaler=seen, seen_expr=expr), "held-out", helper=helper.name.value,
+                           inner=fit.node)
                 break
 
     def _split_after(self, fit: Fit) -> SplitOp | None:
@@ -353,13 +413,16 @@ class DataSplitFacts:
                 yield use, training
 
     # ------------------------------------------------------------- evaluation on training data (NN605)
-    def training_data_evaluations(self) -> Iterator[tuple[cst.CSTNode, str]]:
-        """(node, why it is held-out evaluation) for evaluations fed the training split."""
+    def training_data_evaluations(self) -> Iterator[TrainingDataEvaluation]:
+        """Evaluations fed the training split, each reported once (its own reason first, before
+        one found inside a helper it calls)."""
         seen: set[cst.CSTNode] = set()
-        for node, why in (*self._held_out_keywords(), *self._held_out_hooks(), *self._evaluations_with_intent()):
-            if node not in seen:
-                seen.add(node)
-                yield node, why
+        direct = [TrainingDataEvaluation(node, why)
+                  for node, why in (*self._held_out_keywords(), *self._held_out_hooks())]
+        for evaluation in sorted((*direct, *self._evaluations_with_intent()), key=lambda e: e.helper is not None):
+            if evaluation.node not in seen:
+                seen.add(evaluation.node)
+                yield evaluation
 
     def _held_out_keywords(self) -> Iterator[tuple[cst.CSTNode, str]]:
         for event in self.dataflow.calls():
@@ -441,7 +504,10 @@ class DataSplitFacts:
             if loader.kind is Kind.DATA and loader.detail == api.TRAIN:
                 yield event.node, f"{event.function.name}() returns a loader over the training split"
 
-    def _evaluations_with_intent(self) -> Iterator[tuple[cst.CSTNode, str]]:
+    def _evaluations_with_intent(self) -> Iterator[TrainingDataEvaluation]:
+        """Evaluations fed training data their names say is held out. Inside a helper analysed
+        with a caller's data, made outside it, the helper is right for a real validation set:
+        the finding belongs to the calls that pass the training data."""
         for event in self.dataflow.calls():
             found = self._evaluated_data(event)
             if found is None:
@@ -450,8 +516,33 @@ class DataSplitFacts:
             if data_value.kind is not Kind.DATA or data_value.detail != api.TRAIN:
                 continue
             why = self._held_out_intent(event, expr)
-            if why is not None:
-                yield event.node, why
+            if why is None:
+                continue
+            if not event.specialized or _made_in(data_value.origin, event.function.node):
+                yield TrainingDataEvaluation(event.node, why)
+                continue
+            for call in self._calls_passing(event.function.node, data_value.origin):
+                yield TrainingDataEvaluation(call.node, why, event.function.name, event.node)
+
+    def _calls_passing(self, helper: cst.FunctionDef | None, origin: cst.CSTNode | None) -> Iterator[CallEvent]:
+        """The calls of `helper`, outside specialized analyses, that pass it data made at `origin`;
+        through the calls of the helpers that pass it on, when the data comes from further out."""
+        pending, seen = [helper], set()
+        while pending:
+            function = pending.pop()
+            if function is None or function in seen:
+                continue
+            seen.add(function)
+            for call in self.dataflow.calls():
+                if call.callee.kind is not Kind.FUNCTION or call.callee.origin is not function:
+                    continue
+                if not any(value.kind is Kind.DATA and value.origin is origin
+                           for value in (*call.args, *call.kwargs.values())):
+                    continue
+                if not call.specialized or _made_in(origin, call.function.node):
+                    yield call
+                else:
+                    pending.append(call.function.node)
 
     def _evaluated_data(self, event: CallEvent) -> tuple[Value, cst.BaseExpression] | None:
         """The data an evaluation call is fed: predict / score / a forward pass / evaluate(model, data)."""
@@ -644,6 +735,16 @@ class DataSplitFacts:
             if isinstance(callee, cst.FunctionDef):
                 evaluated_inside |= self._evaluated_splits.get(callee, frozenset())
         return frozenset(passed or evaluated_inside)
+
+
+def _made_in(origin: cst.CSTNode | None, function: cst.FunctionDef | None) -> bool:
+    """Whether a value was made inside `function` (anything counts for the module body)."""
+    return function is None or origin is None or any(node is origin for node in descendants(function))
+
+
+def _is_fitted_argument(use: ParameterUse) -> bool:
+    """The argument a fit or a statistic is computed on: the first, or `X=`."""
+    return use.position == 0 or use.keyword in ("X", "x")
 
 
 def _evaluation_sets(where: str, value: Value, expr: cst.BaseExpression) -> list[tuple[Value, cst.BaseExpression]]:
