@@ -217,12 +217,24 @@ class TrainingFacts:
             yield function_node, self.actions_of(function_node)
 
     def training_loop(self, action: Action) -> Loop | None:
-        """The innermost loop around `action` that calls backward(): the loop one step belongs to."""
+        """The innermost loop around `action` that calls backward(): the loop one step belongs to.
+        None for an action of another file's function inside that function's own training loop
+        (see `_summarized_action`): the step belongs to that loop, judged in its file."""
         for node in reversed(action.loops):
+            if not isinstance(node, (cst.For, cst.While)):
+                if self._backward_in_callee_loop(node):
+                    return None
+                continue
             loop = self._by_node.get(node)
             if loop is not None and loop.has(Effect.BACKWARD):
                 return loop
         return None
+
+    def _backward_in_callee_loop(self, call: cst.CSTNode) -> bool:
+        """Whether the other file's function this call runs calls backward() in a loop of its own."""
+        event = self.dataflow.call_event(call)
+        symbol = self.dataflow.project.get(event.qualname) if event is not None and event.qualname else None
+        return symbol is not None and Effect.BACKWARD.value + IN_A_LOOP in symbol.actions
 
     def actions_of(self, function_node: cst.CSTNode | None) -> list[Action]:
         """Every action a function performs, helpers it calls included (memoized)."""
