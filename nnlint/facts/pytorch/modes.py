@@ -209,6 +209,8 @@ class _Frame:
     anchor: tuple[cst.Call, str, str] | None = None
     returns: list[tuple[_Path, int | None]] = field(default_factory=list)
     loop_jumps: list[tuple[list[_Path], list[_Path]]] = field(default_factory=list)
+    # `was_training = model.training`: the flag's name -> the model and the settings it had then.
+    saved_modes: dict[str, tuple[int, frozenset[Setting]]] = field(default_factory=dict)
 
 
 class _OutOfBudget(Exception):
@@ -374,6 +376,18 @@ class ModeFacts:
                 if parent is not None and parent != number:
                     path.settings[parent] = frozenset({setting if attribute in UNWRAP_ATTRIBUTES else UNKNOWN_SETTING})
 
+    def _restore(self, number: int, saved: frozenset[Setting], path: _Path) -> None:
+        """Put a model, and its sub-modules, back in the settings it had when they were saved."""
+        model = self._models[number]
+        names = [name for name, other in path.env.items() if other == number]
+        path.settings[number] = saved
+        for other in list(path.settings):
+            if self._part_of(other, model):
+                path.settings[other] = saved
+        for key, other in path.env.items():
+            if any(key.startswith(name + ".") for name in names):
+                path.settings[other] = saved
+
     def _part_of(self, number: int, whole: Model) -> bool:
         """A sub-module or method taken from `whole`, however far down, that no code set on its own."""
         owner = self._models[number].owner
@@ -465,6 +479,7 @@ class ModeFacts:
                 other = self._run_statement(orelse, other, frame)
             elif orelse is not None:
                 other = self._run_block(block_statements(orelse.body), other, frame)
+            self._restore_on_saved_flag(statement.test, taken, other, frame)
             return self._join([taken, other])
         if isinstance(statement, (cst.For, cst.While)):
             return self._run_loop(statement, path, frame)
@@ -489,6 +504,8 @@ class ModeFacts:
 
     def _run_small(self, small: cst.BaseSmallStatement, path: _Path, frame: _Frame) -> _Path:
         if isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+            if isinstance(small, cst.Assign):
+                self._save_mode(small, path, frame)
             value = self._eval(small.value, path, frame) if small.value is not None else None
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
             for target in targets:
@@ -509,6 +526,32 @@ class ModeFacts:
             for child in expressions_in(small):
                 self._eval(child, path, frame)
         return path
+
+    def _restore_on_saved_flag(self, test: cst.BaseExpression, taken: _Path, other: _Path, frame: _Frame) -> None:
+        """`if was_training: model.train()` with `was_training = model.training` saved before an
+        eval(): where the flag is false the model was not training when it was saved, and is left
+        in that mode; so the path that skips train() is the model back in its saved mode."""
+        negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+        flag = dotted_name(test.expression if negated else test)
+        if flag not in frame.saved_modes:
+            return
+        number, saved = frame.saved_modes[flag]
+        training, skipped = (other, taken) if negated else (taken, other)
+        if not training.dead and all(s.mode is Mode.TRAIN for s in training.settings.get(number, ())):
+            self._restore(number, saved, skipped)
+
+    def _save_mode(self, small: cst.Assign, path: _Path, frame: _Frame) -> None:
+        """`was_training = model.training`: remember the model's settings under the flag's name."""
+        value = small.value
+        target = small.targets[0].target if len(small.targets) == 1 else None
+        name = dotted_name(target) if target is not None else None
+        if name is None or not isinstance(value, cst.Attribute) or value.attr.value != "training":
+            return
+        number = self._peek(value.value, path, frame)
+        if number is None:
+            frame.saved_modes.pop(name, None)
+        else:
+            frame.saved_modes[name] = (number, path.settings.get(number, frozenset({UNKNOWN_SETTING})))
 
     def _assign(self, target: cst.BaseExpression, value_expr: cst.BaseExpression | None, value: int | None,
                 path: _Path, frame: _Frame) -> None:
@@ -769,7 +812,11 @@ class ModeFacts:
             self._set(receiver, Setting(Mode.EVAL, call, frame.loops), path)
             return True, receiver
         if method == "train":
-            self._set(receiver, Setting(_train_argument(call), call, frame.loops), path)
+            saved = frame.saved_modes.get(_flag_argument(call) or "")
+            if saved is not None and saved[0] == receiver:  # `model.train(was_training)`: the saved mode back
+                self._restore(receiver, saved[1], path)
+            else:
+                self._set(receiver, Setting(_train_argument(call), call, frame.loops), path)
             model.used()
             return True, receiver
         if method == "requires_grad_":
@@ -955,6 +1002,12 @@ def _train_argument(call: cst.Call) -> Mode:
     if isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
         return Mode.TRAIN if arg.value.value == "True" else Mode.EVAL
     return Mode.UNKNOWN
+
+
+def _flag_argument(call: cst.Call) -> str | None:
+    """`was_training` in `model.train(was_training)` or `model.train(mode=was_training)`."""
+    arg = keyword_arg(call, "mode") or (positional_args(call)[0] if positional_args(call) else None)
+    return dotted_name(arg.value) if arg is not None else None
 
 
 def _map_attributes(source: dict[str, int], prefix: str, target: dict[str, int], new_prefix: str) -> None:
