@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import libcst as cst
 
@@ -20,7 +20,8 @@ from nnlint.facts.pytorch import torch_api
 from nnlint.facts.core.defuse import DefUse, exclusive
 from nnlint.facts.pytorch.modules import AttributeStore, CallSite, ClassFacts, ModuleFacts
 from nnlint.facts.core.names import ImportTable
-from nnlint.facts.core.syntax import block_statements, dotted_name, keyword_arg, positional_args, string_value, sub_nodes
+from nnlint.facts.core.syntax import (block_statements, dotted_name, keyword_arg, positional_args, string_value, sub_nodes,
+                                      walk_statements)
 
 CONV = "conv"
 LINEAR = "linear"
@@ -345,7 +346,8 @@ class LayerFacts:
             call = self._single_call_bound_to(element)
             return self.layer(call) if call is not None else None
         if owner is not None and isinstance(element, cst.Attribute) and dotted_name(element.value) == "self":
-            return self._attribute_layer(owner, element.attr.value)
+            layers = self._attribute_layers(owner, element.attr.value)
+            return layers[0] if len(layers) == 1 else None
         return None
 
     def _single_call_bound_to(self, name: cst.Name) -> cst.Call | None:
@@ -355,16 +357,30 @@ class LayerFacts:
         (definition,) = read.definitions
         return definition.value if isinstance(definition.value, cst.Call) else None
 
-    def _attribute_layer(self, owner: ClassFacts, attr: str) -> Layer | None:
-        """The layer `self.attr` always holds: one unconditional store in `__init__` or what it calls."""
+    def _attribute_layers(self, owner: ClassFacts, attr: str) -> list[Layer]:
+        """The layers `self.attr` may hold, one per store: one unconditional store in `__init__` or
+        what it calls, or one store on each path through the `if`/`else` branches of one of those
+        methods (`if dilation > 1: self.conv = ... else: self.conv = ...`); empty when unknown.
+        Callers trust what all of them share."""
         init_methods = owner.methods_reached_from("__init__")
         stores: list[AttributeStore] = [s for s in owner.stores if s.attr == attr]
-        if len(stores) != 1 or stores[0].conditional or stores[0].method not in init_methods:
-            return None
-        value = stores[0].value
-        if isinstance(value, cst.Name):
-            value = self._single_call_bound_to(value)
-        return self.layer(value) if isinstance(value, cst.Call) else None
+        if not stores or any(store.method not in init_methods for store in stores):
+            return []
+        if len(stores) > 1 or stores[0].conditional:
+            methods = {store.method for store in stores}
+            method = owner.methods.get(methods.pop()) if len(methods) == 1 else None
+            if method is None or _stores_on_every_path(block_statements(method.body), attr) != 1:
+                return []
+        layers = []
+        for store in stores:
+            value = store.value
+            if isinstance(value, cst.Name):
+                value = self._single_call_bound_to(value)
+            layer = self.layer(value) if isinstance(value, cst.Call) else None
+            if layer is None:
+                return []
+            layers.append(layer)
+        return layers
 
     def _in_forward(self) -> Iterator[Adjacency]:
         """`self.bn(self.conv(x))`, or `x = self.conv(x)` then `x = self.bn(x)`."""
@@ -378,16 +394,17 @@ class LayerFacts:
             args = positional_args(site.node)
             if not args:
                 continue
-            norm = self._attribute_layer(owner, func.attr.value)
-            if norm is None or norm.family not in (BATCH_NORM, INSTANCE_NORM):
+            norms = self._attribute_layers(owner, func.attr.value)
+            if not norms or any(norm.family != norms[0].family for norm in norms) or norms[0].family not in (
+                    BATCH_NORM, INSTANCE_NORM):
                 continue
             source = args[0].value
             if isinstance(source, cst.Name):
                 source = self._single_call_bound_to(source)
             if isinstance(source, cst.Call) and _is_self_attribute(source.func):
-                first = self._attribute_layer(owner, source.func.attr.value)
-                if first is not None:
-                    yield Adjacency(first, norm, first.node, "forward")
+                firsts = self._attribute_layers(owner, source.func.attr.value)
+                if firsts and all((first.family, first.bias) == (firsts[0].family, firsts[0].bias) for first in firsts):
+                    yield from (Adjacency(first, norms[0], first.node, "forward") for first in firsts)
 
     def _in_mode_builders(self) -> Iterator[Adjacency]:
         """`conv(64, 64, mode='CBR')`: a builder whose mode letters pick Conv, BatchNorm, ReLU."""
@@ -433,6 +450,51 @@ def _truth(expr: cst.BaseExpression | None) -> Bias:
     if isinstance(expr, cst.Name) and expr.value in ("True", "False"):
         return Bias.ON if expr.value == "True" else Bias.OFF
     return Bias.UNKNOWN
+
+
+def _stores_on_every_path(body: Sequence[cst.BaseStatement], attr: str) -> int | None:
+    """How many times each path through `body` assigns `self.<attr>`; None when paths differ, or
+    when a loop, a `try` or a `match` assigns it."""
+    count = 0
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            count += sum(1 for small in statement.body if _stores_self_attribute(small, attr))
+        elif isinstance(statement, cst.If):
+            counts = {_stores_on_every_path(branch, attr) for branch in _if_branches(statement)}
+            if len(counts) != 1 or None in counts:
+                return None
+            count += counts.pop()
+        elif isinstance(statement, cst.With):
+            inner = _stores_on_every_path(block_statements(statement.body), attr)
+            if inner is None:
+                return None
+            count += inner
+        elif any(isinstance(node, cst.SimpleStatementLine) and any(_stores_self_attribute(small, attr)
+                                                                   for small in node.body)
+                 for node in walk_statements([statement])):
+            return None
+    return count
+
+
+def _if_branches(statement: cst.If) -> list[Sequence[cst.BaseStatement]]:
+    """The blocks of an if/elif/else chain, an empty one standing for a missing `else`."""
+    branches: list[Sequence[cst.BaseStatement]] = []
+    branch: cst.If | cst.Else | None = statement
+    while isinstance(branch, cst.If):
+        branches.append(block_statements(branch.body))
+        branch = branch.orelse
+    branches.append(block_statements(branch.body) if branch is not None else ())
+    return branches
+
+
+def _stores_self_attribute(small: cst.BaseSmallStatement, attr: str) -> bool:
+    if isinstance(small, cst.Assign):
+        targets = [target.target for target in small.targets]
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        targets = [small.target]
+    else:
+        return False
+    return any(_is_self_attribute(target) and target.attr.value == attr for target in targets)
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
