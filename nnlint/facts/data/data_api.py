@@ -25,8 +25,18 @@ _SKLEARN_SCALERS = frozenset({
     "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "QuantileTransformer",
     "PowerTransformer", "KBinsDiscretizer", "SimpleImputer", "KNNImputer", "IterativeImputer",
     "PCA", "IncrementalPCA", "KernelPCA", "TruncatedSVD",
+    # a vocabulary, and document frequencies, fitted on the texts (HashingVectorizer fits nothing)
+    "CountVectorizer", "TfidfVectorizer", "TfidfTransformer", "DictVectorizer",
 })
-COLUMN_TRANSFORMERS = frozenset({"sklearn.compose.ColumnTransformer", "sklearn.compose.make_column_transformer"})
+COLUMN_TRANSFORMERS = frozenset({"sklearn.compose.ColumnTransformer", "sklearn.compose.make_column_transformer",
+                                 "sklearn.pipeline.FeatureUnion", "sklearn.pipeline.make_union"})
+# Chains of steps: a transformer when their last step is one (else a model is the last step).
+PIPELINES = frozenset({"sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipeline"})
+# Keras tokenizers: `fit_on_texts` fits a vocabulary and word counts, `texts_to_sequences` applies it.
+TOKENIZERS = frozenset({
+    "tensorflow.keras.preprocessing.text.Tokenizer", "keras.preprocessing.text.Tokenizer",
+    "keras_preprocessing.text.Tokenizer", "keras.legacy.preprocessing.text.Tokenizer",
+})
 KERAS_NORMALIZATION = frozenset({
     "tensorflow.keras.layers.Normalization", "keras.layers.Normalization",
     "tensorflow.keras.layers.experimental.preprocessing.Normalization",
@@ -44,9 +54,9 @@ SCALING_FUNCTIONS = frozenset({
     f"sklearn.preprocessing.{name}"
     for name in ("scale", "minmax_scale", "robust_scale", "maxabs_scale", "quantile_transform", "power_transform")
 })
-FIT_METHODS = frozenset({"fit", "partial_fit", "adapt"})
+FIT_METHODS = frozenset({"fit", "partial_fit", "adapt", "fit_on_texts", "fit_on_sequences"})
 FIT_TRANSFORM_METHODS = frozenset({"fit_transform"})
-TRANSFORM_METHODS = frozenset({"transform"})
+TRANSFORM_METHODS = frozenset({"transform", "texts_to_sequences", "texts_to_matrix", "sequences_to_matrix"})
 
 STATISTICS = frozenset({
     "mean", "std", "var", "min", "max", "amin", "amax", "median", "nanmean", "nanstd", "nanvar", "nanmin",
@@ -124,6 +134,8 @@ DATA_CONVERSIONS = frozenset({
     "numpy.float64", "numpy.squeeze", "numpy.expand_dims", "numpy.reshape", "numpy.nan_to_num",
     "pandas.DataFrame", "pandas.Series", "copy.copy", "copy.deepcopy",
     "tensorflow.convert_to_tensor", "tensorflow.constant",
+    "tensorflow.keras.preprocessing.sequence.pad_sequences", "keras.preprocessing.sequence.pad_sequences",
+    "tensorflow.keras.utils.pad_sequences", "keras.utils.pad_sequences",
 })
 # Calls that combine data (concatenate, zip): the result mixes their roles.
 DATA_COMBINATIONS = frozenset({

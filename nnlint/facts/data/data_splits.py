@@ -281,17 +281,17 @@ class DataSplitFacts:
 
     def _split_of_passed_data(self, fit: Fit, call: CallEvent, passed: cst.BaseExpression,
                               order: dict[int, int]) -> SplitOp | None:
-        """The split, later in the calling function, of the data passed to a fitting helper or of
-        what the helper returned: scaled by the helper's fit, or scaled later by what it fitted."""
-        roots = {root_name(passed), self.bindings.target_of(call.node)} - {None}
+        """The split, later in the calling function, of what the helper returned scaled by its fit,
+        or of the data passed to it when what it fitted scales a split later."""
+        root = root_name(passed)
         applied = self._applied_to_splits(fit)
         for split in self.splits:
             if split.event.function is not call.function or order[id(split.event)] < order[id(call)]:
                 continue
             for value, expr in split.inputs:
                 basis = value.basis if value.kind is Kind.DATA else None
-                scaled_here = basis is not None and basis.kind is Kind.SCALER and basis.origin is fit.node
-                if root_name(expr) in roots and (scaled_here or applied):
+                if (basis is not None and basis.kind is Kind.SCALER and basis.origin is fit.node) or (
+                        applied and root is not None and root_name(expr) == root):
                     return split
         return None
 

@@ -160,10 +160,13 @@ class DataSemantics:
                       exprs: list[cst.BaseExpression]) -> Value:
         short = qualname.rsplit(".", 1)[-1]
         first = self._arg(args, exprs, 0)
-        if api.is_scaler_class(qualname) or qualname in api.KERAS_NORMALIZATION:
+        if api.is_scaler_class(qualname) or qualname in api.KERAS_NORMALIZATION or qualname in api.TOKENIZERS:
             return Value(Kind.SCALER, short, call, api.UNFITTED)
         if qualname in api.COLUMN_TRANSFORMERS:
             return Value(Kind.SCALER, short, call, api.UNFITTED) if self._holds_scaler(call) else UNKNOWN
+        if qualname in api.PIPELINES:
+            return Value(Kind.SCALER, short, call, api.UNFITTED) if _last_step(args, kwargs).kind is Kind.SCALER \
+                else UNKNOWN
         if qualname in api.NORMALIZE_TRANSFORMS:
             given = [*args, *kwargs.values()]
             for statistics in given + [item for value in given for item in value.items]:
@@ -587,6 +590,17 @@ class DataSemantics:
         role = container.detail if container.kind is Kind.DATA else value.detail
         return data(role, container.origin if container.kind is Kind.DATA else value.origin, value.producer,
                     value.basis)
+
+
+def _last_step(args: list[Value], kwargs: dict[str, Value]) -> Value:
+    """The last step of `Pipeline([("scale", StandardScaler()), ...])` or `make_pipeline(a, b)`."""
+    if len(args) > 1:
+        return args[-1]
+    steps = args[0] if args else kwargs.get("steps", UNKNOWN)
+    if steps.kind is not Kind.SEQUENCE or not steps.items:
+        return steps
+    last = steps.items[-1]
+    return last.items[-1] if last.kind is Kind.SEQUENCE and last.items else last
 
 
 def _transform_basis(kwargs: dict[str, Value]) -> Value | None:
