@@ -228,7 +228,8 @@ class DataSplitFacts:
             parameter = self._fitted_parameter(fit)
             if parameter is not None:
                 fitting_helpers.setdefault(fit.event.function.node, {})[(parameter, fit.node)] = fit
-                continue
+                if fit.event.specialized:
+                    continue
             role = fit.scaler.detail
             if fit.is_statistic:
                 if fit.node not in self.dataflow.data.applied:
@@ -296,9 +297,9 @@ class DataSplitFacts:
         return None
 
     def _fitted_parameter(self, fit: Fit) -> str | None:
-        """The parameter of the helper a specialized fit runs in whose data it fits, if any."""
+        """The parameter of the helper a fit runs in whose data it fits, if any."""
         function = fit.event.function.node
-        if not fit.event.specialized or function is None:
+        if function is None:
             return None
         return next((use.param for use in self.dataflow.parameter_uses(function)
                      if use.event.node is fit.node and _is_fitted_argument(use)), None)
@@ -313,11 +314,11 @@ class DataSplitFacts:
             fits = fitting_helpers[helper]
             for use in self.dataflow.parameter_uses(helper, passed):
                 fit = fits.get((use.param, use.event.node))
-                value = passed.get(use.param, UNKNOWN)
+                expr = self.dataflow.argument_expression(event, use.param)
+                value = as_data(passed.get(use.param, UNKNOWN), expr)
                 if fit is None or value.kind is not Kind.DATA or value.detail not in (*api.HELD_OUT, api.MIXED):
                     continue
                 seen = replace(fit.scaler, detail=value.detail)
-                expr = self.dataflow.argument_expression(event, use.param)
                 yield Leak(replace(fit, node=event.node, scaler=seen, seen_expr=expr), "held-out", helper=helper.name.value,
                            inner=fit.node)
                 break
