@@ -17,7 +17,7 @@ from nnlint.facts.core.bindings import Bindings
 from nnlint.facts.data.data_values import as_data, is_scaled
 from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, ParameterUse, SubscriptEvent
 from nnlint.facts.data.loaders import LoaderFacts
-from nnlint.facts.core.syntax import descendants, dotted_name, keyword_arg, positional_args, source_code
+from nnlint.facts.core.syntax import descendants, dotted_name, keyword_arg, positional_args, source_code, string_value
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 _MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
@@ -675,8 +675,9 @@ class DataSplitFacts:
                         metric_splits[name] = splits
             if candidate is None or set(api.words(candidate.metric.rsplit(".", 1)[-1])) & _NOT_TEST_METRIC_WORDS:
                 continue
-            if candidate.metric in metric_splits:
-                if metric_splits[candidate.metric] == {api.TEST}:
+            source = _metric_source(candidate.metric)
+            if source in metric_splits:
+                if metric_splits[source] == {api.TEST}:
                     yield candidate
             elif evaluated_yet and own_splits == {api.TEST}:  # a metric counted by hand after evaluating
                 yield candidate
@@ -818,11 +819,29 @@ class _FunctionScan(cst.CSTVisitor):
 
 
 def _metric_name(expr: cst.BaseExpression) -> str | None:
+    """`acc`, `self.val_loss`, or an item of a dict of metrics: `result["auc"]`."""
     name = dotted_name(expr)
+    if name is None:
+        container, key = _keyed_item(expr)
+        name = f'{container}["{key}"]' if container is not None else None
     if name is None:
         return None
     words = set(api.words(name.rsplit(".", 1)[-1]))
     return name if words and not words & _BEST_WORDS else None
+
+
+def _keyed_item(expr: cst.BaseExpression) -> tuple[str | None, str | None]:
+    """(`result`, `auc`) for `result["auc"]`; (None, None) for anything else."""
+    if not isinstance(expr, cst.Subscript) or len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+        return None, None
+    key = string_value(expr.slice[0].slice.value)
+    container = dotted_name(expr.value)
+    return (container, key) if key is not None and container is not None else (None, None)
+
+
+def _metric_source(metric: str) -> str:
+    """The name a metric was assigned to: `result` for `result["auc"]`, the metric itself otherwise."""
+    return metric.split("[", 1)[0]
 
 
 def _best_name(expr: cst.BaseExpression) -> str | None:
