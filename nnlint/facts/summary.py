@@ -66,12 +66,16 @@ class SymbolSummary:
     # Parameters the function hands unchanged to a loss's input: (parameter, its position among
     # the parameters, the loss family, the loss's name in messages).
     loss_parameters: tuple[tuple[str, int, str, str], ...] = ()
+    # Checkpoints or epochs selected by a metric computed on a parameter: (parameter, its position
+    # among the arguments, the metric, what the selection decides).
+    selections: tuple[tuple[str, int, str, str], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "SymbolSummary":
         value = ValueSummary.from_json(data["value"]) if data["value"] is not None else None
         losses = tuple((str(p), int(i), str(f), str(n)) for p, i, f, n in data.get("loss_parameters", ()))
-        return cls(value, tuple(data["actions"]), losses)
+        selections = tuple((str(p), int(i), str(m), str(h)) for p, i, m, h in data.get("selections", ()))
+        return cls(value, tuple(data["actions"]), losses, selections)
 
 
 @dataclass
@@ -112,6 +116,7 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
     # Imported here: the cache reads summaries without loading libcst or the dataflow.
     import libcst as cst
 
+    from nnlint.facts.data.data_splits import parameter_selections
     from nnlint.facts.pytorch.training import summarized_actions
 
     summary = ModuleSummary()
@@ -128,7 +133,7 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
                 continue
             result = dataflow.summary_of(function)
             symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
-                                   losses_of_parameters(dataflow, function))
-            if symbol.value is not None or symbol.actions or symbol.loss_parameters:
+                                   losses_of_parameters(dataflow, function), parameter_selections(statement))
+            if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections:
                 summary.symbols[function.name] = symbol
     return summary

@@ -657,6 +657,27 @@ class DataSplitFacts:
             scan = _FunctionScan(root)
             root.visit(scan)
             yield from self._selections_in(root if isinstance(root, cst.FunctionDef) else None, scan.steps)
+        yield from self._selections_through_calls()
+
+    def _selections_through_calls(self) -> Iterator[TestSelection]:
+        """Calls that pass the test split to a function (of this file, or of another through its
+        summary) that selects a checkpoint by a metric of that parameter: the function is right
+        for a validation split, the call that passes the test split is the selection on it."""
+        for event in self.dataflow.calls():
+            if event.specialized:
+                continue
+            helper = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+            symbol = self.dataflow.project.get(event.qualname) if event.qualname else None
+            if isinstance(helper, cst.FunctionDef):
+                name, selections = helper.name.value, parameter_selections(helper)
+            elif symbol is not None:
+                name, selections = event.qualname.rsplit(".", 1)[-1], symbol.selections
+            else:
+                continue
+            for param, position, metric, how in selections:
+                value, expr = _passed_argument(event, param, position)
+                if expr is not None and as_data(value, expr).kind is Kind.DATA and as_data(value, expr).detail == api.TEST:
+                    yield TestSelection(event.node, f"{name}()'s {metric} on {expression_text(expr)}", how)
 
     def _selections_in(self, function: cst.FunctionDef | None, steps: list[cst.CSTNode]) -> Iterator[TestSelection]:
         own_splits = self._evaluated_splits.get(function, frozenset())
@@ -666,7 +687,7 @@ class DataSplitFacts:
         metric_splits: dict[str, frozenset[str]] = {}
         for index, step in enumerate(steps):
             evaluated_yet = evaluated_yet or step in evaluation_calls
-            candidate = self._selection_at(step, steps[index + 1:])
+            candidate = _selection_at(step, steps[index + 1:])
             if isinstance(step, cst.Assign):
                 splits = frozenset().union(*(self._splits_of_call(call) for call in _calls_in(step.value)))
                 for target in step.targets:
@@ -681,31 +702,6 @@ class DataSplitFacts:
                     yield candidate
             elif evaluated_yet and own_splits == {api.TEST}:  # a metric counted by hand after evaluating
                 yield candidate
-
-    @staticmethod
-    def _selection_at(step: cst.CSTNode, later: list[cst.CSTNode]) -> TestSelection | None:
-        if isinstance(step, cst.If):
-            found = _selection_comparison(step.test)
-            if found is None:
-                return None
-            comparison, metric, best = found
-            if _saves(step.body):
-                return TestSelection(comparison, metric, "decides which checkpoint is saved")
-            if _assigns(step.body, best):
-                return TestSelection(comparison, metric, f"decides the best score {best}")
-            return None
-        if isinstance(step, cst.Assign) and len(step.targets) == 1:
-            found = _selection_comparison(step.value)
-            flag = dotted_name(step.targets[0].target)
-            if found is not None and flag is not None and any(_saves_on_flag(other, flag) for other in later):
-                return TestSelection(found[0], found[1], f"decides which checkpoint is saved ({flag})")
-            return None
-        if isinstance(step, cst.Call) and step.args and step.args[0].keyword is None:
-            words = set(api.words((dotted_name(step.func) or "").rsplit(".", 1)[-1]))
-            metric = _metric_name(step.args[0].value)
-            if "early" in words and words & _STOPPING_WORDS and metric is not None:
-                return TestSelection(step, metric, "decides when training stops and which epoch is kept")
-        return None
 
     @cached_property
     def _evaluated_splits(self) -> dict[cst.FunctionDef | None, frozenset[str]]:
@@ -747,6 +743,49 @@ def _made_in(origin: cst.CSTNode | None, function: cst.FunctionDef | None) -> bo
 def _is_fitted_argument(use: ParameterUse) -> bool:
     """The argument a fit or a statistic is computed on: the first, or `X=`."""
     return use.position == 0 or use.keyword in ("X", "x")
+
+
+def parameter_selections(function: cst.FunctionDef) -> tuple[tuple[str, int, str, str], ...]:
+    """(parameter, its position among the arguments, metric, what the selection decides) for each
+    checkpoint or epoch a function selects by a metric computed by a call given that parameter
+    (`acc = validate(model, val_loader)` then `if acc > best_acc: torch.save(...)`): what it selects
+    on is what its callers pass. Parameters named as the test split are left out: the function's
+    own analysis reports them."""
+    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+    offset = 1 if params and params[0] in ("self", "cls") else 0
+    named = set(params[offset:]) | {p.name.value for p in function.params.kwonly_params}
+    scan = _FunctionScan(function)
+    function.visit(scan)
+    metric_params: dict[str, set[str]] = {}
+    found = []
+    for index, step in enumerate(scan.steps):
+        if isinstance(step, cst.Assign):
+            passed = {name for call in _calls_in(step.value) for arg in call.args
+                      for name in [dotted_name(arg.value)] if name in named}
+            for target in step.targets:
+                name = dotted_name(target.target)
+                if name is not None:
+                    metric_params[name] = passed
+        candidate = _selection_at(step, scan.steps[index + 1:])
+        if candidate is None or set(api.words(candidate.metric.rsplit(".", 1)[-1])) & _NOT_TEST_METRIC_WORDS:
+            continue
+        for param in sorted(metric_params.get(_metric_source(candidate.metric), ())):
+            if api.role_from_name(param) != api.TEST:
+                position = params.index(param) - offset if param in params else -1
+                found.append((param, position, candidate.metric, candidate.how))
+    return tuple(found)
+
+
+def _passed_argument(event: CallEvent, param: str, position: int) -> tuple[Value, cst.BaseExpression | None]:
+    """What a call passes for a parameter, by keyword or at its position."""
+    call = event.node
+    keyword = keyword_arg(call, param)
+    if keyword is not None:
+        return event.kwargs.get(param, UNKNOWN), keyword.value
+    arguments = positional_args(call)
+    if 0 <= position < len(arguments) and not any(arg.star for arg in call.args):
+        return (event.args[position] if position < len(event.args) else UNKNOWN), arguments[position].value
+    return UNKNOWN, None
 
 
 def _evaluation_sets(where: str, value: Value, expr: cst.BaseExpression) -> list[tuple[Value, cst.BaseExpression]]:
@@ -816,6 +855,34 @@ class _FunctionScan(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.steps.append(node)
+
+
+def _selection_at(step: cst.CSTNode, later: list[cst.CSTNode]) -> TestSelection | None:
+    """The choice a step of a function makes by a metric, if any: a comparison with the best
+    score that saves a checkpoint or keeps the new best, a flag that decides a later save, an
+    early-stopping call; `later` holds the steps after it."""
+    if isinstance(step, cst.If):
+        found = _selection_comparison(step.test)
+        if found is None:
+            return None
+        comparison, metric, best = found
+        if _saves(step.body):
+            return TestSelection(comparison, metric, "decides which checkpoint is saved")
+        if _assigns(step.body, best):
+            return TestSelection(comparison, metric, f"decides the best score {best}")
+        return None
+    if isinstance(step, cst.Assign) and len(step.targets) == 1:
+        found = _selection_comparison(step.value)
+        flag = dotted_name(step.targets[0].target)
+        if found is not None and flag is not None and any(_saves_on_flag(other, flag) for other in later):
+            return TestSelection(found[0], found[1], f"decides which checkpoint is saved ({flag})")
+        return None
+    if isinstance(step, cst.Call) and step.args and step.args[0].keyword is None:
+        words = set(api.words((dotted_name(step.func) or "").rsplit(".", 1)[-1]))
+        metric = _metric_name(step.args[0].value)
+        if "early" in words and words & _STOPPING_WORDS and metric is not None:
+            return TestSelection(step, metric, "decides when training stops and which epoch is kept")
+    return None
 
 
 def _metric_name(expr: cst.BaseExpression) -> str | None:
