@@ -14,6 +14,7 @@ from typing import Iterator
 import libcst as cst
 
 from nnlint.facts.core.dataflow import CallEvent, Dataflow
+from nnlint.facts.core.syntax import keyword_arg, positional_args
 from nnlint.facts.core.values import Kind, Value
 
 # The parameters under which losses take their predictions.
@@ -36,6 +37,14 @@ class LossInput:
         return f" through {self.helper}()" if self.helper else ""
 
 
+@dataclass(frozen=True)
+class _ImportedUse:
+    """A loss input through another file's helper, and the argument expression that carries it."""
+
+    loss_input: LossInput
+    argument: cst.BaseExpression | None
+
+
 class LossInputs:
     def __init__(self, dataflow: Dataflow) -> None:
         self.dataflow = dataflow
@@ -53,31 +62,59 @@ class LossInputs:
         return found
 
     def _through_helpers(self) -> Iterator[LossInput]:
+        """Calls of helpers that hand a parameter to a loss's input. A call inside a function
+        analysed with its caller's values counts when what it passes is made there (`decoder(x)`
+        with the caller's decoder), not handed on from that function's own parameter."""
         for call in self.dataflow.calls():
             helper = call.callee.origin if call.callee.kind is Kind.FUNCTION else None
-            if call.specialized:
-                continue
             imported = self.dataflow.project.get(call.qualname) if call.qualname else None
             if imported is not None:
-                yield from self._through_imported_helper(call, imported.loss_parameters)
+                for found in self._through_imported_helper(call, imported.loss_parameters):
+                    if not call.specialized or not self._handed_on(call, found.argument):
+                        yield found.loss_input
             if not isinstance(helper, cst.FunctionDef):
                 continue
             for use in self.dataflow.parameter_uses(helper):
                 if not use.event.loss_family or not _is_input(use.position, use.keyword):
                     continue
                 value = self.dataflow.argument_for(call, use.param)
-                if value.kind in PREDICTION_KINDS:
-                    yield LossInput(use.event.loss_family, use.event.result.producer, value, call.node,
-                                    helper.name.value)
+                if value.kind not in PREDICTION_KINDS or (
+                        call.specialized and self._handed_on(call, self.dataflow.argument_expression(call, use.param))):
+                    continue
+                yield LossInput(use.event.loss_family, use.event.result.producer, value, call.node, helper.name.value)
 
     def _through_imported_helper(self, call: CallEvent,
-                                 loss_parameters: tuple[tuple[str, int, str, str], ...]) -> Iterator[LossInput]:
+                                 loss_parameters: tuple[tuple[str, int, str, str], ...]) -> Iterator[_ImportedUse]:
         """A function of another file that hands a parameter to a loss (from its summary)."""
         name = call.qualname.rsplit(".", 1)[-1] if call.qualname else ""
+        node = call.node if isinstance(call.node, cst.Call) else None
         for param, position, family, loss in loss_parameters:
             value = call.kwargs.get(param) or (call.args[position] if position < len(call.args) else None)
             if value is not None and value.kind in PREDICTION_KINDS:
-                yield LossInput(family, loss, value, call.node, name)
+                keyword = keyword_arg(node, param) if node is not None else None
+                arguments = positional_args(node) if node is not None else []
+                argument = keyword.value if keyword is not None else (
+                    arguments[position].value if position < len(arguments) else None)
+                yield _ImportedUse(LossInput(family, loss, value, call.node, name), argument)
+
+    def _handed_on(self, call: CallEvent, argument: cst.BaseExpression | None) -> bool:
+        """Whether `argument` of a call is a parameter of the function the call is in, handed on
+        unchanged: the caller of that function is the one that passes the value."""
+        function = call.function.node
+        if function is None or argument is None or not isinstance(call.node, cst.Call):
+            return False
+        for use in self.dataflow.parameter_uses(function):
+            if use.event.node is not call.node:
+                continue
+            if use.keyword is not None:
+                passed = keyword_arg(call.node, use.keyword)
+                if passed is not None and passed.value is argument:
+                    return True
+            elif use.position is not None:
+                arguments = positional_args(call.node)
+                if use.position < len(arguments) and arguments[use.position].value is argument:
+                    return True
+        return False
 
     def _entered_through_a_parameter(self, event: CallEvent) -> bool:
         """A loss inside a helper whose input is one of the helper's parameters, analysed with a
