@@ -33,9 +33,10 @@ def _ancestors(directory: str) -> Iterator[str]:
 
 
 def is_interesting(symbol: SymbolSummary) -> bool:
-    """Worth re-analysing an importer for: known tensors, losses, models with known output, actions."""
+    """Worth re-analysing an importer for: known tensors, losses, models with known output, actions,
+    checkpoints selected on a parameter."""
     value = symbol.value
-    if symbol.actions or symbol.loss_parameters:
+    if symbol.actions or symbol.loss_parameters or symbol.selections:
         return True
     if value is None:
         return False
