@@ -92,12 +92,18 @@ class _Scope:
         self.tensors: dict[str, Tensor] = {}
         self.sizes: dict[str, Size] = {}
         self.shapes: dict[str, tuple[str | None, Tensor]] = {}  # `s = x.shape`: the name and tensor it describes
+        # The last shape unpacked into a name for every axis, by rank: `B, L, H, D = q.shape`.
+        self.unpacked: dict[int, Tensor] = {}
+        # The sizes of each reordering view, as written: `k.view(B, H, L, -1)` -> its order.
+        self.reorderings: dict[tuple[str, ...], tuple[int, ...]] = {}
 
     def copy(self) -> "_Scope":
         other = _Scope()
         other.tensors = dict(self.tensors)
         other.sizes = dict(self.sizes)
         other.shapes = dict(self.shapes)
+        other.unpacked = dict(self.unpacked)
+        other.reorderings = dict(self.reorderings)
         return other
 
 
@@ -180,7 +186,7 @@ class LayoutFacts:
 
     def _merge(self, scope: _Scope, *branches: _Scope) -> None:
         """A name keeps what it holds only where every branch agrees."""
-        for table in ("tensors", "sizes", "shapes"):
+        for table in ("tensors", "sizes", "shapes", "unpacked", "reorderings"):
             merged = {}
             keys = set().union(*(getattr(branch, table) for branch in branches))
             for key in keys:
@@ -305,9 +311,25 @@ class LayoutFacts:
             indices = [start + i for i in range(count)]
             if start == 0 and stop is None and tensor.axes is None and owner is not None \
                     and scope.tensors.get(owner) == tensor:
-                tensor = Tensor(tensor.number, tuple(Axis(tensor.number, i) for i in range(count)))
+                tensor = Tensor(tensor.number, self._whole_shape_axes(tensor, elements, scope))
                 scope.tensors[owner] = tensor
         return [self._axis(tensor, index) if index is not None else None for index in indices]
+
+    @staticmethod
+    def _whole_shape_axes(tensor: Tensor, elements: Sequence[cst.BaseElement], scope: _Scope) -> tuple[Axis, ...]:
+        """The axes a whole shape unpacking gives a tensor. An axis left to `_` after another
+        tensor's shape of the same rank was unpacked into names is that tensor's axis at the same
+        place: `B, L_Q, H, D = queries.shape` then `_, L_K, _, _ = keys.shape` (batch, heads and
+        width already have names, only the length is new)."""
+        axes = tuple(Axis(tensor.number, i) for i in range(len(elements)))
+        skipped = [isinstance(e.value, cst.Name) and e.value.value == "_" for e in elements]
+        named = [isinstance(e.value, cst.Name) and not skip for e, skip in zip(elements, skipped)]
+        other = scope.unpacked.get(len(elements))
+        if all(named):
+            scope.unpacked[len(elements)] = Tensor(tensor.number, axes)
+        elif any(skipped) and other is not None and other.axes is not None and other.number != tensor.number:
+            axes = tuple(other.axes[i] if skip else axis for i, (axis, skip) in enumerate(zip(axes, skipped)))
+        return axes
 
     @staticmethod
     def _axis(tensor: Tensor, index: int) -> Axis | None:
@@ -433,11 +455,18 @@ class LayoutFacts:
         tensor = self._tensor(receiver, scope, create=True)
         if tensor is None:
             return
-        order = _memory_order(tensor, [self._size(expr, scope) for expr in size_exprs])
+        sizes = [self._size(expr, scope) for expr in size_exprs]
+        written = tuple(source_code(e) for e in size_exprs)
+        order = _memory_order(tensor, sizes)
+        if order is None and tensor.axes is None and any(size.axes for size in sizes) and all(
+                tensor.position(axis) is None for size in sizes for axis in size.axes):
+            # `values.view(B, H, L_K, -1)` right after `keys.view(B, H, L_K, -1)` reordered keys: a
+            # tensor of unknown layout viewed with the very sizes of another's reordering view
+            order = scope.reorderings.get(written)
         if order is not None:
             method = call.func.attr.value if isinstance(call.func, cst.Attribute) else "reshape"
-            self._views[call] = ReorderingView(call, method, source_code(receiver),
-                                               tuple(source_code(e) for e in size_exprs), order)
+            self._views[call] = ReorderingView(call, method, source_code(receiver), written, order)
+            scope.reorderings[written] = order
 
     @property
     def reordering_views(self) -> list[ReorderingView]:
