@@ -11,7 +11,7 @@ from nnlint.rules import Report, Rule
 
 def check(facts: FileFacts) -> Iterator[Report]:
     for view in facts.layout.reordering_views:
-        order = ", ".join(map(str, view.order))
+        order = ", ".join(view.written_order)
         yield Report(
             view.node,
             f"{view.method}({', '.join(view.sizes)}) reads the axes of `{view.tensor_name}` in the order ({order}), "

@@ -17,11 +17,20 @@ import libcst as cst
 
 from nnlint.facts.pytorch.modules import CallSite
 from nnlint.facts.core.names import ImportTable
-from nnlint.facts.core.syntax import block_statements, bound_names, positional_args, source_code, sub_nodes
+from nnlint.facts.core.syntax import (block_statements, bound_names, dotted_name, keyword_arg, positional_args, source_code,
+                                      sub_nodes, walk_statements)
 
 FROM_END = 1_000  # where axis -1 of a tensor of unknown rank is placed, for ordering only
 RESHAPE_METHODS = frozenset({"view", "reshape"})
 RESHAPE_FUNCTIONS = frozenset({"torch.reshape"})
+# Layers whose output has their input's axes, in the same order.
+SAME_LAYOUT_LAYERS = frozenset({
+    "torch.nn.Dropout", "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.Dropout3d", "torch.nn.AlphaDropout",
+    "torch.nn.ReLU", "torch.nn.ReLU6", "torch.nn.LeakyReLU", "torch.nn.ELU", "torch.nn.SELU", "torch.nn.GELU",
+    "torch.nn.SiLU", "torch.nn.Mish", "torch.nn.Tanh", "torch.nn.Sigmoid", "torch.nn.Identity", "torch.nn.LayerNorm",
+})
+# Layers that append an axis to their input's: nn.Embedding(num_embeddings, embedding_dim).
+EMBEDDINGS = frozenset({"torch.nn.Embedding"})
 # Methods that return a tensor with the same axes, in the same order.
 SAME_LAYOUT_METHODS = frozenset({
     "contiguous", "float", "double", "half", "bfloat16", "to", "cuda", "cpu", "detach", "clone", "type",
@@ -84,6 +93,21 @@ class ReorderingView:
     sizes: tuple[str, ...]
     order: tuple[int, ...]
 
+    @property
+    def written_order(self) -> tuple[str, ...]:
+        """The order as axis numbers, those counted from the end of a tensor of unknown rank negative."""
+        return tuple(str(p - FROM_END if p >= FROM_END // 2 else p) for p in self.order)
+
+
+@dataclass(frozen=True)
+class _ClassLayers:
+    """What a module class's `__init__` builds that keeps or extends a layout: attributes holding
+    a layer that keeps its input's axes, and embeddings with how their size is written in the
+    class's methods (`args.char_dim` stored with `self.args = args` reads `self.args.char_dim`)."""
+
+    same_layout: frozenset[str] = frozenset()
+    embeddings: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
 
 class _Scope:
     """What the names of one function hold: tensors and sizes."""
@@ -133,6 +157,8 @@ class LayoutFacts:
         # Tensors holding the result of a reordering view: the view, and whether it was sliced since.
         self._results: dict[int, tuple[cst.Call, bool]] = {}
         self._numbers = itertools.count()
+        self._classes: list[_ClassLayers] = []
+        self._embedded: dict[cst.Call, Tensor] = {}
         self._run_block(module.body, _Scope())
 
     # ----------------------------------------------------------------- statements
@@ -144,8 +170,11 @@ class LayoutFacts:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 self._run_small(small, scope)
-        elif isinstance(statement, cst.ClassDef) or (
-                isinstance(statement, cst.FunctionDef) and (self._functions is None or statement in self._functions)):
+        elif isinstance(statement, cst.ClassDef):
+            self._classes.append(self._class_layers(statement))
+            self._run_block(block_statements(statement.body), _Scope())
+            self._classes.pop()
+        elif isinstance(statement, cst.FunctionDef) and (self._functions is None or statement in self._functions):
             self._run_block(block_statements(statement.body), _Scope())
         elif isinstance(statement, cst.If):
             self._scan(statement.test, scope)
@@ -183,6 +212,37 @@ class LayoutFacts:
             for case in statement.cases:
                 self._run_block(block_statements(case.body), scope.copy())
             self._forget(_assigned_names(statement), scope)
+
+    def _class_layers(self, node: cst.ClassDef) -> _ClassLayers:
+        init = next((s for s in block_statements(node.body) if isinstance(s, cst.FunctionDef)
+                     and s.name.value == "__init__"), None)
+        if init is None:
+            return _ClassLayers()
+        stores: list[tuple[str, cst.BaseExpression]] = []
+        for statement in walk_statements(block_statements(init.body)):
+            if isinstance(statement, cst.SimpleStatementLine):
+                stores.extend((target.target.attr.value, small.value) for small in statement.body
+                              if isinstance(small, cst.Assign) for target in small.targets
+                              if isinstance(target.target, cst.Attribute) and dotted_name(target.target.value) == "self")
+        parameters = {p.name.value for p in (*init.params.params, *init.params.kwonly_params)}
+        aliases = {value.value: f"self.{attr}" for attr, value in stores
+                   if isinstance(value, cst.Name) and value.value in parameters}
+        same_layout, embeddings = set(), {}
+        for attr, value in stores:
+            qualname = self.names.qualname(value.func) if isinstance(value, cst.Call) else None
+            if qualname in SAME_LAYOUT_LAYERS:
+                same_layout.add(attr)
+            elif qualname in EMBEDDINGS:
+                size = keyword_arg(value, "embedding_dim") or (positional_args(value)[1:2] or [None])[0]
+                written = dotted_name(size.value) if size is not None else None
+                root, dot, rest = written.partition(".") if written is not None else ("", "", "")
+                if root in aliases:  # `args.char_dim` with `self.args = args`: `self.args.char_dim`
+                    embeddings[attr] = frozenset({aliases[root] + dot + rest})
+                elif written is not None and root not in parameters:  # a constant of the module
+                    embeddings[attr] = frozenset({written})
+        stored_twice = {attr for attr, _ in stores if sum(1 for other, _ in stores if other == attr) > 1}
+        return _ClassLayers(frozenset(same_layout - stored_twice),
+                            {attr: written for attr, written in embeddings.items() if attr not in stored_twice})
 
     def _merge(self, scope: _Scope, *branches: _Scope) -> None:
         """A name keeps what it holds only where every branch agrees."""
@@ -347,6 +407,9 @@ class LayoutFacts:
             return tensor
         if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
             return None
+        layer = self._layer_output(expr, scope, create)
+        if layer is not None:
+            return layer
         method = expr.func.attr.value
         if method not in SAME_LAYOUT_METHODS | {"permute", "transpose", "swapaxes", "t"}:
             return None
@@ -366,9 +429,35 @@ class LayoutFacts:
                 return self._fresh()
         return self._fresh(_rearranged(axes, method, indices))
 
+    def _layer_output(self, call: cst.Call, scope: _Scope, create: bool) -> Tensor | None:
+        """`self.dropout(x)`: x's layout; `self.embedding(x)`: x's axes and one more, last, whose
+        size the embedding's size as the class writes it now names."""
+        classes = self._classes[-1] if self._classes else None
+        func = call.func
+        arguments = positional_args(call)
+        if classes is None or not isinstance(func, cst.Attribute) or dotted_name(func.value) != "self" \
+                or len(arguments) != 1 or len(call.args) != 1:
+            return None
+        attr = func.attr.value
+        if attr in classes.same_layout:
+            return self._tensor(arguments[0].value, scope, create)
+        if attr not in classes.embeddings:
+            return None
+        if call not in self._embedded:
+            base = self._tensor(arguments[0].value, scope, create=False)
+            number = next(self._numbers)
+            axes = (*base.axes, Axis(number, len(base.axes))) if base is not None and base.axes is not None else None
+            self._embedded[call] = Tensor(number, axes)
+            appended = axes[-1] if axes is not None else Axis(number, -1)
+            for written in classes.embeddings[attr]:
+                scope.sizes[written] = Size(axes=(appended,))
+        return self._embedded[call]
+
     def _size(self, expr: cst.BaseExpression, scope: _Scope) -> Size:
         if isinstance(expr, cst.Name) and expr.value in scope.sizes:
             return replace(scope.sizes[expr.value], written=expr)
+        if isinstance(expr, cst.Attribute) and dotted_name(expr) in scope.sizes:
+            return replace(scope.sizes[dotted_name(expr)], written=expr)
         integer = _integer(expr)
         if integer is not None:
             return Size(minus_one=integer == -1, neutral=integer == 1, written=expr)
