@@ -116,7 +116,7 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
     # Imported here: the cache reads summaries without loading libcst or the dataflow.
     import libcst as cst
 
-    from nnlint.facts.data.data_splits import parameter_selections
+    from nnlint.facts.data.selections import parameter_selections
     from nnlint.facts.pytorch.training import summarized_actions
 
     summary = ModuleSummary()
