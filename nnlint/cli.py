@@ -23,7 +23,7 @@ from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
 from nnlint.rules.metadata import RULES, rule_info
-from nnlint.selection import FixableCodes, RuleSelection
+from nnlint.selection import RuleSelection
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -96,19 +96,6 @@ def _list_rules() -> int:
     return EXIT_CLEAN
 
 
-def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
-    origin = str(config.path) if config.path else "options"
-    return RuleSelection(
-        list(RULES),
-        select=args.select if args.select is not None else config.select,
-        extend_select=(config.extend_select or []) + (args.extend_select or []),
-        ignore=(config.ignore or []) + (args.ignore or []),
-        per_file_ignores=config.per_file_ignores,
-        root=config.root,
-        origin=origin,
-    )
-
-
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.explain:
@@ -119,9 +106,9 @@ def run(argv: Sequence[str]) -> int:
     named = [path for path in paths if path != STDIN]
     try:
         config = discover_config([args.stdin_filename or "." if p == STDIN else p for p in paths], args.config)
-        selection = _selection(args, config)
+        selection = RuleSelection.configured(config, args.select, args.extend_select, args.ignore)
         baseline = Baseline.load(args.baseline) if args.baseline else None
-        fix_settings = _fix_settings(args, config)
+        fix_settings = FixSettings.configured(config, args.unsafe_fixes)
     except (ConfigError, BaselineError) as err:
         print(f"nnlint: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -130,8 +117,7 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     output_format = args.output_format or config.output_format or "text"
 
-    excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-    found = list(discover(named, excludes, args.force_exclude or config.force_exclude, config.root))
+    found = list(discover(named, config.exclude_patterns(), args.force_exclude or config.force_exclude, config.root))
     skipped = [entry for entry in found if isinstance(entry, Skipped)]
     missing = {entry.path for entry in skipped if entry.missing}
     if STDIN not in paths and missing == set(named):
@@ -218,12 +204,6 @@ def _lint_files(files: list[str], sources: Mapping[str, bytes], selection: RuleS
 
 
 # --fix, --diff, --fix-only
-
-def _fix_settings(args: argparse.Namespace, config: Config) -> FixSettings:
-    unsafe = args.unsafe_fixes if args.unsafe_fixes is not None else config.unsafe_fixes
-    origin = str(config.path) if config.path else "options"
-    return FixSettings(unsafe, FixableCodes(list(RULES), config.fixable, config.unfixable, origin))
-
 
 def _fix_mode(args: argparse.Namespace, config: Config) -> str | None:
     """"diff", "fix-only", "fix" or None (only lint)."""

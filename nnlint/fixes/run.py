@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from nnlint.config import Config
 from nnlint.diagnostics import Applicability, FileResult, Finding, TextFix
 from nnlint.files import NOTEBOOK_SUFFIX, UnreadableSource, read_source
 from nnlint.fixes.apply import apply_fixes
 from nnlint.fixes.notebook_json import NotebookLayoutError, with_sources
 from nnlint.notebook import NotNotebook, code_cells
+from nnlint.rules.metadata import RULES
+from nnlint.selection import FixableCodes
 
 # Fixes that overlap wait for the next pass; a handful of passes settles every real file.
 MAX_PASSES = 5
@@ -32,6 +35,14 @@ class FixSettings:
 
     unsafe: bool = False
     fixable: Callable[[str], bool] = lambda code: True
+
+    @classmethod
+    def configured(cls, config: Config, unsafe: bool | None = None) -> "FixSettings":
+        """The configuration's fixable and unfixable codes; `unsafe`, given beside the
+        configuration (a command-line switch, an editor's setting), overrides its unsafe-fixes."""
+        origin = str(config.path) if config.path else "options"
+        return cls(unsafe if unsafe is not None else config.unsafe_fixes,
+                   FixableCodes(list(RULES), config.fixable, config.unfixable, origin))
 
     def applies(self, finding: Finding) -> bool:
         fix = finding.fix
