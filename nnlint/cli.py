@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nnlint",
         description="Find the bugs that make neural networks train quietly wrong.",
         epilog="Exit status: 0 clean, 1 findings, 2 usage or configuration error. "
-               "`nnlint trace SCRIPT` runs a script under the runtime tracer.",
+               "`nnlint trace SCRIPT` runs a script under the runtime tracer; "
+               "`nnlint server` is a language server for editors.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to lint (default: .); - reads stdin")
     parser.add_argument("--select", type=_codes, metavar="CODES", help="only these codes or prefixes (NN2 = NN2xx)")
@@ -296,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nnlint.trace.cli import main as trace_main
 
         return trace_main(argv[1:])
+    if argv[:1] == ["server"]:
+        from nnlint.server.cli import main as server_main
+
+        return server_main(argv[1:])
     try:
         return run(argv)
     except KeyboardInterrupt:

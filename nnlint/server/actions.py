@@ -1,0 +1,139 @@
+"""Code actions: a finding's fix ("Fix NN201: ..."; unsafe ones marked and never preferred), a
+noqa comment for its line, and fix-all (`source.fixAll.nnlint`), which the fix engine of
+`nnlint --fix` computes."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from typing import Callable, Mapping
+
+from lsprotocol import types
+from pygls.workspace import PositionCodec
+
+from nnlint.diagnostics import Applicability, FileResult, Finding
+from nnlint.fixes.run import fix_project
+from nnlint.noqa import with_noqa
+from nnlint.notebook import NotNotebook, code_cells
+from nnlint.server.diagnostics import diagnostic, finding_range, part_of
+from nnlint.server.documents import Linted, Snapshot
+from nnlint.server.positions import Lines, contains, text_edits
+
+FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.nnlint"
+KINDS = (types.CodeActionKind.QuickFix, FIX_ALL)
+
+# Lints the project again with some files' content replaced (the fix engine's passes).
+Linter = Callable[[Mapping[str, bytes]], list[FileResult]]
+
+
+def wanted(kind: str, only: list[str] | None) -> bool:
+    """Whether the client asked for actions of this kind (`source` asks for `source.fixAll.nnlint`)."""
+    return only is None or any(kind == asked or kind.startswith(f"{asked}.") for asked in only)
+
+
+def findings_at(linted: Linted, uri: str, where: types.Range, codec: PositionCodec) -> list[tuple[Finding, Lines]]:
+    """The findings whose range meets `where` in the document or cell `uri`."""
+    placed = linted.snapshot.part_of(uri)
+    if placed is None:
+        return []
+    key, part = placed
+    lines = Lines(part.text, codec)
+    return [(finding, lines) for finding in linted.findings
+            if part_of(linted.snapshot, finding) == (key, part) and contains(where, finding_range(finding, lines))]
+
+
+def quick_fixes(linted: Linted, uri: str, where: types.Range, codec: PositionCodec) -> list[types.CodeAction]:
+    """For each finding at `where`: its fix (where the configuration lets it be fixed) and a noqa."""
+    actions = []
+    for finding, lines in findings_at(linted, uri, where, codec):
+        fix = finding.fix
+        if fix is not None and linted.fix_settings.fixable(finding.code):
+            edit = _fix_edit(linted.snapshot, finding, codec)
+            if edit is not None:
+                safe = fix.applicability is Applicability.SAFE
+                actions.append(types.CodeAction(
+                    title=f"Fix {finding.code}{'' if safe else ' (unsafe)'}: {fix.message}",
+                    kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic(finding, lines)],
+                    is_preferred=safe, edit=edit))
+        noqa = _noqa_edit(linted.snapshot, finding, uri, lines)
+        if noqa is not None:
+            actions.append(types.CodeAction(
+                title=f"Disable {finding.code} for this line", kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic(finding, lines)], edit=noqa))
+    return actions
+
+
+def _fix_edit(snapshot: Snapshot, finding: Finding, codec: PositionCodec) -> types.WorkspaceEdit | None:
+    """The fix's own edits, in the file or in their cells; None where one has no text to go to."""
+    assert finding.fix is not None
+    changes: dict[str, list[types.TextEdit]] = {}
+    for edit in finding.fix.edits:
+        part = snapshot.parts.get(edit.cell)
+        if part is None:
+            return None
+        lines = Lines(part.text, codec)
+        changes.setdefault(part.uri, []).append(types.TextEdit(
+            range=lines.range(edit.line, edit.column, edit.end_line, edit.end_column), new_text=edit.content))
+    return types.WorkspaceEdit(changes=changes)
+
+
+def _noqa_edit(snapshot: Snapshot, finding: Finding, uri: str, lines: Lines) -> types.WorkspaceEdit | None:
+    """`# noqa: CODE` added to the finding's line, unless a comment cannot end that line (it
+    continues with a backslash, or inside a string)."""
+    index = finding.line - 1
+    placed = snapshot.part_of(uri)
+    if placed is None or not 0 <= index < len(lines.lines) or not _comment_can_end(placed[1].text, finding.line):
+        return None
+    line = lines.lines[index]
+    new = with_noqa(line, finding.code)
+    if new == line:
+        return None
+    end = len(line) + 1
+    return types.WorkspaceEdit(changes={uri: [
+        types.TextEdit(range=lines.range(finding.line, 1, finding.line, end), new_text=new)]})
+
+
+def _comment_can_end(text: str, line: int) -> bool:
+    physical = io.StringIO(text, newline="").readlines()[line - 1]
+    if physical.rstrip("\r\n").endswith("\\"):
+        return False
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline="").readline):
+            if token.start[0] > line:
+                break
+            if token.start[0] <= line < token.end[0] and token.type != tokenize.NL and token.type != tokenize.NEWLINE:
+                return False  # a string (or f-string part) that goes on below this line
+    except (tokenize.TokenError, SyntaxError):
+        pass  # text being edited: the backslash check stands
+    return True
+
+
+def fix_all_action(linted: Linted, uri: str) -> types.CodeAction | None:
+    """Fix-all, its edit left to resolve; None when no fix would apply."""
+    if not any(linted.fix_settings.applies(finding) for finding in linted.findings):
+        return None
+    return types.CodeAction(title="Fix all nnlint findings", kind=FIX_ALL, data={"uri": uri})
+
+
+def fix_all_edit(linted: Linted, lint: Linter, codec: PositionCodec) -> types.WorkspaceEdit:
+    """Every fix the settings choose, applied over passes as `nnlint --fix` applies them, as edits
+    of the document or of its cells."""
+    snapshot = linted.snapshot
+    outcome = fix_project({snapshot.path: snapshot.data}, [FileResult(snapshot.path, linted.findings)], lint,
+                          linted.fix_settings)
+    fixed = outcome.contents.get(snapshot.path)
+    if fixed is None:
+        return types.WorkspaceEdit(changes={})
+    if None in snapshot.parts:
+        new_texts = {None: fixed.decode(snapshot.encoding)}
+    else:
+        try:
+            new_texts = dict(code_cells(fixed))
+        except NotNotebook:
+            return types.WorkspaceEdit(changes={})
+    changes = {}
+    for key, part in snapshot.parts.items():
+        new = new_texts.get(key, part.text)
+        if new != part.text:
+            changes[part.uri] = text_edits(part.text, new, codec)
+    return types.WorkspaceEdit(changes=changes)
