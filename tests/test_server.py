@@ -18,8 +18,6 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.asyncio
-
 SERVER = [sys.executable, "-m", "nnlint", "server"]
 SERVER_ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 TIMEOUT = 30  # seconds for one publication: the machine may be loaded
@@ -153,6 +151,7 @@ def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
     return text
 
 
+@pytest.mark.asyncio
 async def test_diagnostics_of_an_open_file_at_their_exact_ranges(client: LanguageClient, workspace: Path):
     uri = open_file(client, workspace / "train.py", TRAIN)
     diagnostics = await published(client, uri)
@@ -166,6 +165,7 @@ async def test_diagnostics_of_an_open_file_at_their_exact_ranges(client: Languag
     assert next(d for d in diagnostics if d.code == "NN204").severity == types.DiagnosticSeverity.Warning
 
 
+@pytest.mark.asyncio
 async def test_an_edit_updates_the_diagnostics(client: LanguageClient, workspace: Path):
     uri = open_file(client, workspace / "train.py", TRAIN)
     assert len(await published(client, uri)) == 2
@@ -173,8 +173,13 @@ async def test_an_edit_updates_the_diagnostics(client: LanguageClient, workspace
     assert [d.code for d in await published(client, uri)] == ["NN204"]
     change(client, uri, "\n\n" + TRAIN, 3)  # every finding two lines further down
     assert codes_at(await published(client, uri)) == [("NN201", 9, 11, 9, 36), ("NN204", 12, 11, 12, 48)]
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert len(await published(client, uri)) == 2
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert await published(client, uri) == []
 
 
+@pytest.mark.asyncio
 async def test_columns_are_utf16_code_units_on_lines_with_wider_characters(client: LanguageClient, workspace: Path):
     text = TRAIN.replace("    loss = F.cross_entropy(probs, y)",
                          "    é = '😀'; loss = F.cross_entropy(probs, y)")
@@ -184,3 +189,274 @@ async def test_columns_are_utf16_code_units_on_lines_with_wider_characters(clien
     start = len("    é = '😀'; loss = ".encode("utf-16-le")) // 2
     assert (nn201.range.start.line, nn201.range.start.character) == (7, start)
     assert nn201.range.end.character == start + len("F.cross_entropy(probs, y)")
+
+
+@pytest.mark.asyncio
+async def test_a_notebook_gets_its_diagnostics_in_its_cells(client: LanguageClient, workspace: Path):
+    notebook_uri = (workspace / "explore.ipynb").as_uri()
+    sources = ["# Training", "import torch.nn.functional as F\n%matplotlib inline",
+               "def step(model, x, y):\n    probs = F.softmax(model(x), dim=1)\n    return F.cross_entropy(probs, y)"]
+    kinds = [types.NotebookCellKind.Markup, types.NotebookCellKind.Code, types.NotebookCellKind.Code]
+    cells = [types.NotebookCell(kind=kind, document=f"{notebook_uri}#cell{number}")
+             for number, kind in enumerate(kinds, start=1)]
+    documents = [types.TextDocumentItem(uri=cell.document, language_id="markdown" if number == 0 else "python",
+                                        version=1, text=source)
+                 for number, (cell, source) in enumerate(zip(cells, sources))]
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook_uri, notebook_type="jupyter-notebook", version=1,
+                                                 cells=cells),
+        cell_text_documents=documents))
+    third = await published(client, cells[2].document)
+    assert codes_at(third) == [("NN201", 2, 11, 2, 36)]
+    assert await published(client, cells[1].document) == []
+
+    fixed = "def step(model, x, y):\n    return F.cross_entropy(model(x), y)"
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(uri=notebook_uri, version=2),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[
+            types.NotebookDocumentCellContentChanges(
+                document=types.VersionedTextDocumentIdentifier(uri=cells[2].document, version=2),
+                changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)])]))))
+    assert await published(client, cells[2].document) == []
+
+
+@pytest.mark.asyncio
+async def test_an_edit_of_models_py_republishes_the_open_files_that_import_it(client: LanguageClient,
+                                                                             workspace: Path):
+    (workspace / "models.py").write_text(MODELS)
+    (workspace / "train.py").write_text(USES_MODELS)
+    train = open_file(client, workspace / "train.py")
+    assert codes_at(await published(client, train)) == [("NN201", 12, 15, 12, 37)]
+    models = open_file(client, workspace / "models.py")
+    assert await published(client, models) == []
+    change(client, models, MODELS.replace(", nn.Softmax(dim=1)", ""), 2)  # the buffer only, not the file
+    assert await published(client, train) == []
+    change(client, models, MODELS, 3)
+    assert [d.code for d in await published(client, train)] == ["NN201"]
+
+
+@pytest.mark.asyncio
+async def test_a_module_created_on_disk_is_found_when_the_client_reports_it(client: LanguageClient,
+                                                                           workspace: Path):
+    train = open_file(client, workspace / "train.py", USES_MODELS)
+    assert await published(client, train) == []  # models.py is not there: nothing is known of Classifier
+    (workspace / "models.py").write_text(MODELS)
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(workspace / "models.py").as_uri(), type=types.FileChangeType.Created)]))
+    assert [d.code for d in await published(client, train)] == ["NN201"]
+
+
+@pytest.mark.asyncio
+async def test_a_syntax_error_mid_edit_is_one_diagnostic_and_then_recovers(client: LanguageClient,
+                                                                          workspace: Path):
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    assert len(await published(client, uri)) == 2
+    change(client, uri, TRAIN.replace("loss = F.cross_entropy(probs, y)", "loss = F.cross_entropy(probs, "), 2)
+    broken = await published(client, uri)
+    assert [(d.code, d.range.start.line) for d in broken] == [("NN001", 7)]
+    assert broken[0].message.startswith("cannot parse:")
+    change(client, uri, TRAIN, 3)
+    assert [d.code for d in await published(client, uri)] == ["NN201", "NN204"]
+
+
+async def quick_fix_titles(client: LanguageClient, uri: str, line: int, character: int) -> dict[str, types.CodeAction]:
+    where = types.Range(start=types.Position(line=line, character=character),
+                        end=types.Position(line=line, character=character))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=where,
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.QuickFix])))
+    return {action.title: action for action in actions or []}
+
+
+@pytest.mark.asyncio
+async def test_a_fix_action_applied_removes_its_diagnostic(client: LanguageClient, workspace: Path):
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    await published(client, uri)
+    actions = await quick_fix_titles(client, uri, 7, 20)
+    assert sorted(actions) == ["Disable NN201 for this line", "Fix NN201: drop the softmax: pass the raw scores"]
+    fix = actions["Fix NN201: drop the softmax: pass the raw scores"]
+    assert fix.is_preferred and fix.diagnostics[0].code == "NN201"
+    fixed = apply_edits(TRAIN, fix.edit.changes[uri])
+    assert "    probs = model(x)\n" in fixed
+    change(client, uri, fixed, 2)
+    assert [d.code for d in await published(client, uri)] == ["NN204"]
+
+
+@pytest.mark.asyncio
+async def test_an_unsafe_fix_is_offered_apart_and_marked(client: LanguageClient, workspace: Path):
+    text = textwrap.dedent("""\
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+    """)
+    uri = open_file(client, workspace / "net.py", text)
+    assert [d.code for d in await published(client, uri)] == ["NN103"]
+    actions = await quick_fix_titles(client, uri, 6, 20)
+    unsafe = [action for title, action in actions.items() if title.startswith("Fix NN103 (unsafe): ")]
+    assert len(unsafe) == 1 and not unsafe[0].is_preferred
+
+
+@pytest.mark.asyncio
+async def test_the_noqa_action_silences_the_finding_on_its_line(client: LanguageClient, workspace: Path):
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    await published(client, uri)
+    noqa = (await quick_fix_titles(client, uri, 10, 15))["Disable NN204 for this line"]
+    fixed = apply_edits(TRAIN, noqa.edit.changes[uri])
+    assert "    return torch.log(F.softmax(model(x), dim=1))  # noqa: NN204\n" in fixed
+    change(client, uri, fixed, 2)
+    assert [d.code for d in await published(client, uri)] == ["NN201"]
+    extended = fixed.replace("    loss = F.cross_entropy(probs, y)", "    loss = F.cross_entropy(probs, y)  # noqa: NN301")
+    change(client, uri, extended, 3)
+    await published(client, uri)
+    noqa = (await quick_fix_titles(client, uri, 7, 15))["Disable NN201 for this line"]
+    assert apply_edits(extended, noqa.edit.changes[uri]).splitlines()[7] == \
+        "    loss = F.cross_entropy(probs, y)  # noqa: NN301,NN201"
+
+
+@pytest.mark.asyncio
+async def test_fix_all_is_a_source_action_resolved_with_the_fix_engine(client: LanguageClient, workspace: Path):
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    await published(client, uri)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll])))
+    assert [(action.title, action.kind, action.edit) for action in actions] == \
+        [("Fix all nnlint findings", "source.fixAll.nnlint", None)]
+    resolved = await client.code_action_resolve_async(actions[0])
+    fixed = apply_edits(TRAIN, resolved.edit.changes[uri])
+    assert "    probs = model(x)\n" in fixed and "    return F.log_softmax(model(x), dim=1)\n" in fixed
+    change(client, uri, fixed, 2)
+    assert await published(client, uri) == []
+
+
+@pytest.mark.asyncio
+async def test_hover_on_a_diagnostic_shows_the_rule_page(client: LanguageClient, workspace: Path):
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    await published(client, uri)
+    found = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=7, character=20)))
+    assert found.contents.kind == types.MarkupKind.Markdown
+    assert found.contents.value == (REPO / "rules" / "NN201.md").read_text().strip()
+    assert (found.range.start.line, found.range.start.character) == (7, 11)
+    nothing = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=3)))
+    assert nothing is None
+
+
+@pytest.mark.asyncio
+async def test_requests_for_a_document_that_is_not_open_get_nothing(client: LanguageClient, workspace: Path):
+    uri = (workspace / "never_opened.py").as_uri()
+    hovered = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=0)))
+    assert hovered is None
+    assert await quick_fix_titles(client, uri, 0, 0) == {}
+    opened = open_file(client, workspace / "train.py", TRAIN)  # and the server still serves
+    assert len(await published(client, opened)) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_configuration_change_reselects_the_rules(client: LanguageClient, workspace: Path):
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    assert len(await published(client, uri)) == 2
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"nnlint": {"ignore": ["NN204"]}}))
+    assert [d.code for d in await published(client, uri)] == ["NN201"]
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"select": "NN204"}))
+    assert [d.code for d in await published(client, uri)] == ["NN204"]
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"select": ["NN999"]}))
+    message = await asyncio.wait_for(client.wait_for_notification(types.WINDOW_SHOW_MESSAGE), TIMEOUT)
+    assert message.message == "nnlint: settings not applied: settings: unknown rule code or prefix 'NN999'"
+
+
+@pytest.mark.asyncio
+async def test_the_configuration_is_pulled_when_the_change_carries_none(client: LanguageClient, workspace: Path):
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    assert len(await published(client, uri)) == 2
+    client.set_configuration({"extend-select": [], "ignore": ["NN201"]}, section="nnlint")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    assert [d.code for d in await published(client, uri)] == ["NN204"]
+
+
+client_with_options = start({"nnlint": {"select": ["NN2"], "ignore": ["NN201"]}})
+
+
+@pytest.mark.asyncio
+async def test_initialization_options_select_the_rules(client_with_options: LanguageClient, workspace: Path):
+    uri = open_file(client_with_options, workspace / "train.py", TRAIN)
+    assert [d.code for d in await published(client_with_options, uri)] == ["NN204"]
+
+
+@pytest.mark.asyncio
+async def test_the_workspace_configuration_is_honoured(client: LanguageClient, workspace: Path):
+    (workspace / "pyproject.toml").write_text(textwrap.dedent("""\
+        [tool.nnlint]
+        extend-exclude = ["generated"]
+
+        [tool.nnlint.per-file-ignores]
+        "scratch_*.py" = ["NN204"]
+    """))
+    (workspace / "generated").mkdir()
+    scratch = open_file(client, workspace / "scratch_train.py", TRAIN)
+    assert [d.code for d in await published(client, scratch)] == ["NN201"]
+    excluded = open_file(client, workspace / "generated" / "train.py", TRAIN)
+    assert await published(client, excluded) == []
+
+
+@pytest.mark.asyncio
+async def test_a_broken_configuration_is_shown_and_the_default_rules_run(client: LanguageClient, workspace: Path):
+    (workspace / "pyproject.toml").write_text("[tool.nnlint]\nselect = 3\n")
+    uri = open_file(client, workspace / "train.py", TRAIN)
+    message = await asyncio.wait_for(client.wait_for_notification(types.WINDOW_SHOW_MESSAGE), TIMEOUT)
+    assert message.type == types.MessageType.Error
+    assert "[tool.nnlint] select must be a list of strings" in message.message
+    assert len(await published(client, uri)) == 2
+
+
+# The analysis fails on any file that says so: the server under test, with its lint broken on purpose.
+CRASHING_SERVER = [sys.executable, "-c", textwrap.dedent("""\
+    import sys
+    from nnlint.engine import LintSession
+    from nnlint.server.cli import main
+
+    lint = LintSession.lint
+
+    def crashing(self, targets, codes, ignored_in, sources):
+        if any(b"crash here" in data for data in sources.values()):
+            raise RuntimeError("the analysis broke")
+        return lint(self, targets, codes, ignored_in, sources)
+
+    LintSession.lint = crashing
+    sys.exit(main([]))
+""")]
+crashing_client = start(server=CRASHING_SERVER)
+
+
+@pytest.mark.asyncio
+async def test_a_crash_in_an_analysis_goes_to_the_log_and_the_server_goes_on(crashing_client: LanguageClient,
+                                                                             workspace: Path):
+    uri = open_file(crashing_client, workspace / "train.py", TRAIN + "# crash here\n")
+    logged = await asyncio.wait_for(crashing_client.wait_for_notification(types.WINDOW_LOG_MESSAGE), TIMEOUT)
+    assert logged.type == types.MessageType.Error
+    assert "the analysis failed" in logged.message and "RuntimeError: the analysis broke" in logged.message
+    change(crashing_client, uri, TRAIN, 2)
+    assert len(await published(crashing_client, uri)) == 2
+
+
+def test_the_server_exits_quietly_when_the_client_goes_away(tmp_path: Path):
+    initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                             "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}})
+    message = f"Content-Length: {len(initialize)}\r\n\r\n{initialize}".encode()
+    # The client sends one request and is gone: the server's input ends before any answer is read.
+    finished = subprocess.run(SERVER, input=message, capture_output=True, env=SERVER_ENV, timeout=60)
+    assert finished.returncode == 0
+    assert b"Traceback" not in finished.stderr
+    assert b'"id":1' in finished.stdout.replace(b" ", b"")

@@ -165,8 +165,11 @@ class NnlintServer(LanguageServer):
         if now:
             self._spawn(self.lint_open())
         else:
-            self._debounce = asyncio.get_running_loop().call_later(
-                DEBOUNCE_SECONDS, lambda: self._spawn(self.lint_open()))
+            self._debounce = asyncio.get_running_loop().call_later(DEBOUNCE_SECONDS, self._after_pause)
+
+    def _after_pause(self) -> None:
+        self._debounce = None
+        self._spawn(self.lint_open())
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -175,7 +178,6 @@ class NnlintServer(LanguageServer):
 
     async def lint_open(self) -> None:
         """Lint every open document and publish what changed (and all of what the user changed)."""
-        self._debounce = None
         changed, self._changed = self._changed, set()
         try:
             snapshots = self._snapshots()
