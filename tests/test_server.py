@@ -16,6 +16,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from nnlint.noqa import with_noqa
+from nnlint.server.actions import comment_can_end
 from tests.helpers import REPO
 
 SERVER = [sys.executable, "-m", "nnlint", "server"]
@@ -65,6 +67,31 @@ USES_MODELS = textwrap.dedent("""\
             optimizer.step()
 """)
 
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("loss = f(x)", "loss = f(x)  # noqa: NN201"),
+    ("loss = f(x)   ", "loss = f(x)  # noqa: NN201"),
+    ("loss = f(x)  # a comment", "loss = f(x)  # a comment  # noqa: NN201"),
+    ("loss = f(x)  # noqa: NN301", "loss = f(x)  # noqa: NN301,NN201"),
+    ("loss = f(x)  # noqa:NN301, NN302 because", "loss = f(x)  # noqa:NN301, NN302,NN201 because"),
+    ("loss = f(x)  # noqa: NN2", "loss = f(x)  # noqa: NN2"),  # the family covers it already
+    ("loss = f(x)  # noqa", "loss = f(x)  # noqa"),
+])
+def test_a_noqa_comment_gets_the_code(line, expected):
+    assert with_noqa(line, "NN201") == expected
+
+
+@pytest.mark.parametrize(("text", "line", "expected"), [
+    ("x = f(\n    y)\n", 1, True),  # inside brackets a comment may end the line
+    ("x = 1 + \\\n    2\n", 1, False),  # after a backslash nothing may follow
+    ('x = """a\nb"""\n', 1, False),  # the line ends inside a string
+    ('x = """a\nb"""\n', 2, True),
+    ("x = (\n", 1, True),  # text being typed: only the backslash is checked
+])
+def test_a_comment_is_only_added_where_one_can_end_the_line(text, line, expected):
+    assert comment_can_end(text, line) is expected
+
+
 CAPABILITIES = types.ClientCapabilities(
     general=types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf16]),
     text_document=types.TextDocumentClientCapabilities(
@@ -89,13 +116,14 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def start(options: dict | None = None, server: list[str] = SERVER):
+def start(options: dict | None = None, server: list[str] = SERVER,
+          capabilities: types.ClientCapabilities = CAPABILITIES):
     """A fixture: the server started, initialized on the workspace folder, shut down after."""
 
     @pytest_lsp.fixture(config=ClientServerConfig(server_command=server, server_env=SERVER_ENV))
     async def client(lsp_client: LanguageClient, workspace: Path):
         await lsp_client.initialize_session(types.InitializeParams(
-            capabilities=CAPABILITIES, root_uri=workspace.as_uri(), initialization_options=options,
+            capabilities=capabilities, root_uri=workspace.as_uri(), initialization_options=options,
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="demo")]))
         yield
         await lsp_client.shutdown_session()
@@ -136,6 +164,15 @@ def codes_at(diagnostics: list[types.Diagnostic]) -> list[tuple[str, int, int, i
                   for d in diagnostics)
 
 
+async def quick_fix_titles(client: LanguageClient, uri: str, line: int, character: int) -> dict[str, types.CodeAction]:
+    where = types.Range(start=types.Position(line=line, character=character),
+                        end=types.Position(line=line, character=character))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=where,
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.QuickFix])))
+    return {action.title: action for action in actions or []}
+
+
 def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
     """The text with LSP edits applied (UTF-16 columns, as the client declared)."""
     lines = text.splitlines(keepends=True)
@@ -173,9 +210,10 @@ async def test_an_edit_updates_the_diagnostics(client: LanguageClient, workspace
     assert [d.code for d in await published(client, uri)] == ["NN204"]
     change(client, uri, "\n\n" + TRAIN, 3)  # every finding two lines further down
     assert codes_at(await published(client, uri)) == [("NN201", 9, 11, 9, 36), ("NN204", 12, 11, 12, 48)]
-    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    document = types.TextDocumentIdentifier(uri=uri)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=document))
     assert len(await published(client, uri)) == 2
-    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=document))
     assert await published(client, uri) == []
 
 
@@ -209,6 +247,10 @@ async def test_a_notebook_gets_its_diagnostics_in_its_cells(client: LanguageClie
     third = await published(client, cells[2].document)
     assert codes_at(third) == [("NN201", 2, 11, 2, 36)]
     assert await published(client, cells[1].document) == []
+    actions = await quick_fix_titles(client, cells[2].document, 2, 20)
+    fix = actions["Fix NN201: drop the softmax: pass the raw scores"]
+    assert list(fix.edit.changes) == [cells[2].document]
+    assert apply_edits(sources[2], fix.edit.changes[cells[2].document]).splitlines()[1] == "    probs = model(x)"
 
     fixed = "def step(model, x, y):\n    return F.cross_entropy(model(x), y)"
     client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
@@ -221,8 +263,8 @@ async def test_a_notebook_gets_its_diagnostics_in_its_cells(client: LanguageClie
 
 
 @pytest.mark.asyncio
-async def test_an_edit_of_models_py_republishes_the_open_files_that_import_it(client: LanguageClient,
-                                                                             workspace: Path):
+async def test_an_edit_of_models_py_republishes_the_open_files_that_import_it(
+        client: LanguageClient, workspace: Path):
     (workspace / "models.py").write_text(MODELS)
     (workspace / "train.py").write_text(USES_MODELS)
     train = open_file(client, workspace / "train.py")
@@ -236,8 +278,8 @@ async def test_an_edit_of_models_py_republishes_the_open_files_that_import_it(cl
 
 
 @pytest.mark.asyncio
-async def test_a_module_created_on_disk_is_found_when_the_client_reports_it(client: LanguageClient,
-                                                                           workspace: Path):
+async def test_a_module_created_on_disk_is_found_when_the_client_reports_it(
+        client: LanguageClient, workspace: Path):
     train = open_file(client, workspace / "train.py", USES_MODELS)
     assert await published(client, train) == []  # models.py is not there: nothing is known of Classifier
     (workspace / "models.py").write_text(MODELS)
@@ -247,8 +289,8 @@ async def test_a_module_created_on_disk_is_found_when_the_client_reports_it(clie
 
 
 @pytest.mark.asyncio
-async def test_a_syntax_error_mid_edit_is_one_diagnostic_and_then_recovers(client: LanguageClient,
-                                                                          workspace: Path):
+async def test_a_syntax_error_mid_edit_is_one_diagnostic_and_then_recovers(
+        client: LanguageClient, workspace: Path):
     uri = open_file(client, workspace / "train.py", TRAIN)
     assert len(await published(client, uri)) == 2
     change(client, uri, TRAIN.replace("loss = F.cross_entropy(probs, y)", "loss = F.cross_entropy(probs, "), 2)
@@ -257,15 +299,6 @@ async def test_a_syntax_error_mid_edit_is_one_diagnostic_and_then_recovers(clien
     assert broken[0].message.startswith("cannot parse:")
     change(client, uri, TRAIN, 3)
     assert [d.code for d in await published(client, uri)] == ["NN201", "NN204"]
-
-
-async def quick_fix_titles(client: LanguageClient, uri: str, line: int, character: int) -> dict[str, types.CodeAction]:
-    where = types.Range(start=types.Position(line=line, character=character),
-                        end=types.Position(line=line, character=character))
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=where,
-        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.QuickFix])))
-    return {action.title: action for action in actions or []}
 
 
 @pytest.mark.asyncio
@@ -313,7 +346,7 @@ async def test_the_noqa_action_silences_the_finding_on_its_line(client: Language
     assert "    return torch.log(F.softmax(model(x), dim=1))  # noqa: NN204\n" in fixed
     change(client, uri, fixed, 2)
     assert [d.code for d in await published(client, uri)] == ["NN201"]
-    extended = fixed.replace("    loss = F.cross_entropy(probs, y)", "    loss = F.cross_entropy(probs, y)  # noqa: NN301")
+    extended = fixed.replace("F.cross_entropy(probs, y)\n", "F.cross_entropy(probs, y)  # noqa: NN301\n")
     change(client, uri, extended, 3)
     await published(client, uri)
     noqa = (await quick_fix_titles(client, uri, 7, 15))["Disable NN201 for this line"]
@@ -336,6 +369,26 @@ async def test_fix_all_is_a_source_action_resolved_with_the_fix_engine(client: L
     assert "    probs = model(x)\n" in fixed and "    return F.log_softmax(model(x), dim=1)\n" in fixed
     change(client, uri, fixed, 2)
     assert await published(client, uri) == []
+
+
+client_without_resolve = start(capabilities=types.ClientCapabilities(
+    text_document=types.TextDocumentClientCapabilities(code_action=types.CodeActionClientCapabilities(
+        code_action_literal_support=types.ClientCodeActionLiteralOptions(
+            code_action_kind=types.ClientCodeActionKindOptions(value_set=[types.CodeActionKind.SourceFixAll]))))))
+
+
+@pytest.mark.asyncio
+async def test_fix_all_comes_with_its_edit_to_a_client_that_cannot_resolve(client_without_resolve: LanguageClient,
+                                                                           workspace: Path):
+    uri = open_file(client_without_resolve, workspace / "train.py", TRAIN)
+    await published(client_without_resolve, uri)
+    actions = await client_without_resolve.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.Source])))
+    assert [action.kind for action in actions] == ["source.fixAll.nnlint"]
+    fixed = apply_edits(TRAIN, actions[0].edit.changes[uri])
+    assert "    probs = model(x)\n" in fixed and "    return F.log_softmax(model(x), dim=1)\n" in fixed
 
 
 @pytest.mark.asyncio
@@ -441,8 +494,8 @@ crashing_client = start(server=CRASHING_SERVER)
 
 
 @pytest.mark.asyncio
-async def test_a_crash_in_an_analysis_goes_to_the_log_and_the_server_goes_on(crashing_client: LanguageClient,
-                                                                             workspace: Path):
+async def test_a_crash_in_an_analysis_goes_to_the_log_and_the_server_goes_on(
+        crashing_client: LanguageClient, workspace: Path):
     uri = open_file(crashing_client, workspace / "train.py", TRAIN + "# crash here\n")
     logged = await asyncio.wait_for(crashing_client.wait_for_notification(types.WINDOW_LOG_MESSAGE), TIMEOUT)
     assert logged.type == types.MessageType.Error

@@ -82,7 +82,7 @@ def _noqa_edit(snapshot: Snapshot, finding: Finding, uri: str, lines: Lines) -> 
     continues with a backslash, or inside a string)."""
     index = finding.line - 1
     placed = snapshot.part_of(uri)
-    if placed is None or not 0 <= index < len(lines.lines) or not _comment_can_end(placed[1].text, finding.line):
+    if placed is None or not 0 <= index < len(lines.lines) or not comment_can_end(placed[1].text, finding.line):
         return None
     line = lines.lines[index]
     new = with_noqa(line, finding.code)
@@ -93,7 +93,7 @@ def _noqa_edit(snapshot: Snapshot, finding: Finding, uri: str, lines: Lines) -> 
         types.TextEdit(range=lines.range(finding.line, 1, finding.line, end), new_text=new)]})
 
 
-def _comment_can_end(text: str, line: int) -> bool:
+def comment_can_end(text: str, line: int) -> bool:
     physical = io.StringIO(text, newline="").readlines()[line - 1]
     if physical.rstrip("\r\n").endswith("\\"):
         return False

@@ -5,7 +5,8 @@ Every lint covers all open documents, each project's in one LintSession run (an 
 `models.py` changes what `train.py` sees, and unchanged files cost nothing: their results are
 kept in memory). A change is linted once the typing pauses (DEBOUNCE_SECONDS), an open or a
 save at once. One thread analyses, so that lints never overlap and the protocol keeps being
-answered meanwhile. Nothing that goes wrong in a lint stops the server: it goes to the client's
+answered meanwhile; the projects (their sessions, their listed trees) are touched on that thread
+only. Nothing that goes wrong in a lint stops the server: it goes to the client's
 log, and the next lint runs as usual."""
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class NnlintServer(LanguageServer):
         self._debounce: asyncio.TimerHandle | None = None
         self._changed: set[str] = set()  # documents whose next diagnostics are published even if unchanged
         self._tasks: set[asyncio.Task] = set()
-        self._shown: set[str] = set()  # configuration problems already shown to the user
+        self._shown: set[str] = set()  # problems with the settings or configuration already shown
         self._register()
 
     def _register(self) -> None:
@@ -102,9 +103,13 @@ class NnlintServer(LanguageServer):
 
     async def did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
         settings = own_section(params.settings)
-        if not settings and self._client_can("workspace.configuration"):
-            pulled = await self.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)]))
+        if not settings and self._client_can("workspace.configuration"):  # the client wants them pulled
+            try:
+                pulled = await self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)]))
+            except Exception as err:
+                self._log(f"nnlint: cannot read the settings: {err}", types.MessageType.Warning)
+                return
             settings = pulled[0] if pulled else None
         if self._apply_settings(settings):
             self._lint_soon(set(self.linted), now=True)
@@ -118,9 +123,7 @@ class NnlintServer(LanguageServer):
         return True
 
     def did_change_workspace_folders(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
-        removed = {unquote(folder.uri) for folder in params.event.removed}
-        kept = [folder for folder in self.workspace.folders.values() if unquote(folder.uri) not in removed]
-        self._set_folders(kept, None)
+        self._set_folders(list(self.workspace.folders.values()), None)  # as pygls has just updated them
 
     def _set_folders(self, folders: list[types.WorkspaceFolder], root_uri: str | None) -> None:
         uris = [folder.uri for folder in folders] or ([root_uri] if root_uri else [])
@@ -128,21 +131,22 @@ class NnlintServer(LanguageServer):
 
     def did_change_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
         if any(change.type != types.FileChangeType.Changed for change in params.changes):
-            self.projects.files_changed()
+            self._analysis.submit(self.projects.files_changed)  # the projects belong to the analysis thread
         self._lint_soon(set())
 
     # Documents
 
-    def did_open(self, params: Any) -> None:
+    def did_open(self, params: types.DidOpenTextDocumentParams | types.DidOpenNotebookDocumentParams) -> None:
         self._lint_soon({self._uri_of(params)}, now=True)
 
-    def did_change(self, params: Any) -> None:
+    def did_change(self, params: types.DidChangeTextDocumentParams | types.DidChangeNotebookDocumentParams
+                   ) -> None:
         self._lint_soon({self._uri_of(params)})
 
-    def did_save(self, params: Any) -> None:
+    def did_save(self, params: types.DidSaveTextDocumentParams | types.DidSaveNotebookDocumentParams) -> None:
         self._lint_soon({self._uri_of(params)}, now=True)
 
-    def did_close(self, params: Any) -> None:
+    def did_close(self, params: types.DidCloseTextDocumentParams | types.DidCloseNotebookDocumentParams) -> None:
         linted = self.linted.pop(unquote(self._uri_of(params)), None)
         if linted is not None:
             for part in linted.snapshot.parts.values():
@@ -183,11 +187,14 @@ class NnlintServer(LanguageServer):
             snapshots = self._snapshots()
             linted, problems, failures = await asyncio.get_running_loop().run_in_executor(
                 self._analysis, self._lint, snapshots)
+            if not problems:
+                self._shown.clear()  # all is well again: a problem that comes back is shown again
             for problem in problems:
                 self._show(f"nnlint: {problem}; linting with the rules on by default")
             for failure in failures:
                 self._log(failure, types.MessageType.Error)
-            open_now = {unquote(snapshot.uri) for snapshot in self._snapshots()}
+            open_now = {unquote(uri) for uri in self.workspace.text_documents} | {
+                unquote(uri) for uri in self.workspace.notebook_documents}
             for uri, result in linted.items():
                 if uri in open_now:
                     self._publish_linted(uri, result, forced=uri in changed)
@@ -306,13 +313,17 @@ class NnlintServer(LanguageServer):
 
     async def _fix_all(self, linted: Linted) -> types.WorkspaceEdit:
         sources = {result.snapshot.path: result.snapshot.data for result in self.linted.values()}
-        project, _ = self.projects.for_path(linted.snapshot.path)
+        codec = self.workspace.position_codec
 
-        def lint(current: Mapping[str, bytes]) -> list[FileResult]:
-            return self._lint_in(project, [linted.snapshot.path], {**sources, **current})
+        def fix_all() -> types.WorkspaceEdit:  # on the analysis thread, which the projects belong to
+            project, _ = self.projects.for_path(linted.snapshot.path)
 
-        return await asyncio.get_running_loop().run_in_executor(
-            self._analysis, fix_all_edit, linted, lint, self.workspace.position_codec)
+            def lint(current: Mapping[str, bytes]) -> list[FileResult]:
+                return self._lint_in(project, [linted.snapshot.path], {**sources, **current})
+
+            return fix_all_edit(linted, lint, codec)
+
+        return await asyncio.get_running_loop().run_in_executor(self._analysis, fix_all)
 
     async def hover(self, params: types.HoverParams) -> types.Hover | None:
         linted = await self.current(params.text_document.uri)
@@ -336,10 +347,10 @@ class NnlintServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
 
     def _show(self, message: str) -> None:
-        """A problem the user must fix, shown once (and logged each time it is met)."""
-        self._log(message, types.MessageType.Error)
+        """A problem the user must fix: shown and logged once, not at every lint while it lasts."""
         if message not in self._shown:
             self._shown.add(message)
+            self._log(message, types.MessageType.Error)
             self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
 
 
