@@ -12,7 +12,7 @@ import libcst as cst
 
 from nnlint.diagnostics import FileResult, Finding, Scan, TextEdit, TextFix, finding
 from nnlint.facts import FileFacts
-from nnlint.facts.names import ImportTable, import_aliases
+from nnlint.facts.core.names import ImportTable, import_aliases
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
 from nnlint.files import SourceFile, UnreadableSource, read_source
 from nnlint.fixes import Fix

@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     fixes.add_argument("--diff", action="store_true",
                        help="print a unified diff of what --fix would change; write nothing")
     fixes.add_argument("--fix-only", action="store_true", help="apply fixes and print only how many")
+    fixes.add_argument("--fixable", type=_codes, metavar="CODES",
+                       help="fix only these codes or prefixes (default: all; replaces the configuration's)")
+    fixes.add_argument("--extend-fixable", type=_codes, metavar="CODES",
+                       help="add codes or prefixes to those --fixable or the configuration names")
+    fixes.add_argument("--unfixable", type=_codes, metavar="CODES",
+                       help="never fix these codes or prefixes, nor mark them [*]")
     parser.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     parser.add_argument("--list-rules", action="store_true",
                         help="list every rule: code, name, default on/off, fix (safe, unsafe, none)")
@@ -109,7 +115,8 @@ def run(argv: Sequence[str]) -> int:
         config = discover_config([args.stdin_filename or "." if p == STDIN else p for p in paths], args.config)
         selection = RuleSelection.configured(config, args.select, args.extend_select, args.ignore)
         baseline = Baseline.load(args.baseline) if args.baseline else None
-        fix_settings = FixSettings.configured(config, args.unsafe_fixes)
+        fix_settings = FixSettings.configured(config, args.unsafe_fixes, args.fixable, args.extend_fixable,
+                                              args.unfixable)
     except (ConfigError, BaselineError) as err:
         print(f"nnlint: error: {err}", file=sys.stderr)
         return EXIT_USAGE

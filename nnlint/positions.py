@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Sequence
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from nnlint.facts.syntax import descendants
+from nnlint.facts.core.syntax import descendants
 
 
 def node_positions(module: cst.Module, text: str, nodes: Iterable[cst.CSTNode]) -> Mapping[cst.CSTNode, CodeRange]:

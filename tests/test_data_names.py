@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nnlint.facts.data_api import TEST, TRAIN, VALIDATION, role_from_name, role_from_path
+from nnlint.facts.data.data_api import TEST, TRAIN, VALIDATION, role_from_name, role_from_path
 
 NAMED = {
     "X_train": TRAIN, "x_val": VALIDATION, "train_x": TRAIN, "test_df": TEST, "valid_set": VALIDATION,

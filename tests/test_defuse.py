@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 import hypothesmith
 
 from nnlint.facts import FileFacts
-from nnlint.facts.defuse import DefUse, Definition, Role
-from nnlint.facts.names import ImportTable, import_aliases
+from nnlint.facts.core.defuse import DefUse, Definition, Role
+from nnlint.facts.core.names import ImportTable, import_aliases
 from nnlint.rules import all_rules
 
 

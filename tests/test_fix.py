@@ -12,7 +12,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from helpers import REPO, run_nnlint
+from helpers import REPO, parse_text_output, run_nnlint
 from nnlint import analysis
 from nnlint.diagnostics import Applicability, Severity, TextEdit, TextFix
 from nnlint.files import SourceFile
@@ -314,6 +314,48 @@ def test_no_fix_and_unsafe_fixes_in_the_configuration(tmp_path: Path) -> None:
     assert "weights_only" not in source.read_text() and FIXED_LOG_OF_SOFTMAX in source.read_text()
     run_nnlint("--no-cache", str(source), cwd=tmp_path)
     assert "weights_only=True" in source.read_text()
+
+
+def test_unfixable_on_the_command_line_leaves_the_code_alone(tmp_path: Path) -> None:
+    source = _write(tmp_path / "train.py", LOG_OF_SOFTMAX)
+    result = run_nnlint("--no-cache", "--fix", "--unfixable", "NN204", str(source))
+    assert result.returncode == 1, result.stderr.decode()
+    assert source.read_text() == LOG_OF_SOFTMAX
+    assert [(f["code"], f["fixable"]) for f in parse_text_output(result.stdout.decode())] == [("NN204", None)]
+    assert "nnlint: fixed 0 findings; 1 remaining" in result.stderr.decode()
+
+
+def test_fixable_on_the_command_line_limits_fixing_to_the_family(tmp_path: Path) -> None:
+    source = _write(tmp_path / "train.py", SAFE_AND_UNSAFE)
+    result = run_nnlint("--no-cache", "--fix", "--unsafe-fixes", "--fixable", "NN2", str(source))
+    assert result.returncode == 1, result.stderr.decode()
+    assert FIXED_LOG_OF_SOFTMAX in source.read_text() and "torch.load(path))" in source.read_text()
+    assert [(f["code"], f["fixable"]) for f in parse_text_output(result.stdout.decode())] == [("NN701", None)]
+
+
+@pytest.mark.parametrize("table, options, fixed", [
+    ('fixable = ["NN1"]\n', ["--fixable", "NN2"], True),           # --fixable replaces the configuration's
+    ('fixable = ["NN1"]\n', ["--extend-fixable", "NN204"], True),  # --extend-fixable adds to it
+    ('fixable = ["NN1"]\n', ["--unfixable", "NN7"], False),
+    ('unfixable = ["NN7"]\n', ["--unfixable", "NN204"], False),    # --unfixable adds to the configuration's
+    ('unfixable = ["NN2"]\n', ["--fixable", "NN204"], False),      # and wins over --fixable
+])
+def test_fix_options_on_the_command_line_meet_the_configuration(tmp_path: Path, table: str, options: list[str],
+                                                                fixed: bool) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.nnlint]\nfix = true\n" + table)
+    source = _write(tmp_path / "train.py", LOG_OF_SOFTMAX)
+    result = run_nnlint("--no-cache", *options, str(source), cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr.decode()
+    assert (source.read_text() == FIXED_LOG_OF_SOFTMAX) is fixed
+
+
+@pytest.mark.parametrize("option", ["--fixable", "--extend-fixable", "--unfixable"])
+def test_an_unknown_code_in_a_fix_option_is_a_usage_error(tmp_path: Path, option: str) -> None:
+    source = _write(tmp_path / "train.py", LOG_OF_SOFTMAX)
+    result = run_nnlint("--no-cache", "--fix", option, "NN999", str(source))
+    assert result.returncode == 2
+    assert result.stderr.decode() == "nnlint: error: options: unknown rule code or prefix 'NN999'\n"
+    assert source.read_text() == LOG_OF_SOFTMAX
 
 
 @pytest.mark.parametrize("table", ['fix = "yes"\n', 'unfixable = ["NN999"]\n', 'fixable = 3\n'])

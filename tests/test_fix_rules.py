@@ -84,3 +84,77 @@ def test_page_says_what_the_fix_is(code: str) -> None:
     rule = next(r for r in all_rules() if r.code == code)
     kinds = "/".join(kind.value for kind in rule.fixes) or "none"
     assert f"**Fix:** {kinds}" in page, f"{code}: the page needs a '**Fix:** {kinds}' line"
+
+
+# A script that runs its training function from `if __name__ == "__main__":`: the fix moves the
+# line within that function (the module sees both actions through the call of main()).
+CALLED_FROM_MAIN = {
+    "NN305": ("""\
+import torch
+
+
+def main(model, loader):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+    for x, y in loader:
+        optimizer.zero_grad()
+        model(x).sub(y).pow(2).mean().backward()
+        scheduler.step()  # expect: NN305
+        optimizer.step()
+
+
+if __name__ == "__main__":
+    main(torch.nn.Linear(2, 1), [])
+""", """\
+        model(x).sub(y).pow(2).mean().backward()
+        optimizer.step()
+        scheduler.step()  # expect: NN305
+"""),
+    "NN306": ("""\
+import torch
+
+
+def main(model, loader):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for x, y in loader:
+        optimizer.zero_grad()
+        model(x).sub(y).pow(2).mean().backward()
+        optimizer.step()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # expect: NN306
+
+
+if __name__ == "__main__":
+    main(torch.nn.Linear(2, 1), [])
+""", """\
+        model(x).sub(y).pow(2).mean().backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # expect: NN306
+        optimizer.step()
+"""),
+}
+
+
+@pytest.mark.parametrize("code", sorted(CALLED_FROM_MAIN))
+def test_fix_moves_the_line_within_the_function_the_script_runs(code: str, tmp_path: Path) -> None:
+    script, moved = CALLED_FROM_MAIN[code]
+    path = tmp_path / "train.py"
+    path.write_text(script, encoding="utf-8")
+    fixed = _fixed(path, code, [])
+    assert moved in fixed and fixed.endswith('if __name__ == "__main__":\n    main(torch.nn.Linear(2, 1), [])\n')
+
+
+def test_zero_grad_between_backward_and_step_moves_to_the_top_of_the_iteration(tmp_path: Path) -> None:
+    """The trace fixture: the loop draws its batch, then backward(), zero_grad(), step(); main()
+    runs from `if __name__ == "__main__":`."""
+    fixture = FIXTURES / "trace" / "nn302_zero_grad_between_backward_and_step.py"
+    copy = tmp_path / fixture.name
+    copy.write_text(fixture.read_text(encoding="utf-8"), encoding="utf-8")
+    fixed = _fixed(copy, "NN302", [])
+    assert """\
+    for _ in range(5):
+        optimizer.zero_grad()  # expect: NN302
+        inputs = torch.randn(16, 6, device=DEVICE)
+        labels = torch.randint(0, 2, (16,), device=DEVICE)
+        loss = nn.functional.cross_entropy(model(inputs), labels)
+        loss.backward()
+        optimizer.step()
+""" in fixed

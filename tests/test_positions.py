@@ -7,7 +7,7 @@ import pytest
 from helpers import FIXTURES
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from nnlint.facts.syntax import descendants
+from nnlint.facts.core.syntax import descendants
 from nnlint.files import decode_source
 from nnlint.positions import node_positions
 

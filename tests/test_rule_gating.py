@@ -10,7 +10,7 @@ import pytest
 
 from nnlint.analysis import _applicable
 from nnlint.facts import FileFacts
-from nnlint.facts.names import ImportTable, import_aliases
+from nnlint.facts.core.names import ImportTable, import_aliases
 from nnlint.facts.summary import SymbolSummary
 from nnlint.rules import all_rules
 

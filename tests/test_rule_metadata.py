@@ -53,7 +53,7 @@ def _modules_after(code: str, cwd: Path, env: dict[str, str] | None = None) -> s
 
 
 def _checks_and_parsers(modules: set[str]) -> set[str]:
-    data_only = {"nnlint.facts", "nnlint.facts.summary", "nnlint.facts.values", "nnlint.facts.project"}
+    data_only = {"nnlint.facts", "nnlint.facts.summary", "nnlint.facts.core", "nnlint.facts.core.values", "nnlint.facts.project"}
     return {name for name in modules if name.split(".")[0] == "libcst" or name == "nnlint.analysis"
             or (name.startswith("nnlint.facts") and name not in data_only)
             or (name.startswith("nnlint.rules.") and name != "nnlint.rules.metadata")}
@@ -77,5 +77,5 @@ def test_a_file_imports_only_the_rules_its_text_triggers_and_the_facts_they_read
     modules = _modules_after("from nnlint.engine import lint_file\nlint_file('model.py')", tmp_path)
     assert "nnlint.rules.nn103_bias_before_batchnorm" in modules
     assert not {name for name in modules if name.startswith(("nnlint.rules.nn3", "nnlint.rules.nn6"))}
-    assert not {"nnlint.facts.modes", "nnlint.facts.data_splits", "nnlint.facts.shuffling", "nnlint.facts.loaders",
-                "nnlint.facts.layout"} & modules
+    assert not {"nnlint.facts.pytorch.modes", "nnlint.facts.data.data_splits", "nnlint.facts.data.shuffling", "nnlint.facts.data.loaders",
+                "nnlint.facts.pytorch.layout"} & modules

@@ -11,25 +11,25 @@ from typing import TYPE_CHECKING, Mapping
 if TYPE_CHECKING:
     import libcst as cst
 
-    from nnlint.facts.bindings import Bindings
-    from nnlint.facts.cell_order import CellOrder
-    from nnlint.facts.data_splits import DataSplitFacts
-    from nnlint.facts.dataflow import Dataflow
-    from nnlint.facts.defuse import DefUse
-    from nnlint.facts.gradient_flow import GradientFlow
-    from nnlint.facts.guards import Guards
-    from nnlint.facts.layers import LayerFacts
-    from nnlint.facts.layout import LayoutFacts
-    from nnlint.facts.loaders import LoaderFacts
-    from nnlint.facts.loss_inputs import LossInputs
-    from nnlint.facts.modes import ModeFacts
-    from nnlint.facts.modules import ModuleFacts
-    from nnlint.facts.names import ImportTable
-    from nnlint.facts.optimizer_params import OptimizerParamFacts
-    from nnlint.facts.shuffling import ShuffleFacts
-    from nnlint.facts.statements import StatementIndex
+    from nnlint.facts.core.bindings import Bindings
+    from nnlint.facts.core.cell_order import CellOrder
+    from nnlint.facts.data.data_splits import DataSplitFacts
+    from nnlint.facts.core.dataflow import Dataflow
+    from nnlint.facts.core.defuse import DefUse
+    from nnlint.facts.pytorch.gradient_flow import GradientFlow
+    from nnlint.facts.core.guards import Guards
+    from nnlint.facts.pytorch.layers import LayerFacts
+    from nnlint.facts.pytorch.layout import LayoutFacts
+    from nnlint.facts.data.loaders import LoaderFacts
+    from nnlint.facts.pytorch.loss_inputs import LossInputs
+    from nnlint.facts.pytorch.modes import ModeFacts
+    from nnlint.facts.pytorch.modules import ModuleFacts
+    from nnlint.facts.core.names import ImportTable
+    from nnlint.facts.pytorch.optimizer_params import OptimizerParamFacts
+    from nnlint.facts.data.shuffling import ShuffleFacts
+    from nnlint.facts.core.statements import StatementIndex
     from nnlint.facts.summary import ModuleSummary, SymbolSummary
-    from nnlint.facts.training import TrainingFacts
+    from nnlint.facts.pytorch.training import TrainingFacts
     from nnlint.notebook import NotebookCells
     from nnlint.torch_requirement import TorchRequirement
 
@@ -60,37 +60,37 @@ class FileFacts:
 
     @cached_property
     def _top_level_statements(self) -> dict[cst.CSTNode, cst.CSTNode]:
-        from nnlint.facts.syntax import descendants
+        from nnlint.facts.core.syntax import descendants
 
         return {node: statement for statement in self.module.body for node in descendants(statement)}
 
     @cached_property
     def dataflow(self) -> Dataflow:
-        from nnlint.facts.dataflow import Dataflow
+        from nnlint.facts.core.dataflow import Dataflow
 
         return Dataflow(self.module, self.names, self.project)
 
     @cached_property
     def loss_inputs(self) -> LossInputs:
-        from nnlint.facts.loss_inputs import LossInputs
+        from nnlint.facts.pytorch.loss_inputs import LossInputs
 
         return LossInputs(self.dataflow)
 
     @cached_property
     def training(self) -> TrainingFacts:
-        from nnlint.facts.training import TrainingFacts
+        from nnlint.facts.pytorch.training import TrainingFacts
 
         return TrainingFacts(self.dataflow)
 
     @cached_property
     def optimizer_params(self) -> OptimizerParamFacts:
-        from nnlint.facts.optimizer_params import OptimizerParamFacts
+        from nnlint.facts.pytorch.optimizer_params import OptimizerParamFacts
 
         return OptimizerParamFacts(self.dataflow, self.defuse, self.names)
 
     @cached_property
     def gradient_flow(self) -> GradientFlow:
-        from nnlint.facts.gradient_flow import GradientFlow
+        from nnlint.facts.pytorch.gradient_flow import GradientFlow
 
         return GradientFlow(self.module, self.dataflow, self.defuse, self.modules, self.names)
 
@@ -102,75 +102,75 @@ class FileFacts:
 
     @cached_property
     def defuse(self) -> DefUse:
-        from nnlint.facts.defuse import DefUse
+        from nnlint.facts.core.defuse import DefUse
 
         return DefUse(self.module)
 
     @cached_property
     def modules(self) -> ModuleFacts:
-        from nnlint.facts.modules import ModuleFacts
+        from nnlint.facts.pytorch.modules import ModuleFacts
 
         return ModuleFacts(self.module, self.names)
 
     @cached_property
     def layers(self) -> LayerFacts:
-        from nnlint.facts.layers import LayerFacts
+        from nnlint.facts.pytorch.layers import LayerFacts
 
         return LayerFacts(self.names, self.modules, self.defuse)
 
     @cached_property
     def guards(self) -> Guards:
-        from nnlint.facts.guards import Guards
+        from nnlint.facts.core.guards import Guards
 
         return Guards(self.module)
 
     @cached_property
     def layout(self) -> LayoutFacts:
-        from nnlint.facts.layout import LayoutFacts, functions_holding_views
-        from nnlint.facts.syntax import enclosing_functions
+        from nnlint.facts.pytorch.layout import LayoutFacts, functions_holding_views
+        from nnlint.facts.core.syntax import enclosing_functions
 
         return LayoutFacts(self.module, self.names, functions_holding_views(
             self.modules.calls, enclosing_functions(self.module, across_classes=True)))
 
     @cached_property
     def modes(self) -> ModeFacts:
-        from nnlint.facts.modes import ModeFacts
-        from nnlint.facts.training_steps import TrainingSteps
+        from nnlint.facts.pytorch.modes import ModeFacts
+        from nnlint.facts.pytorch.training_steps import TrainingSteps
 
         return ModeFacts(self.module, self.dataflow, TrainingSteps(self.dataflow, self.training))
 
     @cached_property
     def cell_order(self) -> CellOrder:
-        from nnlint.facts.cell_order import CellOrder
+        from nnlint.facts.core.cell_order import CellOrder
 
         return CellOrder(self.module, self.text, self.notebook)
 
     @cached_property
     def bindings(self) -> Bindings:
-        from nnlint.facts.bindings import Bindings
+        from nnlint.facts.core.bindings import Bindings
 
         return Bindings(self.module)
 
     @cached_property
     def data_splits(self) -> DataSplitFacts:
-        from nnlint.facts.data_splits import DataSplitFacts
+        from nnlint.facts.data.data_splits import DataSplitFacts
 
         return DataSplitFacts(self.dataflow, self.bindings, self.loaders)
 
     @cached_property
     def loaders(self) -> LoaderFacts:
-        from nnlint.facts.loaders import LoaderFacts
+        from nnlint.facts.data.loaders import LoaderFacts
 
         return LoaderFacts(self.dataflow, self.training, self.bindings)
 
     @cached_property
     def shuffling(self) -> ShuffleFacts:
-        from nnlint.facts.shuffling import ShuffleFacts
+        from nnlint.facts.data.shuffling import ShuffleFacts
 
         return ShuffleFacts(self.dataflow, self.bindings)
 
     @cached_property
     def statements(self) -> StatementIndex:
-        from nnlint.facts.statements import StatementIndex
+        from nnlint.facts.core.statements import StatementIndex
 
         return StatementIndex(self.module)

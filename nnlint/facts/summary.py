@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from nnlint.facts.values import UNKNOWN, Kind, Value
+from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 if TYPE_CHECKING:
     import libcst as cst
 
-    from nnlint.facts.dataflow import Dataflow, FunctionInfo
-    from nnlint.facts.training import TrainingFacts
+    from nnlint.facts.core.dataflow import Dataflow, FunctionInfo
+    from nnlint.facts.pytorch.training import TrainingFacts
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def losses_of_parameters(dataflow: Dataflow, function: FunctionInfo) -> tuple[tu
 
 def _may_compute_a_loss(dataflow: Dataflow, node: cst.FunctionDef) -> bool:
     """The function, or a function of the file it calls, computes a loss (a cheap test before probing)."""
-    from nnlint.facts.dataflow import CallEvent
+    from nnlint.facts.core.dataflow import CallEvent
 
     for event in dataflow.function_events.get(node, []):
         if isinstance(event, CallEvent) and (event.loss_family or (
@@ -112,7 +112,7 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
     # Imported here: the cache reads summaries without loading libcst or the dataflow.
     import libcst as cst
 
-    from nnlint.facts.training import summarized_actions
+    from nnlint.facts.pytorch.training import summarized_actions
 
     summary = ModuleSummary()
     for statement in module.body:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from nnlint.facts.names import ImportTable
-from nnlint.facts.syntax import dotted_name
+from nnlint.facts.core.names import ImportTable
+from nnlint.facts.core.syntax import dotted_name
 from nnlint.fixes import NodeEdit, Replace
 from nnlint.fixes.build import continued, without_comment
 

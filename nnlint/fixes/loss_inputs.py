@@ -8,8 +8,8 @@ from typing import Collection
 import libcst as cst
 
 from nnlint.facts import FileFacts
-from nnlint.facts.loss_inputs import LossInput
-from nnlint.facts.syntax import descendants, keyword_arg, positional_args, walk_statements
+from nnlint.facts.pytorch.loss_inputs import LossInput
+from nnlint.facts.core.syntax import descendants, keyword_arg, positional_args, walk_statements
 from nnlint.fixes import Fix, Remove, Replace, safe_fix, unsafe_fix
 from nnlint.fixes.build import hoisted, without_argument
 

@@ -16,7 +16,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from nnlint.diagnostics import Applicability, TextEdit, TextFix
-from nnlint.facts.syntax import descendants
+from nnlint.facts.core.syntax import descendants
 from nnlint.fixes import Fix, InsertAfter, InsertBefore, NodeEdit, Remove, Replace
 from nnlint.fixes.text import LinePositions
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from nnlint.diagnostics import Applicability
-from nnlint.facts.statements import StatementIndex
+from nnlint.facts.core.statements import StatementIndex
 from nnlint.fixes import Fix, InsertAfter, InsertBefore, Remove
 
 LOOPS = (cst.For, cst.While)

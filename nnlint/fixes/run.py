@@ -37,12 +37,15 @@ class FixSettings:
     fixable: Callable[[str], bool] = lambda code: True
 
     @classmethod
-    def configured(cls, config: Config, unsafe: bool | None = None) -> "FixSettings":
-        """The configuration's fixable and unfixable codes; `unsafe`, given beside the
-        configuration (a command-line switch, an editor's setting), overrides its unsafe-fixes."""
+    def configured(cls, config: Config, unsafe: bool | None = None, fixable: list[str] | None = None,
+                   extend_fixable: list[str] | None = None, unfixable: list[str] | None = None) -> "FixSettings":
+        """The configuration's choice of fixes and options given beside it (the command line's, an
+        editor's settings): `unsafe` and `fixable` replace the configuration's, the others add to it."""
         origin = str(config.path) if config.path else "options"
+        chosen = fixable if fixable is not None else config.fixable
+        chosen = (chosen if chosen is not None else ["ALL"]) + (extend_fixable or [])
         return cls(unsafe if unsafe is not None else config.unsafe_fixes,
-                   FixableCodes(list(RULES), config.fixable, config.unfixable, origin))
+                   FixableCodes(list(RULES), chosen, config.unfixable + (unfixable or []), origin))
 
     def applies(self, finding: Finding) -> bool:
         fix = finding.fix

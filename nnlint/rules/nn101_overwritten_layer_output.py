@@ -9,10 +9,10 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.defuse import Definition, Read, Role, exclusive
-from nnlint.facts.names import ImportTable
-from nnlint.facts.torch_api import QUERY_METHODS, TENSOR_FACTORIES, is_torch_module_class, loss_kind
-from nnlint.facts.syntax import code_snippet, descendants
+from nnlint.facts.core.defuse import Definition, Read, Role, exclusive
+from nnlint.facts.core.names import ImportTable
+from nnlint.facts.pytorch.torch_api import QUERY_METHODS, TENSOR_FACTORIES, is_torch_module_class, loss_kind
+from nnlint.facts.core.syntax import code_snippet, descendants
 from nnlint.rules import Report, Rule
 
 # Layers and ops live in code that imports one of these.

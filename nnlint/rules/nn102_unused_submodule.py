@@ -6,9 +6,9 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.layers import PARAMETER_FREE_LAYERS, STATELESS_LAYERS
-from nnlint.facts.modules import AttributeRead, ClassFacts, ModuleFacts
-from nnlint.facts.syntax import code_snippet
+from nnlint.facts.pytorch.layers import PARAMETER_FREE_LAYERS, STATELESS_LAYERS
+from nnlint.facts.pytorch.modules import AttributeRead, ClassFacts, ModuleFacts
+from nnlint.facts.core.syntax import code_snippet
 from nnlint.rules import Report, Rule
 
 CALLABLE_METHODS = ("forward", "__call__")

@@ -9,8 +9,8 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.layers import BATCH_NORM, CONV, INSTANCE_NORM, LINEAR, Adjacency, Bias, Layer
-from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args
+from nnlint.facts.pytorch.layers import BATCH_NORM, CONV, INSTANCE_NORM, LINEAR, Adjacency, Bias, Layer
+from nnlint.facts.core.syntax import dotted_name, keyword_arg, positional_args
 from nnlint.fixes import Fix, Replace, unsafe_fix
 from nnlint.fixes.build import expression, with_argument_value, with_keyword
 from nnlint.rules import Report, Rule

@@ -9,10 +9,10 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.defuse import Definition
-from nnlint.facts.layers import STATELESS_LAYERS
-from nnlint.facts.modules import AttributeStore, ClassFacts
-from nnlint.facts.syntax import dotted_name
+from nnlint.facts.core.defuse import Definition
+from nnlint.facts.pytorch.layers import STATELESS_LAYERS
+from nnlint.facts.pytorch.modules import AttributeStore, ClassFacts
+from nnlint.facts.core.syntax import dotted_name
 from nnlint.fixes import Fix, Replace, unsafe_fix
 from nnlint.fixes.build import expression
 from nnlint.fixes.imports import torch_nn_spelling

@@ -9,7 +9,7 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.syntax import dotted_name, keyword_arg, positional_args
+from nnlint.facts.core.syntax import dotted_name, keyword_arg, positional_args
 from nnlint.fixes import Fix, Replace, safe_fix, unsafe_fix
 from nnlint.fixes.build import expression, with_argument_value, with_keyword, with_keyword_renamed
 from nnlint.rules import Report, Rule

@@ -9,8 +9,8 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.modules import ClassFacts, CallSite
-from nnlint.facts.syntax import keyword_arg, positional_args, sub_nodes
+from nnlint.facts.pytorch.modules import ClassFacts, CallSite
+from nnlint.facts.core.syntax import keyword_arg, positional_args, sub_nodes
 from nnlint.fixes import Fix, Replace, safe_fix
 from nnlint.fixes.build import expression, self_parameter, with_keyword
 from nnlint.rules import Report, Rule

@@ -9,9 +9,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.modules import ClassFacts, ModuleFacts
-from nnlint.facts.syntax import block_statements
-from nnlint.facts.torch_api import MODULE_BASES
+from nnlint.facts.pytorch.modules import ClassFacts, ModuleFacts
+from nnlint.facts.core.syntax import block_statements
+from nnlint.facts.pytorch.torch_api import MODULE_BASES
 from nnlint.fixes import Fix, InsertAfter, InsertBefore, safe_fix
 from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule

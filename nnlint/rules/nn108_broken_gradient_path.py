@@ -8,12 +8,12 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
-from nnlint.facts.evaluation import is_model_name
-from nnlint.facts.gradient_flow import Cut, Provenance, Source
-from nnlint.facts.optimizer_params import related
-from nnlint.facts.training import Action, Effect
-from nnlint.facts.values import Kind
+from nnlint.facts.core.dataflow import CallEvent
+from nnlint.facts.pytorch.evaluation import is_model_name
+from nnlint.facts.pytorch.gradient_flow import Cut, Provenance, Source
+from nnlint.facts.pytorch.optimizer_params import related
+from nnlint.facts.pytorch.training import Action, Effect
+from nnlint.facts.core.values import Kind
 from nnlint.rules import Report, Rule
 
 FIX = "compute the loss with torch operations on the model's output, without .item(), .detach(), .numpy() or " \

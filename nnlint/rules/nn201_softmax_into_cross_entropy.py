@@ -9,9 +9,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.loss_inputs import LossInput
-from nnlint.facts.torch_api import CROSS_ENTROPY
-from nnlint.facts.values import Kind
+from nnlint.facts.pytorch.loss_inputs import LossInput
+from nnlint.facts.pytorch.torch_api import CROSS_ENTROPY
+from nnlint.facts.core.values import Kind
 from nnlint.fixes import Fix
 from nnlint.fixes.loss_inputs import dropped_activation, entry_argument, entry_function, removed_last_layer
 from nnlint.rules import Report, Rule

@@ -9,9 +9,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.loss_inputs import LossInput
-from nnlint.facts.torch_api import NLL
-from nnlint.facts.values import Kind
+from nnlint.facts.pytorch.loss_inputs import LossInput
+from nnlint.facts.pytorch.torch_api import NLL
+from nnlint.facts.core.values import Kind
 from nnlint.fixes import Fix, Replace, safe_fix, unsafe_fix
 from nnlint.fixes.build import method_call, renamed_call
 from nnlint.fixes.loss_inputs import activation_input, entry_argument, entry_function, only_read_by_losses

@@ -9,9 +9,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.loss_inputs import LossInput
-from nnlint.facts.torch_api import BCE, BCE_WITH_LOGITS
-from nnlint.facts.values import Kind
+from nnlint.facts.pytorch.loss_inputs import LossInput
+from nnlint.facts.pytorch.torch_api import BCE, BCE_WITH_LOGITS
+from nnlint.facts.core.values import Kind
 from nnlint.fixes import Fix, Replace, unsafe_fix
 from nnlint.fixes.loss_inputs import (dropped_activation, entry_argument, entry_function, removed_last_layer,
                                       renamed_function_or_layer)

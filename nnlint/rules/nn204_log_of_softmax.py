@@ -9,8 +9,8 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.torch_api import LOG_FUNCTIONS
-from nnlint.facts.values import Kind, Value
+from nnlint.facts.pytorch.torch_api import LOG_FUNCTIONS
+from nnlint.facts.core.values import Kind, Value
 from nnlint.fixes import Fix, Replace, safe_fix
 from nnlint.fixes.build import hoisted, renamed_call
 from nnlint.rules import Report, Rule

@@ -6,8 +6,8 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.torch_api import BOUNDED_ACTIVATIONS, CROSS_ENTROPY
-from nnlint.facts.values import Kind
+from nnlint.facts.pytorch.torch_api import BOUNDED_ACTIVATIONS, CROSS_ENTROPY
+from nnlint.facts.core.values import Kind
 from nnlint.rules import Report, Rule
 
 

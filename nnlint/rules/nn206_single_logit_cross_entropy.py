@@ -6,8 +6,8 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.torch_api import CROSS_ENTROPY
-from nnlint.facts.values import ONE_CLASS, Kind
+from nnlint.facts.pytorch.torch_api import CROSS_ENTROPY
+from nnlint.facts.core.values import ONE_CLASS, Kind
 from nnlint.rules import Report, Rule
 
 

@@ -9,9 +9,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.optimizers import feeding_backward, zeroes_for
-from nnlint.facts.syntax import descendants
-from nnlint.facts.training import Action, Effect, Loop
+from nnlint.facts.pytorch.optimizers import feeding_backward, zeroes_for
+from nnlint.facts.core.syntax import descendants
+from nnlint.facts.pytorch.training import Action, Effect, Loop
 from nnlint.fixes import Fix, InsertBefore, unsafe_fix
 from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule

@@ -7,22 +7,17 @@ from typing import Iterator
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.optimizers import same_iteration, zeroes_for
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.pytorch.optimizers import same_iteration, zeroes_for
+from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.fixes import Fix
 from nnlint.fixes.moves import moved
 from nnlint.rules import Report, Rule
 
 
-def _here(action: Action):
-    """The node of the function being traced: the action itself, or the helper call leading to it."""
-    return action.via[0] if action.via else action.node
-
-
 def _fix(reset: Action, backward: Action, facts: FileFacts) -> Fix | None:
     """The zero_grad() line moved to the top of the iteration (before backward() outside a loop)."""
-    return moved(facts.statements, _here(reset), _here(backward), "top of the loop",
-                 "zero the gradients before backward()")
+    here, anchor = reset.parting_from(backward)
+    return moved(facts.statements, here, anchor, "top of the loop", "zero the gradients before backward()")
 
 
 def _misplaced_reset(trace: list[Action], position: int) -> tuple[Action, Action] | None:

@@ -6,9 +6,9 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
-from nnlint.facts.training import Action, Effect
-from nnlint.facts.values import Kind
+from nnlint.facts.core.dataflow import CallEvent
+from nnlint.facts.pytorch.training import Action, Effect
+from nnlint.facts.core.values import Kind
 from nnlint.rules import Report, Rule
 
 # Any of these means the gradients are used: by an optimizer, possibly one nnlint cannot see, or by hand.

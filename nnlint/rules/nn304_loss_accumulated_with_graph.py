@@ -9,10 +9,10 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import AccumulateEvent, CallEvent, Event, added_names, backpropagated
-from nnlint.facts.syntax import descendants, dotted_name
-from nnlint.facts.training import Effect, TrainingFacts
-from nnlint.facts.values import Kind
+from nnlint.facts.core.dataflow import AccumulateEvent, CallEvent, Event, added_names, backpropagated
+from nnlint.facts.core.syntax import descendants, dotted_name
+from nnlint.facts.pytorch.training import Effect, TrainingFacts
+from nnlint.facts.core.values import Kind
 from nnlint.fixes import Fix, Replace, safe_fix
 from nnlint.fixes.build import method_call
 from nnlint.rules import Report, Rule

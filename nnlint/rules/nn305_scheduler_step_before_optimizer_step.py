@@ -7,8 +7,8 @@ from typing import Iterator
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.optimizers import within_iteration
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.pytorch.optimizers import within_iteration
+from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.fixes import Fix
 from nnlint.fixes.moves import moved
 from nnlint.rules import Report, Rule
@@ -27,8 +27,8 @@ def _optimizer_step_after(trace: list[Action], position: int) -> Action | None:
 def _fix(scheduler_step: Action, optimizer_step: Action, facts: FileFacts) -> Fix | None:
     """The scheduler.step() line moved after the statement that steps the optimizer (after the
     inner loop, for a scheduler stepped once per epoch)."""
-    here = [action.via[0] if action.via else action.node for action in (scheduler_step, optimizer_step)]
-    return moved(facts.statements, here[0], here[1], "after", "step the scheduler after the optimizer")
+    here, anchor = scheduler_step.parting_from(optimizer_step)
+    return moved(facts.statements, here, anchor, "after", "step the scheduler after the optimizer")
 
 
 def check(facts: FileFacts) -> Iterator[Report]:

@@ -9,9 +9,9 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.optimizers import within_iteration
-from nnlint.facts.syntax import dotted_name
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.pytorch.optimizers import within_iteration
+from nnlint.facts.core.syntax import dotted_name
+from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.fixes import Fix
 from nnlint.fixes.moves import moved
 from nnlint.rules import Report, Rule
@@ -29,8 +29,8 @@ def _fix(clip: Action, step: Action, facts: FileFacts) -> Fix | None:
     where clipping needs `scaler.unscale_(optimizer)` first)."""
     if _scaled(step):
         return None
-    here = [action.via[0] if action.via else action.node for action in (clip, step)]
-    return moved(facts.statements, here[0], here[1], "before", "clip before optimizer.step()")
+    here, anchor = clip.parting_from(step)
+    return moved(facts.statements, here, anchor, "before", "clip before optimizer.step()")
 
 
 def _stale_step(trace: list[Action], position: int) -> Action | None:

@@ -8,8 +8,8 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import backpropagated
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.core.dataflow import backpropagated
+from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.rules import Report, Rule
 
 

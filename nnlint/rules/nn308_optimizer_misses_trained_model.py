@@ -9,13 +9,13 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
-from nnlint.facts.layers import PARAMETER_FREE_LAYERS
-from nnlint.facts.optimizer_params import OptimizerParams, as_attributes, related
-from nnlint.facts.syntax import descendants, dotted_name, own_statements
-from nnlint.facts.torch_api import MODULE_RETURNING_SELF
-from nnlint.facts.training import Effect
-from nnlint.facts.values import Kind
+from nnlint.facts.core.dataflow import CallEvent
+from nnlint.facts.pytorch.layers import PARAMETER_FREE_LAYERS
+from nnlint.facts.pytorch.optimizer_params import OptimizerParams, as_attributes, related
+from nnlint.facts.core.syntax import descendants, dotted_name, own_statements
+from nnlint.facts.pytorch.torch_api import MODULE_RETURNING_SELF
+from nnlint.facts.pytorch.training import Effect
+from nnlint.facts.core.values import Kind
 from nnlint.rules import Report, Rule
 
 USING_METHODS = frozenset({"step", "zero_grad"})

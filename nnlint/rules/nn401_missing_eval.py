@@ -9,10 +9,10 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
-from nnlint.facts.evaluation import is_evaluation_function
-from nnlint.facts.modes import EvaluationCall, Mode
-from nnlint.facts.syntax import descendants
+from nnlint.facts.core.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
+from nnlint.facts.pytorch.evaluation import is_evaluation_function
+from nnlint.facts.pytorch.modes import EvaluationCall, Mode
+from nnlint.facts.core.syntax import descendants
 from nnlint.fixes import Fix, InsertBefore, unsafe_fix
 from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule

@@ -9,8 +9,8 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.modes import EvalLeftOn
-from nnlint.facts.syntax import descendants, dotted_name
+from nnlint.facts.pytorch.modes import EvalLeftOn
+from nnlint.facts.core.syntax import descendants, dotted_name
 from nnlint.fixes import Fix, InsertBefore, safe_fix
 from nnlint.fixes.build import statement_line
 from nnlint.rules import Report, Rule

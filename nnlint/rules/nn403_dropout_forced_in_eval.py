@@ -10,10 +10,10 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
-from nnlint.facts.evaluation import is_evaluation_function, is_stochastic_inference
-from nnlint.facts.modes import ForcedTrainingFlag
-from nnlint.facts.syntax import keyword_arg, positional_args
+from nnlint.facts.core.dataflow import CallEvent
+from nnlint.facts.pytorch.evaluation import is_evaluation_function, is_stochastic_inference
+from nnlint.facts.pytorch.modes import ForcedTrainingFlag
+from nnlint.facts.core.syntax import keyword_arg, positional_args
 from nnlint.fixes import Fix, Replace, safe_fix, unsafe_fix
 from nnlint.fixes.build import expression, self_parameter, with_argument_value, with_keyword
 from nnlint.rules import Report, Rule

@@ -6,8 +6,8 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts import data_api as api
-from nnlint.facts.data_splits import expression_text
+from nnlint.facts.data import data_api as api
+from nnlint.facts.data.data_splits import expression_text
 from nnlint.rules import Report, Rule
 
 

@@ -9,8 +9,8 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.loaders import Loader
-from nnlint.facts.syntax import keyword_arg, positional_args
+from nnlint.facts.data.loaders import Loader
+from nnlint.facts.core.syntax import keyword_arg, positional_args
 from nnlint.fixes import Fix, Replace, safe_fix
 from nnlint.fixes.build import expression, with_argument_value, with_keyword
 from nnlint.rules import Report, Rule

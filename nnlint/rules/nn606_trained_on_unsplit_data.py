@@ -6,7 +6,7 @@ from typing import Iterator
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.data_splits import expression_text
+from nnlint.facts.data.data_splits import expression_text
 from nnlint.rules import Report, Rule
 
 

@@ -11,8 +11,8 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
-from nnlint.facts.syntax import calls_in, descendants, dotted_name, keyword_arg
+from nnlint.facts.core.dataflow import CallEvent
+from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg
 from nnlint.fixes import Fix, Replace, unsafe_fix
 from nnlint.fixes.build import expression, with_argument_value, with_keyword, without_argument
 from nnlint.rules import Report, Rule

@@ -8,10 +8,10 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.dataflow import CallEvent
-from nnlint.facts.names import first_import
-from nnlint.facts.syntax import dotted_name, main_guard
-from nnlint.facts.training import Action, Effect
+from nnlint.facts.core.dataflow import CallEvent
+from nnlint.facts.core.names import first_import
+from nnlint.facts.core.syntax import dotted_name, main_guard
+from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.rules import Report, Rule
 
 # Seeding Python's or NumPy's generator leaves torch's (weight init, dropout, shuffling) unseeded.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -24,6 +25,7 @@ from nnlint.selection import RuleSelection
 from nnlint.trace.html_report import require_matplotlib, write_report
 from nnlint.trace.merge import display_path, is_disproved, merge, rule_for
 from nnlint.trace.runner import FAILED, INTERRUPTED, STOPPED, ScriptRun, script_traceback, trace_script
+from nnlint.trace.tensorboard_events import require_tensorboard, write_events
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_STEPS = 5
@@ -48,8 +50,8 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nnlint trace",
-        usage="nnlint trace SCRIPT [--steps N] [--overfit-batch] [--report FILE] [--output-format FORMAT] "
-              "[-- SCRIPT_ARGS...]",
+        usage="nnlint trace SCRIPT [--steps N] [--overfit-batch] [--report FILE] [--tensorboard DIR] "
+              "[--output-format FORMAT] [-- SCRIPT_ARGS...]",
         description="Run a training script for a few optimizer steps under torch hooks, and report what "
                     "its tensors actually did, with the linter's findings confirmed or not. This runs "
                     "the script's code. Needs PyTorch (pip install 'nnlint[trace]').",
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", metavar="FILE",
                         help="also write a self-contained HTML report: loss curve, update/weight ratios, gradient "
                              "norms, weight and activation histograms, dead units, and each finding with its code")
+    parser.add_argument("--tensorboard", metavar="DIR",
+                        help="also write the report's scalars and histograms as TensorBoard event files in DIR "
+                             "(needs the tensorboard package)")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, metavar="FORMAT", help=OUTPUT_FORMAT_HELP)
     parser.add_argument("--config", metavar="FILE", help="read options from FILE instead of the nearest pyproject.toml")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
@@ -103,7 +108,8 @@ def main(argv: Sequence[str]) -> int:
     except ImportError:
         print("nnlint trace: error: the tracer needs PyTorch: pip install 'nnlint[trace]'", file=sys.stderr)
         return EXIT_FAILED
-    problem = require_matplotlib() if args.report else None
+    problem = (require_matplotlib() if args.report else None) or \
+        (_require_event_directory(args.tensorboard) if args.tensorboard else None)
     if problem is not None:
         print(f"nnlint trace: error: {problem}", file=sys.stderr)
         return EXIT_FAILED
@@ -118,7 +124,7 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     steps = args.steps or (OVERFIT_STEPS if args.overfit_batch else DEFAULT_STEPS)
     with quiet_stdout:
         run = trace_script(args.script, script_args, steps=steps, overfit_batch=args.overfit_batch,
-                           record=bool(args.report))
+                           record=bool(args.report or args.tensorboard))
 
     # One process: the script's torch state is no business of a worker pool.
     results = lint_project([display_path(path) for path in run.files], selection.codes, selection.ignored_in, workers=1)
@@ -136,6 +142,7 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
     if args.report:
         write_report(args.report, display_path(run.script), run.outcome, run.steps, findings, run.measurements)
         print(f"nnlint trace: report written to {args.report}", file=sys.stderr)
+    events_unwritten = bool(args.tensorboard) and not _write_events(args.tensorboard, run)
     for problem in run.internal_errors:
         print(f"nnlint trace: internal error in the tracer (please report it): {problem}", file=sys.stderr)
     if run.outcome == FAILED:
@@ -145,13 +152,31 @@ def _trace(args: argparse.Namespace, script_args: list[str], selection: RuleSele
         verdict = run.measurements.get("overfit")
         if verdict is not None:
             print(f"nnlint trace: overfit one batch: {verdict.status}: {verdict.summary}", file=sys.stderr)
-    if run.outcome == FAILED:
+    if run.outcome == FAILED or events_unwritten:
         return EXIT_FAILED
     if run.outcome == INTERRUPTED:
         print("nnlint trace: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     # A static finding the run disproved is shown, but does not fail the run.
     return EXIT_FINDINGS if any(not is_disproved(f) for f in findings) else EXIT_CLEAN
+
+
+def _require_event_directory(directory: str) -> str | None:
+    """None when TensorBoard event files can go to `directory` (made if need be), else why not."""
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        return f"--tensorboard {directory}: not a directory"
+    return require_tensorboard()
+
+
+def _write_events(directory: str, run: ScriptRun) -> bool:
+    try:
+        write_events(directory, run.steps, run.measurements)
+    except OSError as err:
+        print(f"nnlint trace: error: cannot write TensorBoard events to {directory}: {err.strerror or err}",
+              file=sys.stderr)
+        return False
+    print(f"nnlint trace: TensorBoard events written to {directory}", file=sys.stderr)
+    return True
 
 
 def _with_overfit_causes(findings: list[Finding]) -> list[Finding]:

@@ -1,0 +1,803 @@
+"""Facts about train/test splits: where statistics are fitted and on what, where data is split,
+and what data each model is trained and evaluated on.
+
+Built on the DATA / SCALER values the dataflow interpreter tracks (see data_values.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Iterator
+
+import libcst as cst
+
+from nnlint.facts.data import data_api as api
+from nnlint.facts.core.bindings import Bindings
+from nnlint.facts.data.data_values import as_data, is_scaled
+from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, SubscriptEvent
+from nnlint.facts.data.loaders import LoaderFacts
+from nnlint.facts.core.syntax import dotted_name, keyword_arg, positional_args, source_code
+from nnlint.facts.core.values import UNKNOWN, Kind, Value
+
+_MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
+_EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "validate", "validation", "valid", "val",
+                               "predict", "inference", "infer", "score"})
+_HELD_OUT_WORDS = frozenset({"test", "testing", "val", "valid", "validation", "holdout", "dev"})
+_TRAIN_WORDS = frozenset({"train", "training", "trn"})
+_FORWARD_SKIPPED = frozenset({"forward", "__call__"})
+_TRAIN_TEST_SPLITS = frozenset({"train_test_split", "random_split"})
+
+
+def expression_text(node: cst.CSTNode) -> str:
+    text = source_code(node)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def root_name(expr: cst.BaseExpression | None) -> str | None:
+    """`X` for `X`, `X[:, 0]`, `X.values`, `df[cols]`; `self.X` for `self.X[idx]`."""
+    while isinstance(expr, (cst.Subscript, cst.Attribute)):
+        if isinstance(expr, cst.Attribute) and dotted_name(expr) is not None and dotted_name(expr).startswith("self."):
+            return dotted_name(expr) if dotted_name(expr).count(".") == 1 else root_name(expr.value)
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
+def describe_scaling(scaler: Value) -> str:
+    """How data was scaled, for messages: `StandardScaler`, `statistics (mean)`, `a constant`."""
+    if scaler.producer in api.STATISTICS:
+        return f"statistics ({scaler.producer})"
+    if scaler.detail == api.FIXED and scaler.producer != "Normalize":
+        return "a constant"
+    return scaler.producer
+
+
+def intent_of_name(name: str | None) -> str | None:
+    """The split a result's or a loop's name says it is about (`test_acc`, `val_loss`): held out or train."""
+    if not name:
+        return None
+    words = set(api.words(name.rsplit(".", 1)[-1]))
+    held_out, train = bool(words & _HELD_OUT_WORDS), bool(words & _TRAIN_WORDS)
+    if held_out == train:
+        return None
+    return api.TEST if held_out else api.TRAIN
+
+
+def intent_of_text(text: str) -> str | None:
+    words = set(api.words(text))
+    held_out, train = bool(words & _HELD_OUT_WORDS), bool(words & _TRAIN_WORDS)
+    if held_out == train:
+        return None
+    return api.TEST if held_out else api.TRAIN
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A scaler fitted, or statistics computed, on some data."""
+
+    node: cst.Call
+    scaler: Value              # the fitted SCALER: `detail` is the role of what it saw
+    seen_expr: cst.BaseExpression | None
+    event: CallEvent
+
+    @property
+    def is_statistic(self) -> bool:
+        """Hand-written statistics (`X.mean(0)`), as opposed to a scaler object or function."""
+        return self.scaler.producer in api.STATISTICS
+
+    @property
+    def is_function(self) -> bool:
+        return self.event.qualname in api.SCALING_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class SplitOp:
+    """Data divided into parts: train_test_split, random_split, an index split, a CV splitter."""
+
+    node: cst.CSTNode
+    inputs: tuple[tuple[Value, cst.BaseExpression | None], ...]
+    event: Event
+    name: str
+
+
+@dataclass(frozen=True)
+class Leak:
+    fit: Fit
+    reason: str                 # "held-out" or "before-split"
+    split: SplitOp | None = None
+    helper: str | None = None   # the data entered the fit through this helper's call (`fit.node`)
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """A model trained on (fit, a training forward pass) or evaluated on (predict, score, forward) data."""
+
+    event: CallEvent
+    key: tuple
+    training: bool
+    data: Value
+    data_expr: cst.BaseExpression | None
+    model_name: str
+
+
+class DataSplitFacts:
+    def __init__(self, dataflow: Dataflow, bindings: Bindings, loaders: LoaderFacts) -> None:
+        self.dataflow = dataflow
+        self.bindings = bindings
+        self.loaders = loaders
+
+    # ------------------------------------------------------------- fits and splits
+    @cached_property
+    def fits(self) -> list[Fit]:
+        found: dict[cst.CSTNode, Fit] = {}
+        for event in self.dataflow.calls():
+            result = event.result
+            fitted = result if result.kind is Kind.SCALER else result.basis if result.kind is Kind.DATA else None
+            if fitted is None or fitted.kind is not Kind.SCALER or fitted.origin is not event.node:
+                continue
+            if fitted.detail in (api.UNFITTED, api.FIXED, api.NO_SCALING):
+                continue
+            if event.node not in found or fitted.detail:
+                found[event.node] = Fit(event.node, fitted, self._seen_expr(event), event)
+        return list(found.values())
+
+    @staticmethod
+    def _seen_expr(event: CallEvent) -> cst.BaseExpression | None:
+        call = event.node
+        if event.qualname is None and event.method in api.STATISTICS and isinstance(call.func, cst.Attribute):
+            return call.func.value
+        arguments = positional_args(call)
+        return arguments[0].value if arguments else None
+
+    def _data_values(self) -> Iterator[Value]:
+        for event in self.dataflow.events:
+            if isinstance(event, CallEvent):
+                yield from event.args
+                yield from event.kwargs.values()
+                if event.receiver is not None:
+                    yield event.receiver
+                yield event.result
+            elif isinstance(event, SubscriptEvent):
+                yield event.base
+                yield event.result
+
+    @cached_property
+    def splits(self) -> list[SplitOp]:
+        found: list[SplitOp] = []
+        for event in self.dataflow.events:
+            split = self._split(event)
+            if split is not None:
+                found.append(split)
+        return found
+
+    def _split(self, event: Event) -> SplitOp | None:
+        if isinstance(event, SubscriptEvent):
+            node = event.node
+            base = as_data(event.base, node.value)
+            base_role = base.detail if base.kind is Kind.DATA else ""
+            role = event.result.detail if event.result.kind is Kind.DATA else ""
+            named = api.role_from_name(self.bindings.target_of(node) or "")
+            if (role in api.SPLIT_ROLES and role != base_role) or (named and named != base_role):
+                return SplitOp(node, ((base, node.value),), event, "an index split")
+            return None
+        if not isinstance(event, CallEvent):
+            return None
+        call = event.node
+        exprs = [arg.value for arg in positional_args(call)]
+        qualname = event.qualname
+        if qualname in api.TRAIN_TEST_SPLIT or qualname in api.RANDOM_SPLIT:
+            inputs = tuple((as_data(value, expr), expr) for value, expr in zip(event.args, exprs))
+            return SplitOp(call, inputs, event, qualname.rsplit(".", 1)[-1])
+        if qualname in api.CROSS_VALIDATION:
+            data_expr = exprs[1] if len(exprs) > 1 else (keyword_arg(call, "X").value if keyword_arg(call, "X") else None)
+            value = event.args[1] if len(event.args) > 1 else event.kwargs.get("X")
+            if value is None:
+                return None
+            return SplitOp(call, ((value, data_expr),), event, qualname.rsplit(".", 1)[-1])
+        receiver = event.receiver
+        if event.method == "split" and receiver is not None and receiver.producer in api.CV_SPLITTERS and exprs:
+            return SplitOp(call, ((event.args[0], exprs[0]),), event, f"{receiver.producer.rsplit('.', 1)[-1]}.split")
+        if event.method == api.HF_TRAIN_TEST_SPLIT and receiver is not None and receiver.kind is Kind.DATA:
+            return SplitOp(call, ((receiver, call.func.value),), event, "train_test_split")
+        return None
+
+    # ------------------------------------------------------------- leaks (NN601)
+    @cached_property
+    def leaks(self) -> list[Leak]:
+        """Fits that see held-out data; hand-written statistics count once per data and function
+        (the mean and the std of one standardization are one finding). A helper that fits what
+        its parameter holds is right for callers that pass training data: the leak is the call
+        that passes held-out data."""
+        found: list[Leak] = []
+        statistics_seen: set[tuple] = set()
+        fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]] = {}
+        for fit in self.fits:
+            parameter = self._fitted_parameter(fit)
+            if parameter is not None:
+                fitting_helpers.setdefault(fit.event.function.node, {})[(parameter, fit.node)] = fit
+                continue
+            role = fit.scaler.detail
+            if fit.is_statistic:
+                if fit.node not in self.dataflow.data.applied:
+                    continue
+                key = (fit.event.function.node, root_name(fit.seen_expr))
+                if key in statistics_seen:
+                    continue
+            leak = None
+            if role in api.HELD_OUT or role == api.MIXED:
+                leak = Leak(fit, "held-out")
+            elif role == api.UNSPLIT:
+                split = self._split_after(fit)
+                leak = Leak(fit, "before-split", split) if split is not None else None
+            if leak is not None:
+                found.append(leak)
+                if fit.is_statistic:
+                    statistics_seen.add((fit.event.function.node, root_name(fit.seen_expr)))
+        found.extend(self._leaks_through_helpers(fitting_helpers))
+        return found
+
+    def _fitted_parameter(self, fit: Fit) -> str | None:
+        """The parameter of the helper a specialized fit runs in whose data it fits, if any."""
+        function = fit.event.function.node
+        if not fit.event.specialized or function is None:
+            return None
+        return next((use.param for use in self.dataflow.parameter_uses(function)
+                     if use.event.node is fit.node and (use.position == 0 or use.keyword in ("X", "x"))), None)
+
+    def _leaks_through_helpers(self, fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]]
+                               ) -> Iterator[Leak]:
+        for event in self.dataflow.calls():
+            helper = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+            if event.specialized or helper not in fitting_helpers:
+                continue
+            passed = self.dataflow.arguments_of(event)
+            fits = fitting_helpers[helper]
+            for use in self.dataflow.parameter_uses(helper, passed):
+                fit = fits.get((use.param, use.event.node))
+                value = passed.get(use.param, UNKNOWN)
+                if fit is None or value.kind is not Kind.DATA or value.detail not in (*api.HELD_OUT, api.MIXED):
+                    continue
+                seen = replace(fit.scaler, detail=value.detail)
+                expr = self.dataflow.argument_expression(event, use.param)
+                yield Leak(replace(fit, node=event.node, scaler=seen, seen_expr=expr), "held-out", helper=helper.name.value)
+                break
+
+    def _split_after(self, fit: Fit) -> SplitOp | None:
+        """The split that divides the data these statistics were computed on (the statistics
+        scale data split after them, or were computed on all the data and then applied to a split)."""
+        for split in self.splits:
+            for value, _ in split.inputs:
+                basis = value.basis if value.kind is Kind.DATA else None
+                if basis is not None and basis.kind is Kind.SCALER and basis.origin is fit.node:
+                    return split
+        if not self._applied_to_splits(fit):
+            return None
+        root = root_name(fit.seen_expr)
+        if root is None:
+            return None
+        for split in self.splits:
+            if split.event.function is fit.event.function and any(root_name(e) == root for _, e in split.inputs):
+                return split
+        return None
+
+    def _applied_to_splits(self, fit: Fit) -> bool:
+        """Whether these statistics scale data of a split (the training or the test part)."""
+        return bool(self.dataflow.data.applied.get(fit.node, set()) & api.SPLIT_ROLES)
+
+    # ------------------------------------------------------------- models (NN604, NN605)
+    @cached_property
+    def model_uses(self) -> list[ModelUse]:
+        uses: list[ModelUse] = []
+        for event in self.dataflow.calls():
+            use = self._model_use(event)
+            if use is not None:
+                uses.append(use)
+        return uses
+
+    def _model_use(self, event: CallEvent) -> ModelUse | None:
+        call = event.node
+        if event.function.name in _FORWARD_SKIPPED:
+            return None
+        arguments = positional_args(call)
+        if not arguments or not event.args:
+            return None
+        data_value = as_data(event.args[0], arguments[0].value)
+        method = event.method
+        if event.qualname is None and method is not None and isinstance(call.func, cst.Attribute):
+            if event.receiver is not None and event.receiver.kind in (Kind.SCALER, Kind.DATA):
+                return None
+            training = method in api.FIT_MODEL_METHODS
+            name = dotted_name(call.func.value)
+            if name is None and training and isinstance(call.func.value, cst.Call):
+                name = self.bindings.target_of(call)  # `knn = KNeighborsClassifier().fit(X, y)`
+            if name is None or _is_scaler_name(name):
+                return None
+            if not training and method not in api.PREDICT_METHODS:
+                return self._forward_use(event, data_value, arguments[0].value)
+            return ModelUse(event, self._key(event.receiver, name, event), training, data_value, arguments[0].value,
+                            name)
+        return self._forward_use(event, data_value, arguments[0].value)
+
+    def _forward_use(self, event: CallEvent, data_value: Value, data_expr: cst.BaseExpression) -> ModelUse | None:
+        name = dotted_name(event.node.func)
+        is_model = event.callee.kind is Kind.MODULE or (
+            event.qualname is None and name is not None and bool(set(api.words(name.rsplit(".", 1)[-1])) & _MODEL_WORDS)
+        )
+        if not is_model or name is None or data_value.kind is not Kind.DATA:
+            return None
+        training = not event.no_grad and data_value.detail == api.TRAIN
+        return ModelUse(event, self._key(event.callee, name, event), training, data_value, data_expr, name)
+
+    @staticmethod
+    def _key(value: Value | None, name: str, event: CallEvent) -> tuple:
+        if value is not None and value.kind is Kind.MODULE and value.origin is not None:
+            return ("object", value.origin)
+        return ("name", event.function.node, name)
+
+    def unscaled_evaluations(self) -> Iterator[tuple[ModelUse, ModelUse]]:
+        """(evaluation on unscaled held-out data, training on scaled data) of the same model."""
+        trained_scaled: dict[tuple, ModelUse] = {}
+        for use in self.model_uses:
+            if use.training and use.data.kind is Kind.DATA and use.data.detail == api.TRAIN and is_scaled(use.data):
+                trained_scaled.setdefault(use.key, use)
+        seen: set[cst.CSTNode] = set()
+        for use in self.model_uses:
+            if use.training or use.event.node in seen:
+                continue
+            data_value = use.data
+            if data_value.kind is not Kind.DATA or data_value.detail not in api.HELD_OUT or data_value.basis is not None:
+                continue
+            training = trained_scaled.get(use.key)
+            if training is not None:
+                seen.add(use.event.node)
+                yield use, training
+
+    # ------------------------------------------------------------- evaluation on training data (NN605)
+    def training_data_evaluations(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        """(node, why it is held-out evaluation) for evaluations fed the training split."""
+        seen: set[cst.CSTNode] = set()
+        for node, why in (*self._held_out_keywords(), *self._held_out_hooks(), *self._evaluations_with_intent()):
+            if node not in seen:
+                seen.add(node)
+                yield node, why
+
+    def _held_out_keywords(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        for event in self.dataflow.calls():
+            call = event.node
+            slots: list[tuple[str, Value, cst.BaseExpression]] = []
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value in api.HELD_OUT_KEYWORDS:
+                    slots.append((f"{arg.keyword.value}=", event.kwargs.get(arg.keyword.value), arg.value))
+            positional = positional_args(call)
+            receiver = (event.receiver_name or "").rsplit(".", 1)[-1].lower()
+            if "trainer" in receiver and event.qualname is None:
+                index = {"fit": 2, "validate": 1, "test": 1}.get(event.method or "")
+                if index is not None and index < len(positional) and index < len(event.args):
+                    slots.append((f"trainer.{event.method}()", event.args[index], positional[index].value))
+                if event.method in api.TRAINER_EVALUATIONS and "dataloaders" in event.kwargs:
+                    slots.append(("dataloaders=", event.kwargs["dataloaders"], keyword_arg(call, "dataloaders").value))
+            if event.method in api.TRAINER_EVALUATIONS and self._reports_every_split(event):
+                continue
+            for where, value, expr in slots:
+                if value is None or self._validates_beside_other_training_data(event, value):
+                    continue
+                if all(self._is_training_data(v, e) for v, e in _evaluation_sets(where, value, expr)):
+                    yield call, f"{where} is given the training split ({expression_text(expr)})"
+
+    def _validates_beside_other_training_data(self, event: CallEvent, value: Value) -> bool:
+        """`trainer.fit(model, pretrain_loader, val_loader)` where the validation loader draws a
+        split that no training loader of the file draws from, and the fit trains on a loader over
+        other data: that split, whatever its name, is held out from this training (SimCLR trains
+        on STL10's "unlabeled" split and validates on its labelled "train" split)."""
+        if event.method != "fit":
+            return False
+        trained = event.kwargs.get("train_dataloaders") or event.kwargs.get("train_dataloader") or (
+            event.args[1] if len(event.args) > 1 else UNKNOWN)
+        training, validation = self.loaders.loader_of(trained), self.loaders.loader_of(value)
+        if training is None or validation is None or training is validation:
+            return False
+        held_out = validation.dataset
+        return isinstance(held_out.origin, cst.Call) and held_out.origin is not training.dataset.origin and not (
+            self.loaders.trains_on(held_out))
+
+    def _reports_every_split(self, event: CallEvent) -> bool:
+        """A trainer's test/validate run whose result is named or printed as the training score
+        (`train_result = trainer.test(model, train_loader)`), or, named as neither, that the same
+        code runs on held-out data too: a report of how the model does on each split."""
+        intent = intent_of_name(self.bindings.target_of(event.node)) or intent_of_text(
+            self.bindings.message_of(event.node))
+        if intent is not None:
+            return intent == api.TRAIN
+        return any(
+            other.function is event.function and other.receiver_name == event.receiver_name
+            and other.method == event.method and self._evaluated_split(other) in api.HELD_OUT
+            for other in self.dataflow.calls()
+        )
+
+    @staticmethod
+    def _evaluated_split(event: CallEvent) -> str:
+        """The split a trainer's test/validate run is given (its `dataloaders`)."""
+        arguments = positional_args(event.node)
+        if "dataloaders" in event.kwargs:
+            value, expr = event.kwargs["dataloaders"], keyword_arg(event.node, "dataloaders").value
+        elif len(event.args) > 1 and len(arguments) > 1:
+            value, expr = event.args[1], arguments[1].value
+        else:
+            return ""
+        data_value = as_data(value, expr)
+        return data_value.detail if data_value.kind is Kind.DATA else ""
+
+    @staticmethod
+    def _is_training_data(value: Value, expr: cst.BaseExpression) -> bool:
+        data_value = as_data(value, expr)
+        return data_value.kind is Kind.DATA and data_value.detail == api.TRAIN
+
+    def _held_out_hooks(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        for event in self.dataflow.calls():
+            if event.qualname not in api.DATA_LOADERS or event.function.name not in (
+                    "val_dataloader", "test_dataloader"):
+                continue
+            loader = event.result
+            if loader.kind is Kind.DATA and loader.detail == api.TRAIN:
+                yield event.node, f"{event.function.name}() returns a loader over the training split"
+
+    def _evaluations_with_intent(self) -> Iterator[tuple[cst.CSTNode, str]]:
+        for event in self.dataflow.calls():
+            found = self._evaluated_data(event)
+            if found is None:
+                continue
+            data_value, expr = found
+            if data_value.kind is not Kind.DATA or data_value.detail != api.TRAIN:
+                continue
+            why = self._held_out_intent(event, expr)
+            if why is not None:
+                yield event.node, why
+
+    def _evaluated_data(self, event: CallEvent) -> tuple[Value, cst.BaseExpression] | None:
+        """The data an evaluation call is fed: predict / score / a forward pass / evaluate(model, data)."""
+        call = event.node
+        if event.function.name in _FORWARD_SKIPPED:
+            return None
+        arguments = positional_args(call)
+        pairs = list(zip(event.args, (arg.value for arg in arguments)))
+        if not pairs:
+            return None
+        name = dotted_name(call.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if event.qualname is None and event.method in api.PREDICT_METHODS:
+            if event.receiver is not None and event.receiver.kind in (Kind.SCALER, Kind.DATA):
+                return None
+            return pairs[0]
+        words = set(api.words(last))
+        if event.callee.kind is Kind.MODULE or (event.qualname is None and words & _MODEL_WORDS):
+            return pairs[0]
+        if event.qualname is None and words & _EVALUATION_WORDS and not words & _TRAIN_WORDS:
+            for value, expr in pairs:
+                data_value = as_data(value, expr)
+                if data_value.kind is Kind.DATA:
+                    return data_value, expr
+        return None
+
+    def _held_out_intent(self, event: CallEvent, expr: cst.BaseExpression) -> str | None:
+        name = dotted_name(expr)
+        if name is not None and api.role_from_name(name) in api.HELD_OUT:
+            return f"{name} holds the training split"
+        target = self.bindings.target_of(event.node)
+        if intent_of_name(target) == api.TEST:
+            return f"the result is named {target.rsplit('.', 1)[-1]}"
+        if intent_of_text(self.bindings.message_of(event.node)) == api.TEST:
+            return "the result is reported as a test/validation score"
+        for loop in reversed(event.loops):
+            if isinstance(loop, cst.For):
+                loop_name = dotted_name(_unwrap_iteration(loop.iter))
+                if loop_name is not None and api.role_from_name(loop_name) in api.HELD_OUT:
+                    return f"{loop_name} holds the training split"
+                break
+        return None
+
+
+    # ------------------------------------------------------------- training on unsplit data (NN606)
+    def unsplit_trainings(self) -> Iterator[tuple[cst.CSTNode, SplitOp, cst.BaseExpression]]:
+        """(supervised fit on the data a split divided, that split, a later evaluation of the same
+        model on the split's test part): the test rows were among the training rows."""
+        order = {id(event): index for index, event in enumerate(self.dataflow.events)}
+        for fit in self.model_uses:
+            if not fit.training or not _is_supervised_fit(fit):
+                continue
+            if fit.data.kind is Kind.DATA and fit.data.detail != api.UNSPLIT:
+                continue
+            split = self._split_before(fit.event, root_name(fit.data_expr), order)
+            if split is None:
+                continue
+            evaluation = next((use for use in self.model_uses if not use.training and use.key == fit.key
+                               and _is_held_out_part(use.data, split)
+                               and order[id(use.event)] > order[id(fit.event)]), None)
+            if evaluation is not None:
+                yield fit.event.node, split, evaluation.data_expr
+
+    def unsplit_training_loaders(self) -> Iterator[tuple[cst.Call, SplitOp, cst.BaseExpression]]:
+        """(training loader over the very dataset a split divided, that split, the held-out data then
+        evaluated): `random_split(dataset, ...)` and then `DataLoader(dataset, shuffle=True)` feeding
+        the training loop while a loader over a held-out part evaluates."""
+        order = {id(event): index for index, event in enumerate(self.dataflow.events)}
+        for loader in self.loaders.loaders:
+            dataset = loader.dataset
+            arguments = positional_args(loader.node)
+            if loader.training_reason is None or not arguments:
+                continue
+            if dataset.kind is Kind.DATA and dataset.detail != api.UNSPLIT:
+                continue
+            split = self._split_before(loader.event, root_name(arguments[0].value), order)
+            held_out = self._evaluated_part(split) if split is not None else None
+            if held_out is not None:
+                yield loader.node, split, held_out
+
+    def _evaluated_part(self, split: SplitOp) -> cst.BaseExpression | None:
+        """A held-out part of this split that the file evaluates a model on, or feeds to a loader
+        that only evaluates."""
+        for use in self.model_uses:
+            if not use.training and _is_held_out_part(use.data, split):
+                return use.data_expr
+        for loader in self.loaders.loaders:
+            arguments = positional_args(loader.node)
+            if loader.training_reason is None and arguments and _is_held_out_part(loader.dataset, split):
+                return arguments[0].value
+        return None
+
+    def _split_before(self, event: CallEvent, data_root: str | None, order: dict[int, int]) -> SplitOp | None:
+        """The train/test split, made earlier in the same function, of the data named `data_root`."""
+        if data_root is None:
+            return None
+        for split in self.splits:
+            if split.name not in _TRAIN_TEST_SPLITS or split.event.function is not event.function:
+                continue
+            if order[id(split.event)] < order[id(event)] and any(
+                    root_name(expr) == data_root for _, expr in split.inputs):
+                return split
+        return None
+
+    # ------------------------------------------------------------- model selection on test data (NN607)
+    def test_selections(self) -> Iterator[TestSelection]:
+        """Comparisons and early-stopping calls that choose a checkpoint or an epoch by a metric the
+        test split alone gave: a metric returned by a call given the test split, or counted by hand
+        (`acc = correct / total`) after evaluations, all on the test split, in the same function."""
+        for root in (self.bindings.module, *self.dataflow.functions):
+            scan = _FunctionScan(root)
+            root.visit(scan)
+            yield from self._selections_in(root if isinstance(root, cst.FunctionDef) else None, scan.steps)
+
+    def _selections_in(self, function: cst.FunctionDef | None, steps: list[cst.CSTNode]) -> Iterator[TestSelection]:
+        own_splits = self._evaluated_splits.get(function, frozenset())
+        evaluation_calls = {use.event.node for use in self.model_uses
+                            if not use.training and use.event.function.node is function}
+        evaluated_yet = False
+        metric_splits: dict[str, frozenset[str]] = {}
+        for index, step in enumerate(steps):
+            evaluated_yet = evaluated_yet or step in evaluation_calls
+            candidate = self._selection_at(step, steps[index + 1:])
+            if isinstance(step, cst.Assign):
+                splits = frozenset().union(*(self._splits_of_call(call) for call in _calls_in(step.value)))
+                for target in step.targets:
+                    name = dotted_name(target.target)
+                    if name is not None and splits:
+                        metric_splits[name] = splits
+            if candidate is None or set(api.words(candidate.metric.rsplit(".", 1)[-1])) & _NOT_TEST_METRIC_WORDS:
+                continue
+            if candidate.metric in metric_splits:
+                if metric_splits[candidate.metric] == {api.TEST}:
+                    yield candidate
+            elif evaluated_yet and own_splits == {api.TEST}:  # a metric counted by hand after evaluating
+                yield candidate
+
+    @staticmethod
+    def _selection_at(step: cst.CSTNode, later: list[cst.CSTNode]) -> TestSelection | None:
+        if isinstance(step, cst.If):
+            found = _selection_comparison(step.test)
+            if found is None:
+                return None
+            comparison, metric, best = found
+            if _saves(step.body):
+                return TestSelection(comparison, metric, "decides which checkpoint is saved")
+            if _assigns(step.body, best):
+                return TestSelection(comparison, metric, f"decides the best score {best}")
+            return None
+        if isinstance(step, cst.Assign) and len(step.targets) == 1:
+            found = _selection_comparison(step.value)
+            flag = dotted_name(step.targets[0].target)
+            if found is not None and flag is not None and any(_saves_on_flag(other, flag) for other in later):
+                return TestSelection(found[0], found[1], f"decides which checkpoint is saved ({flag})")
+            return None
+        if isinstance(step, cst.Call) and step.args and step.args[0].keyword is None:
+            words = set(api.words((dotted_name(step.func) or "").rsplit(".", 1)[-1]))
+            metric = _metric_name(step.args[0].value)
+            if "early" in words and words & _STOPPING_WORDS and metric is not None:
+                return TestSelection(step, metric, "decides when training stops and which epoch is kept")
+        return None
+
+    @cached_property
+    def _evaluated_splits(self) -> dict[cst.FunctionDef | None, frozenset[str]]:
+        """The held-out splits each function evaluates a model on with its own forward passes and predictions."""
+        found: dict[cst.FunctionDef | None, set[str]] = {}
+        for use in self.model_uses:
+            if not use.training and use.data.kind is Kind.DATA and use.data.detail in api.HELD_OUT:
+                found.setdefault(use.event.function.node, set()).add(use.data.detail)
+        return {function: frozenset(splits) for function, splits in found.items()}
+
+    @cached_property
+    def _call_events(self) -> dict[cst.CSTNode, list[CallEvent]]:
+        found: dict[cst.CSTNode, list[CallEvent]] = {}
+        for event in self.dataflow.calls():
+            found.setdefault(event.node, []).append(event)
+        return found
+
+    def _splits_of_call(self, call: cst.Call) -> frozenset[str]:
+        """The splits a call evaluates: those of its data arguments (`evaluate(model, test_loader)`), or
+        the held-out splits a function of the file evaluates by itself (`acc = test(epoch)`)."""
+        passed: set[str] = set()
+        evaluated_inside: set[str] = set()
+        for event in self._call_events.get(call, []):
+            for value, argument in zip(event.args, positional_args(call)):
+                data_value = as_data(value, argument.value)
+                if data_value.kind is Kind.DATA and data_value.detail in api.SPLIT_ROLES:
+                    passed.add(data_value.detail)
+            callee = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
+            if isinstance(callee, cst.FunctionDef):
+                evaluated_inside |= self._evaluated_splits.get(callee, frozenset())
+        return frozenset(passed or evaluated_inside)
+
+
+def _evaluation_sets(where: str, value: Value, expr: cst.BaseExpression) -> list[tuple[Value, cst.BaseExpression]]:
+    """The data sets a validation argument holds: `validation_data=(X, y)` one, `eval_set=[(X_tr, y_tr),
+    (X_va, y_va)]` and `valid_sets=[train, valid]` several (the training set may be one of them)."""
+    if value.kind is not Kind.SEQUENCE or not isinstance(expr, (cst.Tuple, cst.List)) or not value.items:
+        return [(value, expr)]
+    if where == "validation_data=":
+        return [(value.items[0], expr.elements[0].value)]
+    sets = []
+    for item, element in zip(value.items, expr.elements):
+        inner = element.value
+        if item.kind is Kind.SEQUENCE and item.items and isinstance(inner, (cst.Tuple, cst.List)):
+            item, inner = item.items[0], inner.elements[0].value
+        sets.append((item, inner))
+    return sets
+
+
+def _unwrap_iteration(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`loader` in `enumerate(loader)`, `tqdm(loader)`."""
+    while isinstance(expr, cst.Call) and expr.args:
+        expr = expr.args[0].value
+    return expr
+
+
+def _is_scaler_name(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1].lower()
+    return any(word in last for word in ("scaler", "normalizer", "standardizer", "imputer", "pca"))
+
+
+# ----------------------------------------------------------------- model selection on test data (NN607)
+_BEST_WORDS = frozenset({"best", "lowest", "highest", "min", "max"})
+_COUNTER_WORDS = frozenset({"epoch", "step", "iter", "iteration", "patience", "count", "counter"})
+_NOT_TEST_METRIC_WORDS = frozenset({"val", "valid", "validation", "dev", "train", "training", "trn"}) | _COUNTER_WORDS
+_SAVE_WORDS = frozenset({"save", "deepcopy", "state"})
+_STOPPING_WORDS = frozenset({"stop", "stopping", "stopper"})
+
+
+@dataclass(frozen=True)
+class TestSelection:
+    """A choice of checkpoint or epoch made on a metric computed on the test split."""
+
+    node: cst.CSTNode     # the comparison, or the early-stopping call
+    metric: str
+    how: str              # what the comparison decides: "saves a checkpoint", "keeps the best score", ...
+
+
+class _FunctionScan(cst.CSTVisitor):
+    """Assignments, selection comparisons and early-stopping calls of one function body, in order,
+    nested functions and classes left out."""
+
+    def __init__(self, root: cst.CSTNode) -> None:
+        self.root = root
+        self.steps: list[cst.CSTNode] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.root
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.steps.append(node)
+
+    def visit_If(self, node: cst.If) -> None:
+        self.steps.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.steps.append(node)
+
+
+def _metric_name(expr: cst.BaseExpression) -> str | None:
+    name = dotted_name(expr)
+    if name is None:
+        return None
+    words = set(api.words(name.rsplit(".", 1)[-1]))
+    return name if words and not words & _BEST_WORDS else None
+
+
+def _best_name(expr: cst.BaseExpression) -> str | None:
+    name = dotted_name(expr)
+    if name is None:
+        return None
+    words = set(api.words(name.rsplit(".", 1)[-1]))
+    return name if words & _BEST_WORDS and not words & _COUNTER_WORDS else None
+
+
+def _selection_comparison(expr: cst.BaseExpression) -> tuple[cst.Comparison, str, str] | None:
+    """(comparison, metric, best) for `acc > best_acc`, `best_loss > loss`."""
+    if not isinstance(expr, cst.Comparison) or len(expr.comparisons) != 1:
+        return None
+    target = expr.comparisons[0]
+    if not isinstance(target.operator, (cst.GreaterThan, cst.GreaterThanEqual, cst.LessThan, cst.LessThanEqual)):
+        return None
+    left, right = expr.left, target.comparator
+    for metric_expr, best_expr in ((left, right), (right, left)):
+        metric, best = _metric_name(metric_expr), _best_name(best_expr)
+        if metric is not None and best is not None:
+            return expr, metric, best
+    return None
+
+
+def _saves(node: cst.CSTNode, names: tuple[str, ...] = ()) -> bool:
+    """Whether a statement saves a model or its weights (`torch.save`, `save_checkpoint(..., is_best)`,
+    `best_state = copy.deepcopy(model.state_dict())`), given one of `names` when names are given."""
+    for call in _calls_in(node):
+        words = set(api.words((dotted_name(call.func) or "").rsplit(".", 1)[-1]))
+        if not words & _SAVE_WORDS:
+            continue
+        if not names or any(dotted_name(arg.value) in names for arg in call.args):
+            return True
+    return False
+
+
+def _is_held_out_part(data: Value, split: SplitOp) -> bool:
+    """Data that is a validation or test part this split made."""
+    return data.kind is Kind.DATA and data.detail in api.HELD_OUT and data.origin is split.node
+
+
+def _is_supervised_fit(use: ModelUse) -> bool:
+    """`fit(X, y)`: a model given targets, not a transform or a clustering fitted on features alone."""
+    call = use.event.node
+    return use.event.method in api.FIT_MODEL_METHODS and (
+        len(positional_args(call)) >= 2 or keyword_arg(call, "y") is not None)
+
+
+def _saves_on_flag(step: cst.CSTNode, flag: str) -> bool:
+    """`save_checkpoint(state, is_best)`, or `if is_best: torch.save(...)`."""
+    if isinstance(step, cst.If):
+        return dotted_name(step.test) == flag and _saves(step.body)
+    return isinstance(step, cst.Call) and _saves(step, (flag,))
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    class Calls(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: list[cst.Call] = []
+
+        def visit_Call(self, call: cst.Call) -> None:
+            self.found.append(call)
+
+    visitor = Calls()
+    node.visit(visitor)
+    return visitor.found
+
+
+def _assigns(node: cst.CSTNode, name: str) -> bool:
+    class Targets(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found = False
+
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            self.found = self.found or dotted_name(target.target) == name
+
+    visitor = Targets()
+    node.visit(visitor)
+    return visitor.found

@@ -1,0 +1,92 @@
+"""What reaches the input of each loss: at the loss call itself, or, where the value enters
+through a helper of the file that hands its parameter to the loss, at the helper's call.
+
+A helper such as `def compute_loss(scores, y): return F.cross_entropy(scores, y)` is right for
+callers that pass logits and wrong for one that passes probabilities: the finding belongs to the
+call that passes them, not to the helper's body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterator
+
+import libcst as cst
+
+from nnlint.facts.core.dataflow import CallEvent, Dataflow
+from nnlint.facts.core.values import Kind, Value
+
+# The parameters under which losses take their predictions.
+INPUT_POSITION, INPUT_KEYWORD = 0, "input"
+# Kinds worth following into a helper: what a model or an activation gives.
+PREDICTION_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.ACTIVATED})
+
+
+@dataclass(frozen=True)
+class LossInput:
+    family: str            # the loss computed (torch_api's families: cross_entropy, nll, ...)
+    loss: str              # how the loss is named in messages (`CrossEntropyLoss`, `cross_entropy()`)
+    value: Value           # the predictions that reach the loss's input
+    node: cst.CSTNode      # where the finding belongs: the loss call, or the helper call
+    helper: str | None = None  # the helper the value goes through, if any
+
+    @property
+    def through(self) -> str:
+        """` through compute_loss()` for a value handed over by a helper, else nothing."""
+        return f" through {self.helper}()" if self.helper else ""
+
+
+class LossInputs:
+    def __init__(self, dataflow: Dataflow) -> None:
+        self.dataflow = dataflow
+
+    def __iter__(self) -> Iterator[LossInput]:
+        return iter(self._all)
+
+    @cached_property
+    def _all(self) -> list[LossInput]:
+        found = [LossInput(event.loss_family, event.result.producer, value, event.node)
+                 for event in self.dataflow.calls() if event.loss_family
+                 for value in [event.arg(INPUT_POSITION, INPUT_KEYWORD)]
+                 if not self._entered_through_a_parameter(event)]
+        found.extend(self._through_helpers())
+        return found
+
+    def _through_helpers(self) -> Iterator[LossInput]:
+        for call in self.dataflow.calls():
+            helper = call.callee.origin if call.callee.kind is Kind.FUNCTION else None
+            if call.specialized:
+                continue
+            imported = self.dataflow.project.get(call.qualname) if call.qualname else None
+            if imported is not None:
+                yield from self._through_imported_helper(call, imported.loss_parameters)
+            if not isinstance(helper, cst.FunctionDef):
+                continue
+            for use in self.dataflow.parameter_uses(helper):
+                if not use.event.loss_family or not _is_input(use.position, use.keyword):
+                    continue
+                value = self.dataflow.argument_for(call, use.param)
+                if value.kind in PREDICTION_KINDS:
+                    yield LossInput(use.event.loss_family, use.event.result.producer, value, call.node,
+                                    helper.name.value)
+
+    def _through_imported_helper(self, call: CallEvent,
+                                 loss_parameters: tuple[tuple[str, int, str, str], ...]) -> Iterator[LossInput]:
+        """A function of another file that hands a parameter to a loss (from its summary)."""
+        name = call.qualname.rsplit(".", 1)[-1] if call.qualname else ""
+        for param, position, family, loss in loss_parameters:
+            value = call.kwargs.get(param) or (call.args[position] if position < len(call.args) else None)
+            if value is not None and value.kind in PREDICTION_KINDS:
+                yield LossInput(family, loss, value, call.node, name)
+
+    def _entered_through_a_parameter(self, event: CallEvent) -> bool:
+        """A loss inside a helper whose input is one of the helper's parameters, analysed with a
+        caller's argument: the finding belongs to that caller's call (see `_through_helpers`)."""
+        function = event.function.node
+        return event.specialized and function is not None and any(
+            use.event.node is event.node and _is_input(use.position, use.keyword)
+            for use in self.dataflow.parameter_uses(function))
+
+
+def _is_input(position: int | None, keyword: str | None) -> bool:
+    return position == INPUT_POSITION or keyword == INPUT_KEYWORD
