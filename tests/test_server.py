@@ -417,6 +417,16 @@ async def test_requests_for_a_document_that_is_not_open_get_nothing(client: Lang
 
 
 @pytest.mark.asyncio
+async def test_bad_documents_get_one_diagnostic_and_the_server_goes_on(client: LanguageClient, workspace: Path):
+    change(client, (workspace / "never_opened.py").as_uri(), TRAIN, 2)
+    binary = open_file(client, workspace / "binary.py", "x = 1\0\0\n")
+    assert [(d.code, d.message) for d in await published(client, binary)] == \
+        [("NN002", "file contains NUL bytes (binary file?)")]
+    opened = open_file(client, workspace / "train.py", TRAIN)
+    assert len(await published(client, opened)) == 2
+
+
+@pytest.mark.asyncio
 async def test_a_configuration_change_reselects_the_rules(client: LanguageClient, workspace: Path):
     uri = open_file(client, workspace / "train.py", TRAIN)
     assert len(await published(client, uri)) == 2
@@ -505,11 +515,17 @@ async def test_a_crash_in_an_analysis_goes_to_the_log_and_the_server_goes_on(
 
 
 def test_the_server_exits_quietly_when_the_client_goes_away(tmp_path: Path):
+    def message(body: str) -> bytes:
+        return f"Content-Length: {len(body.encode())}\r\n\r\n{body}".encode()
+
     initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                              "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}})
-    message = f"Content-Length: {len(initialize)}\r\n\r\n{initialize}".encode()
-    # The client sends one request and is gone: the server's input ends before any answer is read.
-    finished = subprocess.run(SERVER, input=message, capture_output=True, env=SERVER_ENV, timeout=60)
+    # A message that is no JSON, then one request, and the client is gone: the server's input
+    # ends before any answer is read.
+    sent = message("{not json") + message(initialize)
+    finished = subprocess.run(SERVER, input=sent, capture_output=True, env=SERVER_ENV, timeout=60)
     assert finished.returncode == 0
-    assert b"Traceback" not in finished.stderr
     assert b'"id":1' in finished.stdout.replace(b" ", b"")
+    assert finished.stderr.decode().splitlines() == [
+        "nnlint server: Unable to handle message: JSONDecodeError: Expecting property name enclosed in double quotes:"
+        " line 1 column 2 (char 1)"]

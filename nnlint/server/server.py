@@ -12,6 +12,7 @@ log, and the next lint runs as usual."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import traceback
@@ -344,7 +345,10 @@ class NnlintServer(LanguageServer):
         return bool(value)
 
     def _log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
-        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        try:
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        except OSError:  # the client is gone: nobody reads the log, and the server is about to exit
+            pass
 
     def _show(self, message: str) -> None:
         """A problem the user must fix: shown and logged once, not at every lint while it lasts."""
@@ -354,8 +358,20 @@ class NnlintServer(LanguageServer):
             self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
 
 
+class _OneLine(logging.Formatter):
+    """What pygls logs (a message it cannot read, a client gone), one line each, on stderr: the
+    editor's log of the server."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        error = record.exc_info[1] if record.exc_info else None
+        return f"nnlint server: {record.getMessage()}" + (f": {type(error).__name__}: {error}" if error else "")
+
+
 def serve() -> int:
     """Serve one client over stdin and stdout until it exits or goes away."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     server = NnlintServer()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # anything printed by mistake goes to the log, not into the protocol
