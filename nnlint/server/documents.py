@@ -94,7 +94,10 @@ def notebook_snapshot(notebook: types.NotebookDocument, cell_document: Callable[
         parts[number] = Part(cell.document, text)
     metadata = notebook.metadata if isinstance(notebook.metadata, dict) else {}
     data = json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}, indent=1)
-    return Snapshot(notebook.uri, document_path(notebook.uri), notebook.version, data.encode("utf-8"), parts)
+    path = document_path(notebook.uri)
+    if not path.endswith(NOTEBOOK_SUFFIX):  # an interactive window's, an unsaved notebook's
+        path += NOTEBOOK_SUFFIX
+    return Snapshot(notebook.uri, path, notebook.version, data.encode("utf-8"), parts)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ and the editor's settings select, and a LintSession over the project's tree."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from nnlint.config import Config, ConfigError, discover_config
 from nnlint.engine import LintSession
@@ -12,6 +13,11 @@ from nnlint.files import discover, is_excluded
 from nnlint.fixes.run import FixSettings
 from nnlint.selection import RuleSelection
 from nnlint.server.settings import Settings
+from nnlint.torch_requirement import ROOT_MARKERS
+
+# The files an import may name are listed from the project's root once (and again when files are
+# created or deleted); far larger trees than any project are cut there.
+MAX_FILES = 50_000
 
 
 @dataclass
@@ -29,10 +35,11 @@ class Project:
         return is_excluded(path, self.config.exclude_patterns(), self.config.root)
 
     def files(self) -> set[str]:
-        """The tree's Python files and notebooks (absolute), listed once and after each change."""
+        """The tree's Python files and notebooks (absolute), listed once and after each change;
+        at most MAX_FILES of them (a home folder opened as a workspace is no project)."""
         if self.listed is None:
-            self.listed = {entry for entry in discover([str(self.root)], self.config.exclude_patterns(),
-                                                       project_root=self.root) if isinstance(entry, str)}
+            found = discover([str(self.root)], self.config.exclude_patterns(), project_root=self.root)
+            self.listed = {entry for entry in islice(found, MAX_FILES) if isinstance(entry, str)}
             self.session.set_files(self.listed)
         return self.listed
 
@@ -84,6 +91,10 @@ class Projects:
         return str(self.folders[0] / name)
 
     def _folder_of(self, path: Path) -> Path:
-        """The innermost workspace folder holding the file, else the file's own folder."""
+        """The innermost workspace folder holding the file; outside them, the nearest folder above
+        it that marks a project (pyproject.toml, setup.py, setup.cfg, .git), else its own folder."""
         holding = [folder for folder in self.folders if folder == path or folder in path.parents]
-        return max(holding, key=lambda folder: len(folder.parts)) if holding else path.parent
+        if holding:
+            return max(holding, key=lambda folder: len(folder.parts))
+        marked = (folder for folder in path.parents if any((folder / marker).exists() for marker in ROOT_MARKERS))
+        return next(marked, path.parent)
