@@ -173,6 +173,13 @@ async def quick_fix_titles(client: LanguageClient, uri: str, line: int, characte
     return {action.title: action for action in actions or []}
 
 
+async def fix_all_actions(client: LanguageClient, uri: str) -> list[types.CodeAction]:
+    return await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll])))
+
+
 def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
     """The text with LSP edits applied (UTF-16 columns, as the client declared)."""
     lines = text.splitlines(keepends=True)
@@ -315,22 +322,24 @@ async def test_a_fix_action_applied_removes_its_diagnostic(client: LanguageClien
     assert [d.code for d in await published(client, uri)] == ["NN204"]
 
 
+BIAS_BEFORE_BATCHNORM = textwrap.dedent("""\
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.bn = nn.BatchNorm2d(8)
+
+        def forward(self, x):
+            return self.bn(self.conv(x))
+""")
+
+
 @pytest.mark.asyncio
 async def test_an_unsafe_fix_is_offered_apart_and_marked(client: LanguageClient, workspace: Path):
-    text = textwrap.dedent("""\
-        from torch import nn
-
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv = nn.Conv2d(3, 8, 3)
-                self.bn = nn.BatchNorm2d(8)
-
-            def forward(self, x):
-                return self.bn(self.conv(x))
-    """)
-    uri = open_file(client, workspace / "net.py", text)
+    uri = open_file(client, workspace / "net.py", BIAS_BEFORE_BATCHNORM)
     assert [d.code for d in await published(client, uri)] == ["NN103"]
     actions = await quick_fix_titles(client, uri, 6, 20)
     unsafe = [action for title, action in actions.items() if title.startswith("Fix NN103 (unsafe): ")]
@@ -358,10 +367,7 @@ async def test_the_noqa_action_silences_the_finding_on_its_line(client: Language
 async def test_fix_all_is_a_source_action_resolved_with_the_fix_engine(client: LanguageClient, workspace: Path):
     uri = open_file(client, workspace / "train.py", TRAIN)
     await published(client, uri)
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
-        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll])))
+    actions = await fix_all_actions(client, uri)
     assert [(action.title, action.kind, action.edit) for action in actions] == \
         [("Fix all nnlint findings", "source.fixAll.nnlint", None)]
     resolved = await client.code_action_resolve_async(actions[0])
@@ -389,6 +395,27 @@ async def test_fix_all_comes_with_its_edit_to_a_client_that_cannot_resolve(clien
     assert [action.kind for action in actions] == ["source.fixAll.nnlint"]
     fixed = apply_edits(TRAIN, actions[0].edit.changes[uri])
     assert "    probs = model(x)\n" in fixed and "    return F.log_softmax(model(x), dim=1)\n" in fixed
+
+
+@pytest.mark.asyncio
+async def test_fix_all_leaves_unsafe_fixes_out_unless_told(client: LanguageClient, workspace: Path):
+    uri = open_file(client, workspace / "net.py", BIAS_BEFORE_BATCHNORM)
+    await published(client, uri)
+    assert not await fix_all_actions(client, uri)
+
+
+client_with_unsafe_fixes = start({"unsafe-fixes": True})
+
+
+@pytest.mark.asyncio
+async def test_fix_all_applies_unsafe_fixes_with_the_setting(client_with_unsafe_fixes: LanguageClient,
+                                                             workspace: Path):
+    uri = open_file(client_with_unsafe_fixes, workspace / "net.py", BIAS_BEFORE_BATCHNORM)
+    await published(client_with_unsafe_fixes, uri)
+    resolved = await client_with_unsafe_fixes.code_action_resolve_async(
+        (await fix_all_actions(client_with_unsafe_fixes, uri))[0])
+    fixed = apply_edits(BIAS_BEFORE_BATCHNORM, resolved.edit.changes[uri])
+    assert "nn.Conv2d(3, 8, 3, bias=False)" in fixed
 
 
 @pytest.mark.asyncio
