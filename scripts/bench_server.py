@@ -39,6 +39,16 @@ TARGET_LINES = 500
 DEFINITION = re.compile(r"^(?:def|class) (\w+)", re.MULTILINE)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system time of a process so far (Linux: /proc), None where it cannot be read.
+    On a shared, busy machine the wall time also counts the waits for a core, the CPU time not."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def training_script(lines: int = TARGET_LINES) -> str:
     """train.py, then its definitions again under new names (`ConvNet2`, `evaluate2`...), one
     definition after another until the script has `lines` lines."""
@@ -98,11 +108,12 @@ class Bench:
             self.client.text_document_did_open(types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
             cold = await first - started
-            changes, saved = [], []
+            changes, saved, cpu = [], [], []
+            pid = self.client._server.pid
             for version in range(2, 2 + edits + saves):
                 new_text = edited(text, version)
                 done = self.expect(uri, version)
-                sent = time.perf_counter()
+                sent, cpu_before = time.perf_counter(), cpu_seconds(pid)
                 self.client.text_document_did_change(types.DidChangeTextDocumentParams(
                     text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
                     content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_text)]))
@@ -112,13 +123,16 @@ class Bench:
                     saved.append(await done - sent)
                 else:
                     changes.append(await done - sent)
+                cpu_after = cpu_seconds(pid)
+                if cpu_before is not None and cpu_after is not None:
+                    cpu.append(cpu_after - cpu_before)
             await self.client.shutdown_async(None)
             self.client.exit(None)
             await self.client.stop()
-        report(text.count("\n"), cold, changes, saved)
+        report(text.count("\n"), cold, changes, saved, cpu)
 
 
-def report(lines: int, cold: float, changes: list[float], saves: list[float]) -> None:
+def report(lines: int, cold: float, changes: list[float], saves: list[float], cpu: list[float]) -> None:
     print(f"training script: {lines} lines; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
           f"{os.cpu_count()} cores")
     print(f"open, server just started (cold): {cold:.3f} s")
@@ -131,6 +145,9 @@ def report(lines: int, cold: float, changes: list[float], saves: list[float]) ->
         print(f"{label} ({len(times)} edits): median {statistics.median(times):.3f} s; "
               f"after the {pause:.2f} s debounce: median {statistics.median(after):.3f} s, "
               f"p90 {p90:.3f} s, min {after[0]:.3f} s, max {after[-1]:.3f} s")
+    if cpu:
+        print(f"CPU time of the server per edit (user + system, {len(cpu)} edits): median "
+              f"{statistics.median(cpu):.3f} s, max {max(cpu):.3f} s")
 
 
 def main() -> None:
