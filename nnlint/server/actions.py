@@ -11,7 +11,7 @@ from typing import Callable, Mapping
 from lsprotocol import types
 from pygls.workspace import PositionCodec
 
-from nnlint.diagnostics import Applicability, FileResult, Finding
+from nnlint.diagnostics import Applicability, FileResult, Finding, TextFix
 from nnlint.fixes.run import fix_project
 from nnlint.noqa import with_noqa
 from nnlint.notebook import NotNotebook, code_cells
@@ -48,7 +48,7 @@ def quick_fixes(linted: Linted, uri: str, where: types.Range, codec: PositionCod
     for finding, lines in findings_at(linted, uri, where, codec):
         fix = finding.fix
         if fix is not None and linted.fix_settings.fixable(finding.code):
-            edit = _fix_edit(linted.snapshot, finding, codec)
+            edit = _fix_edit(linted.snapshot, fix, codec)
             if edit is not None:
                 safe = fix.applicability is Applicability.SAFE
                 actions.append(types.CodeAction(
@@ -63,11 +63,10 @@ def quick_fixes(linted: Linted, uri: str, where: types.Range, codec: PositionCod
     return actions
 
 
-def _fix_edit(snapshot: Snapshot, finding: Finding, codec: PositionCodec) -> types.WorkspaceEdit | None:
+def _fix_edit(snapshot: Snapshot, fix: TextFix, codec: PositionCodec) -> types.WorkspaceEdit | None:
     """The fix's own edits, in the file or in their cells; None where one has no text to go to."""
-    assert finding.fix is not None
     changes: dict[str, list[types.TextEdit]] = {}
-    for edit in finding.fix.edits:
+    for edit in fix.edits:
         part = snapshot.parts.get(edit.cell)
         if part is None:
             return None
@@ -94,6 +93,8 @@ def _noqa_edit(snapshot: Snapshot, finding: Finding, uri: str, lines: Lines) -> 
 
 
 def comment_can_end(text: str, line: int) -> bool:
+    """Whether a comment added at the end of `line` (1-based) stays a comment and breaks nothing:
+    the line does not continue with a backslash, nor end inside a string."""
     physical = io.StringIO(text, newline="").readlines()[line - 1]
     if physical.rstrip("\r\n").endswith("\\"):
         return False
