@@ -7,7 +7,8 @@ from typing import Iterator
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.pytorch.torch_api import CROSS_ENTROPY
-from nnlint.facts.core.values import ONE_CLASS, Kind
+from nnlint.facts.core.values import Kind
+from nnlint.facts.pytorch.semantics import ONE_CLASS
 from nnlint.rules import Report, Rule
 
 

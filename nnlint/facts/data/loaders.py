@@ -17,6 +17,7 @@ from nnlint.facts.core.dataflow import CallEvent, Dataflow
 from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.pytorch.training import Effect, TrainingFacts
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
+from nnlint.facts.pytorch.semantics import grad_disabled
 
 # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, ...)
 _SHUFFLE_POSITION = 2
@@ -193,7 +194,7 @@ class LoaderFacts:
             if loop is not None and loop.has(Effect.BACKWARD) and loop.has(Effect.STEP):
                 return "train", "a training loop iterates it"
             return "evaluate", ""
-        return ("evaluate", "") if event.no_grad else ("one batch", "")  # a batch used outside any loop
+        return ("evaluate", "") if grad_disabled(event) else ("one batch", "")  # a batch used outside any loop
 
     def _use_as_argument(self, event: CallEvent, arg: cst.Arg) -> tuple[str, str]:
         """What a call does with the data passed as `arg`: a trainer's fit trains on its training

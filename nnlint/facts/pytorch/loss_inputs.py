@@ -15,6 +15,7 @@ import libcst as cst
 
 from nnlint.facts.core.dataflow import CallEvent, Dataflow
 from nnlint.facts.core.values import Kind, Value
+from nnlint.facts.pytorch.semantics import loss_family
 
 # The parameters under which losses take their predictions.
 INPUT_POSITION, INPUT_KEYWORD = 0, "input"
@@ -45,8 +46,8 @@ class LossInputs:
 
     @cached_property
     def _all(self) -> list[LossInput]:
-        found = [LossInput(event.loss_family, event.result.producer, value, event.node)
-                 for event in self.dataflow.calls() if event.loss_family
+        found = [LossInput(loss_family(event), event.result.producer, value, event.node)
+                 for event in self.dataflow.calls() if loss_family(event)
                  for value in [event.arg(INPUT_POSITION, INPUT_KEYWORD)]
                  if not self._entered_through_a_parameter(event)]
         found.extend(self._through_helpers())
@@ -63,11 +64,11 @@ class LossInputs:
             if not isinstance(helper, cst.FunctionDef):
                 continue
             for use in self.dataflow.parameter_uses(helper):
-                if not use.event.loss_family or not _is_input(use.position, use.keyword):
+                if not loss_family(use.event) or not _is_input(use.position, use.keyword):
                     continue
                 value = self.dataflow.argument_for(call, use.param)
                 if value.kind in PREDICTION_KINDS:
-                    yield LossInput(use.event.loss_family, use.event.result.producer, value, call.node,
+                    yield LossInput(loss_family(use.event), use.event.result.producer, value, call.node,
                                     helper.name.value)
 
     def _through_imported_helper(self, call: CallEvent,
