@@ -21,6 +21,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 f"{entry.loss}{entry.through} gets the scores of a single class ({scores.producer}): softmax over one "
                 "class is always 1, so the loss is always 0 and nothing trains; for a binary task use "
                 "BCEWithLogitsLoss on the single logit, or two outputs with CrossEntropyLoss",
+                related=entry.related,
             )
 
 

@@ -30,11 +30,22 @@ class LossInput:
     value: Value           # the predictions that reach the loss's input
     node: cst.CSTNode      # where the finding belongs: the loss call, or the helper call
     helper: str | None = None  # the helper the value goes through, if any
+    loss_node: cst.CSTNode | None = None  # the loss call inside a helper of this file
 
     @property
     def through(self) -> str:
         """` through compute_loss()` for a value handed over by a helper, else nothing."""
         return f" through {self.helper}()" if self.helper else ""
+
+    @property
+    def related(self) -> tuple[tuple[cst.CSTNode, str], ...]:
+        """The other places of the bug in this file: where the value is made, and the loss inside the helper."""
+        places = []
+        if self.value.origin is not None and self.value.origin is not self.node:
+            places.append((self.value.origin, f"the {self.value.kind.value} come from {self.value.producer} here"))
+        if self.loss_node is not None:
+            places.append((self.loss_node, f"{self.helper}() hands them to {self.loss} here"))
+        return tuple(places)
 
 
 class LossInputs:
@@ -69,7 +80,7 @@ class LossInputs:
                 value = self.dataflow.argument_for(call, use.param)
                 if value.kind in PREDICTION_KINDS:
                     yield LossInput(loss_family(use.event), use.event.result.producer, value, call.node,
-                                    helper.name.value)
+                                    helper.name.value, use.event.node)
 
     def _through_imported_helper(self, call: CallEvent,
                                  loss_parameters: tuple[tuple[str, int, str, str], ...]) -> Iterator[LossInput]:
