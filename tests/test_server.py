@@ -207,6 +207,11 @@ async def test_diagnostics_of_an_open_file_at_their_exact_ranges(client: Languag
     page = Path(nn201.code_description.href.removeprefix("file://"))
     assert page.name == "NN201.md" and page.read_text().startswith("# NN201")
     assert next(d for d in diagnostics if d.code == "NN204").severity == types.DiagnosticSeverity.Warning
+    [softmax] = nn201.related_information  # the other half of the bug: where the probabilities are made
+    assert softmax.message == "the probabilities come from softmax() here"
+    assert softmax.location.uri == uri
+    assert (softmax.location.range.start.line, softmax.location.range.start.character,
+            softmax.location.range.end.line, softmax.location.range.end.character) == (6, 12, 6, 38)
 
 
 @pytest.mark.asyncio
@@ -239,8 +244,9 @@ async def test_columns_are_utf16_code_units_on_lines_with_wider_characters(clien
 @pytest.mark.asyncio
 async def test_a_notebook_gets_its_diagnostics_in_its_cells(client: LanguageClient, workspace: Path):
     notebook_uri = (workspace / "explore.ipynb").as_uri()
-    sources = ["# Training", "import torch.nn.functional as F\n%matplotlib inline",
-               "def step(model, x, y):\n    probs = F.softmax(model(x), dim=1)\n    return F.cross_entropy(probs, y)"]
+    # The probabilities are made in cell 2 and reach the loss in cell 3.
+    sources = ["# Training", "import torch.nn.functional as F\nfrom data import model, x, y\n%matplotlib inline\n"
+               "probs = F.softmax(model(x), dim=1)", "loss = F.cross_entropy(probs, y)"]
     kinds = [types.NotebookCellKind.Markup, types.NotebookCellKind.Code, types.NotebookCellKind.Code]
     cells = [types.NotebookCell(kind=kind, document=f"{notebook_uri}#cell{number}")
              for number, kind in enumerate(kinds, start=1)]
@@ -252,14 +258,17 @@ async def test_a_notebook_gets_its_diagnostics_in_its_cells(client: LanguageClie
                                                  cells=cells),
         cell_text_documents=documents))
     third = await published(client, cells[2].document)
-    assert codes_at(third) == [("NN201", 2, 11, 2, 36)]
+    assert codes_at(third) == [("NN201", 0, 7, 0, 32)]
+    [softmax] = third[0].related_information
+    assert softmax.location.uri == cells[1].document
+    assert (softmax.location.range.start.line, softmax.location.range.start.character) == (3, 8)
     assert await published(client, cells[1].document) == []
-    actions = await quick_fix_titles(client, cells[2].document, 2, 20)
-    fix = actions["Fix NN201: drop the softmax: pass the raw scores"]
-    assert list(fix.edit.changes) == [cells[2].document]
-    assert apply_edits(sources[2], fix.edit.changes[cells[2].document]).splitlines()[1] == "    probs = model(x)"
+    actions = await quick_fix_titles(client, cells[2].document, 0, 20)
+    fix = actions["Fix NN201 (unsafe): drop the softmax where it is computed"]
+    assert list(fix.edit.changes) == [cells[1].document]  # the fix is where the softmax is
+    assert apply_edits(sources[1], fix.edit.changes[cells[1].document]).splitlines()[3] == "probs = model(x)"
 
-    fixed = "def step(model, x, y):\n    return F.cross_entropy(model(x), y)"
+    fixed = "loss = F.cross_entropy(model(x), y)"
     client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
         notebook_document=types.VersionedNotebookDocumentIdentifier(uri=notebook_uri, version=2),
         change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[

@@ -15,9 +15,9 @@ from nnlint.diagnostics import Applicability, FileResult, Finding, TextFix
 from nnlint.fixes.run import fix_project
 from nnlint.noqa import with_noqa
 from nnlint.notebook import NotNotebook, code_cells
-from nnlint.server.diagnostics import diagnostic, finding_range, part_of
-from nnlint.server.documents import Linted, Snapshot
-from nnlint.server.positions import Lines, contains, text_edits
+from nnlint.server.diagnostics import Placement
+from nnlint.server.documents import Linted
+from nnlint.server.positions import contains, text_edits
 
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.nnlint"
 KINDS = (types.CodeActionKind.QuickFix, FIX_ALL)
@@ -31,65 +31,65 @@ def wanted(kind: str, only: list[str] | None) -> bool:
     return only is None or any(kind == asked or kind.startswith(f"{asked}.") for asked in only)
 
 
-def findings_at(linted: Linted, uri: str, where: types.Range, codec: PositionCodec) -> list[tuple[Finding, Lines]]:
-    """The findings whose range meets `where` in the document or cell `uri`."""
+def findings_at(linted: Linted, uri: str, where: types.Range, codec: PositionCodec
+                ) -> tuple[list[Finding], Placement]:
+    """The findings whose range meets `where` in the document or cell `uri`, and where they are."""
+    placement = Placement(linted.snapshot, codec)
     placed = linted.snapshot.part_of(uri)
     if placed is None:
-        return []
-    key, part = placed
-    lines = Lines(part.text, codec)
-    return [(finding, lines) for finding in linted.findings
-            if part_of(linted.snapshot, finding) == (key, part) and contains(where, finding_range(finding, lines))]
+        return [], placement
+    return [finding for finding in linted.findings
+            if placement.part_of(finding) == placed and contains(where, placement.range(finding))], placement
 
 
 def quick_fixes(linted: Linted, uri: str, where: types.Range, codec: PositionCodec) -> list[types.CodeAction]:
     """For each finding at `where`: its fix (where the configuration lets it be fixed) and a noqa."""
     actions = []
-    for finding, lines in findings_at(linted, uri, where, codec):
+    found, placement = findings_at(linted, uri, where, codec)
+    for finding in found:
         fix = finding.fix
         if fix is not None and linted.fix_settings.fixable(finding.code):
-            edit = _fix_edit(linted.snapshot, fix, codec)
+            edit = _fix_edit(placement, fix)
             if edit is not None:
                 safe = fix.applicability is Applicability.SAFE
                 actions.append(types.CodeAction(
                     title=f"Fix {finding.code}{'' if safe else ' (unsafe)'}: {fix.message}",
-                    kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic(finding, lines)],
+                    kind=types.CodeActionKind.QuickFix, diagnostics=[placement.diagnostic(finding)],
                     is_preferred=safe, edit=edit))
-        noqa = _noqa_edit(linted.snapshot, finding, uri, lines)
+        noqa = _noqa_edit(placement, finding)
         if noqa is not None:
             actions.append(types.CodeAction(
                 title=f"Disable {finding.code} for this line", kind=types.CodeActionKind.QuickFix,
-                diagnostics=[diagnostic(finding, lines)], edit=noqa))
+                diagnostics=[placement.diagnostic(finding)], edit=noqa))
     return actions
 
 
-def _fix_edit(snapshot: Snapshot, fix: TextFix, codec: PositionCodec) -> types.WorkspaceEdit | None:
+def _fix_edit(placement: Placement, fix: TextFix) -> types.WorkspaceEdit | None:
     """The fix's own edits, in the file or in their cells; None where one has no text to go to."""
     changes: dict[str, list[types.TextEdit]] = {}
     for edit in fix.edits:
-        part = snapshot.parts.get(edit.cell)
-        if part is None:
+        part, lines = placement.snapshot.parts.get(edit.cell), placement.lines(edit.cell)
+        if part is None or lines is None:
             return None
-        lines = Lines(part.text, codec)
         changes.setdefault(part.uri, []).append(types.TextEdit(
             range=lines.range(edit.line, edit.column, edit.end_line, edit.end_column), new_text=edit.content))
     return types.WorkspaceEdit(changes=changes)
 
 
-def _noqa_edit(snapshot: Snapshot, finding: Finding, uri: str, lines: Lines) -> types.WorkspaceEdit | None:
+def _noqa_edit(placement: Placement, finding: Finding) -> types.WorkspaceEdit | None:
     """`# noqa: CODE` added to the finding's line, unless a comment cannot end that line (it
     continues with a backslash, or inside a string)."""
-    index = finding.line - 1
-    placed = snapshot.part_of(uri)
-    if placed is None or not 0 <= index < len(lines.lines) or not comment_can_end(placed[1].text, finding.line):
+    placed = placement.part_of(finding)
+    lines = placement.lines(placed[0]) if placed is not None else None
+    if placed is None or lines is None or not 0 < finding.line <= len(lines.lines) \
+            or not comment_can_end(placed[1].text, finding.line):
         return None
-    line = lines.lines[index]
+    line = lines.lines[finding.line - 1]
     new = with_noqa(line, finding.code)
     if new == line:
         return None
-    end = len(line) + 1
-    return types.WorkspaceEdit(changes={uri: [
-        types.TextEdit(range=lines.range(finding.line, 1, finding.line, end), new_text=new)]})
+    return types.WorkspaceEdit(changes={placed[1].uri: [
+        types.TextEdit(range=lines.range(finding.line, 1, finding.line, len(line) + 1), new_text=new)]})
 
 
 def comment_can_end(text: str, line: int) -> bool:

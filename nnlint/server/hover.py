@@ -7,7 +7,6 @@ from pygls.workspace import PositionCodec
 
 from nnlint.catalog import page_text
 from nnlint.server.actions import findings_at
-from nnlint.server.diagnostics import finding_range
 from nnlint.server.documents import Linted
 
 SEPARATOR = "\n\n---\n\n"
@@ -15,11 +14,10 @@ SEPARATOR = "\n\n---\n\n"
 
 def hover(linted: Linted, uri: str, position: types.Position, codec: PositionCodec) -> types.Hover | None:
     """The pages of the rules found at `position` (each once), over the first finding's range."""
-    found = findings_at(linted, uri, types.Range(start=position, end=position), codec)
-    pages = {finding.code: page_text(finding.code) for finding, _ in found}
+    found, placement = findings_at(linted, uri, types.Range(start=position, end=position), codec)
+    pages = {finding.code: page_text(finding.code) for finding in found}
     texts = [text.strip() for text in pages.values() if text]
     if not texts:
         return None
-    finding, lines = found[0]
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=SEPARATOR.join(texts)),
-                       range=finding_range(finding, lines))
+                       range=placement.range(found[0]))
