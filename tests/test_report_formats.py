@@ -120,7 +120,9 @@ def test_full_shows_the_flagged_line_with_a_caret_under_the_column(tmp_path: Pat
     shutil.copy(NOTEBOOK, tmp_path / "notebook.ipynb")
     result = run_nnlint("--output-format", "full", ".", cwd=tmp_path)
     assert result.returncode == 1 and "3 findings in 2 of 2 files" in result.stderr.decode()
-    lines = result.stdout.decode().splitlines()
+    notes = [line for line in result.stdout.decode().splitlines() if line.startswith("  = note: ")]
+    assert notes == ["  = note: train.py:5:13: the probabilities come from softmax() here"]
+    lines = [line for line in result.stdout.decode().splitlines() if line not in notes]
     text = run_nnlint("--output-format", "text", ".", cwd=tmp_path).stdout.decode().splitlines()
     assert lines[0::3] == text  # the text format, and two lines after each finding
     assert text[0].startswith("notebook.ipynb:cell 3:2:1: NN101 ")  # the line in its cell
@@ -162,6 +164,17 @@ def test_json_and_sarif_name_the_other_places_of_the_bug(tmp_path: Path) -> None
     assert [(place["id"], place["physicalLocation"]["region"]["startLine"], place["message"]["text"])
             for place in related] == [(1, 9, "the probabilities come from softmax() here"),
                                       (2, 5, "compute_loss() hands them to cross_entropy() here")]
+
+
+def test_full_lists_the_other_places_of_the_bug_under_the_finding(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(_HELPER_FED_PROBABILITIES)
+    result = run_nnlint("--no-cache", "--output-format", "full", "train.py", cwd=tmp_path)
+    assert result.stdout.decode().splitlines()[1:] == [
+        "    return compute_loss(probs, y)",
+        "           ^",
+        "  = note: train.py:9:13: the probabilities come from softmax() here",
+        "  = note: train.py:5:12: compute_loss() hands them to cross_entropy() here",
+    ]
 
 
 def test_related_places_survive_the_cache_and_land_in_their_notebook_cell(tmp_path: Path) -> None:
