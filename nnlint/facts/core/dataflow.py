@@ -183,6 +183,20 @@ class Dataflow:
             yield self.classes[current]
             queue.extend(self.classes[current].bases)
 
+    def class_and_bases(self, class_name: str) -> Iterator[str]:
+        """The class's name and the names of all its bases, through the classes of this file."""
+        seen: set[str] = set()
+        queue = [class_name]
+        while queue:
+            current = queue.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            yield current
+            info = self.classes.get(current)
+            if info is not None:
+                queue.extend(info.bases)
+
     def method(self, class_name: str, method: str) -> cst.FunctionDef | None:
         return next((info.methods[method] for info in self._lineage(class_name) if method in info.methods), None)
 

@@ -10,7 +10,7 @@ hooks that transform a value (`bind`, `imported_value`) pass it through each sem
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from typing import Iterator, Mapping, Protocol
 
 import libcst as cst
 
@@ -30,6 +30,8 @@ class Interpreter(Protocol):
     def probing(self) -> bool: ...
 
     def method(self, class_name: str, method: str) -> cst.FunctionDef | None: ...
+
+    def class_and_bases(self, class_name: str) -> Iterator[str]: ...
 
     def instance_of(self, class_name: str) -> Value: ...
 

@@ -425,19 +425,8 @@ class DataSemantics(Semantics):
         )
 
     def _is_dataset_class(self, class_name: str) -> bool:
-        seen: set[str] = set()
-        queue = [class_name]
-        while queue:
-            current = queue.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current in api.DATASET_BASES or current.endswith("Dataset"):
-                return True
-            info = self.interpreter.classes.get(current)
-            if info is not None:
-                queue.extend(info.bases)
-        return False
+        return any(name in api.DATASET_BASES or name.endswith("Dataset")
+                   for name in self.interpreter.class_and_bases(class_name))
 
     def _path_role(self, call: cst.Call) -> str | None:
         arguments = positional_args(call)

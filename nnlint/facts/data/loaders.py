@@ -145,19 +145,7 @@ class LoaderFacts:
         return False
 
     def _derives_from_iterable(self, class_name: str) -> bool:
-        seen: set[str] = set()
-        queue = [class_name]
-        while queue:
-            current = queue.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current in api.ITERABLE_DATASET_BASES:
-                return True
-            info = self.dataflow.classes.get(current)
-            if info is not None:
-                queue.extend(info.bases)
-        return False
+        return any(name in api.ITERABLE_DATASET_BASES for name in self.dataflow.class_and_bases(class_name))
 
     def _usage(self, loaders: set[cst.CSTNode]) -> dict[cst.CSTNode, dict[str, str]]:
         """For each loader, how the code uses it: "train" (a training loop draws its batches, a
