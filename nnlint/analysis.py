@@ -10,7 +10,7 @@ from typing import Callable, Mapping, Sequence
 
 import libcst as cst
 
-from nnlint.diagnostics import FileResult, Finding, Scan, TextEdit, TextFix, finding
+from nnlint.diagnostics import FileResult, Finding, RelatedLocation, Scan, TextEdit, TextFix, finding
 from nnlint.facts import FileFacts
 from nnlint.facts.core.names import ImportTable, import_aliases
 from nnlint.facts.summary import ModuleSummary, SymbolSummary
@@ -91,8 +91,18 @@ def in_cells(findings: list[Finding], cells: tuple[CellPosition, ...] | None) ->
             end_line, end_column = start.line, found.column + start.shift
         placed.append(replace(found, line=start.line, column=found.column + start.shift, cell=start.cell,
                               end_line=end_line, end_column=end_column,
-                              fix=_fix_in_cells(found.fix, cells) if found.fix is not None else None))
+                              fix=_fix_in_cells(found.fix, cells) if found.fix is not None else None,
+                              related=tuple(_related_in_cells(related, cells) for related in found.related)))
     return placed
+
+
+def _related_in_cells(related: RelatedLocation, cells: tuple[CellPosition, ...]) -> RelatedLocation:
+    start = cells[min(max(related.line, 1), len(cells)) - 1]
+    end = cells[min(max(related.end_line, 1), len(cells)) - 1]
+    end_line, end_column = (end.line, related.end_column + end.shift) if end.cell == start.cell else (
+        start.line, related.column + start.shift)
+    return replace(related, line=start.line, column=related.column + start.shift, end_line=end_line,
+                   end_column=end_column, cell=start.cell)
 
 
 def _fix_in_cells(fix: TextFix, cells: tuple[CellPosition, ...]) -> TextFix | None:
@@ -233,7 +243,8 @@ def _built(fix: Fix | Callable[[], Fix | None] | None) -> Fix | None:
 def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule, Report]]) -> list[Finding]:
     if not reports:
         return []
-    positions = node_positions(module, text, [report.node for _, report in reports])
+    positions = node_positions(module, text, [node for _, report in reports
+                                              for node in (report.node, *(related for related, _ in report.related))])
     lines = text.splitlines()
     findings: dict[tuple[int, int, str], Finding] = {}
     fixes: dict[tuple[int, int, str], Fix] = {}
@@ -247,7 +258,12 @@ def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule
             continue
         key = (line, column, rule.code)
         if key not in findings:
-            findings[key] = finding(rule, path, line, column, report.message, (where.end.line, where.end.column + 1))
+            findings[key] = replace(
+                finding(rule, path, line, column, report.message, (where.end.line, where.end.column + 1)),
+                related=tuple(RelatedLocation(place.start.line, place.start.column + 1, place.end.line,
+                                              place.end.column + 1, message)
+                              for node, message in report.related
+                              if (place := positions.get(node)) is not None and place != where))
             fix = _built(report.fix)
             if fix is not None:
                 fixes[key] = fix

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from nnlint import __version__
-from nnlint.diagnostics import Applicability, FileResult, Finding, Severity, TextEdit, TextFix
+from nnlint.diagnostics import Applicability, FileResult, Finding, RelatedLocation, Severity, TextEdit, TextFix
 from nnlint.diagnostics import Scan
 from nnlint.facts.summary import ModuleSummary
 from nnlint.files import open_regular_file, read_regular_file
@@ -144,16 +144,26 @@ def unseal(key: bytes, name: str, data: bytes) -> bytes | None:
 def _finding_to_json(finding: Finding) -> list:
     return [finding.line, finding.column, finding.code, finding.message, finding.rule_name,
             finding.severity.value, finding.end_line, finding.end_column, finding.cell,
-            _fix_to_json(finding.fix) if finding.fix is not None else None]
+            _fix_to_json(finding.fix) if finding.fix is not None else None,
+            [[r.line, r.column, r.end_line, r.end_column, r.message, r.cell] for r in finding.related]]
 
 
 def _finding_from_json(path: str, row: list) -> Finding:
-    line, column, code, message, rule_name, severity, end_line, end_column, cell, fix = row
+    line, column, code, message, rule_name, severity, end_line, end_column, cell, fix, related = row
     if not all(isinstance(v, int) for v in (line, column, end_line, end_column)):
         raise ValueError("bad position")
     return Finding(path, line, column, str(code), str(message), str(rule_name), Severity(severity),
                    end_line, end_column, cell if isinstance(cell, int) else None,
-                   fix=_fix_from_json(fix) if fix is not None else None)
+                   fix=_fix_from_json(fix) if fix is not None else None,
+                   related=tuple(_related_from_json(place) for place in related))
+
+
+def _related_from_json(row: list) -> RelatedLocation:
+    line, column, end_line, end_column, message, cell = row
+    if not all(type(v) is int for v in (line, column, end_line, end_column)) or not isinstance(message, str) \
+            or not (cell is None or type(cell) is int):
+        raise ValueError("bad related location")
+    return RelatedLocation(line, column, end_line, end_column, message, cell)
 
 
 def _fix_to_json(fix: TextFix) -> list:

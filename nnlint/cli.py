@@ -23,7 +23,7 @@ from nnlint.progress import Progress
 from nnlint.report import FORMATTERS
 from nnlint.report.text import statistics
 from nnlint.rules.metadata import RULES, rule_info
-from nnlint.selection import FixableCodes, RuleSelection
+from nnlint.selection import RuleSelection
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nnlint",
         description="Find the bugs that make neural networks train quietly wrong.",
         epilog="Exit status: 0 clean, 1 findings, 2 usage or configuration error. "
-               "`nnlint trace SCRIPT` runs a script under the runtime tracer.",
+               "`nnlint trace SCRIPT` runs a script under the runtime tracer; "
+               "`nnlint server` is a language server for editors.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to lint (default: .); - reads stdin")
     parser.add_argument("--select", type=_codes, metavar="CODES", help="only these codes or prefixes (NN2 = NN2xx)")
@@ -102,19 +103,6 @@ def _list_rules() -> int:
     return EXIT_CLEAN
 
 
-def _selection(args: argparse.Namespace, config: Config) -> RuleSelection:
-    origin = str(config.path) if config.path else "options"
-    return RuleSelection(
-        list(RULES),
-        select=args.select if args.select is not None else config.select,
-        extend_select=(config.extend_select or []) + (args.extend_select or []),
-        ignore=(config.ignore or []) + (args.ignore or []),
-        per_file_ignores=config.per_file_ignores,
-        root=config.root,
-        origin=origin,
-    )
-
-
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.explain:
@@ -125,9 +113,10 @@ def run(argv: Sequence[str]) -> int:
     named = [path for path in paths if path != STDIN]
     try:
         config = discover_config([args.stdin_filename or "." if p == STDIN else p for p in paths], args.config)
-        selection = _selection(args, config)
+        selection = RuleSelection.configured(config, args.select, args.extend_select, args.ignore)
         baseline = Baseline.load(args.baseline) if args.baseline else None
-        fix_settings = _fix_settings(args, config)
+        fix_settings = FixSettings.configured(config, args.unsafe_fixes, args.fixable, args.extend_fixable,
+                                              args.unfixable)
     except (ConfigError, BaselineError) as err:
         print(f"nnlint: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -136,8 +125,7 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     output_format = args.output_format or config.output_format or "text"
 
-    excludes = [str(config.root / p) if "/" in p else p for p in config.exclude + config.extend_exclude]
-    found = list(discover(named, excludes, args.force_exclude or config.force_exclude, config.root))
+    found = list(discover(named, config.exclude_patterns(), args.force_exclude or config.force_exclude, config.root))
     skipped = [entry for entry in found if isinstance(entry, Skipped)]
     missing = {entry.path for entry in skipped if entry.missing}
     if STDIN not in paths and missing == set(named):
@@ -224,15 +212,6 @@ def _lint_files(files: list[str], sources: Mapping[str, bytes], selection: RuleS
 
 
 # --fix, --diff, --fix-only
-
-def _fix_settings(args: argparse.Namespace, config: Config) -> FixSettings:
-    unsafe = args.unsafe_fixes if args.unsafe_fixes is not None else config.unsafe_fixes
-    origin = str(config.path) if config.path else "options"
-    fixable = args.fixable if args.fixable is not None else config.fixable
-    fixable = (fixable if fixable is not None else ["ALL"]) + (args.extend_fixable or [])
-    unfixable = config.unfixable + (args.unfixable or [])
-    return FixSettings(unsafe, FixableCodes(list(RULES), fixable, unfixable, origin))
-
 
 def _fix_mode(args: argparse.Namespace, config: Config) -> str | None:
     """"diff", "fix-only", "fix" or None (only lint)."""
@@ -325,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from nnlint.trace.cli import main as trace_main
 
         return trace_main(argv[1:])
+    if argv[:1] == ["server"]:
+        from nnlint.server.cli import main as server_main
+
+        return server_main(argv[1:])
     try:
         return run(argv)
     except KeyboardInterrupt:

@@ -49,6 +49,11 @@ class Config:
     fixable: list[str] | None = None
     unfixable: list[str] = field(default_factory=list)
 
+    def exclude_patterns(self) -> list[str]:
+        """exclude and extend-exclude as the file walk matches them: a pattern with a folder in
+        it is relative to the configuration's folder, a bare name matches anywhere."""
+        return [str(self.root / p) if "/" in p else p for p in self.exclude + self.extend_exclude]
+
 
 # A pyproject.toml that cannot be parsed is the configuration only when it plainly means to
 # be one: a [tool.nnlint...] header or a tool.nnlint... key. Any other broken one above the

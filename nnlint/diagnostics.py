@@ -47,6 +47,19 @@ class TextFix:
 
 
 @dataclass(frozen=True)
+class RelatedLocation:
+    """Another place in the same file that is part of a finding's bug (where the softmax is made,
+    where the helper computes the loss), positioned as findings are."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    cell: int | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     """One reported problem, positioned 1-based (line and column) as flake8 does."""
 
@@ -64,6 +77,7 @@ class Finding:
     # The flagged line as written (a notebook's: its line in the cell), filled with the fingerprint.
     source_line: str = field(default="", compare=False)
     fix: TextFix | None = field(default=None, compare=False)
+    related: tuple[RelatedLocation, ...] = field(default=(), compare=False)
 
     def sort_key(self) -> tuple:
         return (self.path, self.cell or 0, self.line, self.column, self.code)

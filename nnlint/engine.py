@@ -12,11 +12,13 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections import OrderedDict
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from typing import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Callable, Generic, Iterable, Mapping, Sequence, TypeVar
 
 from nnlint.cache import ResultCache, cache_key, content_digest, run_key
-from nnlint.diagnostics import FileResult, finding
+from nnlint.diagnostics import FileResult, Scan, finding
 from nnlint.facts.project import ProjectIndex, view_key
 from nnlint.facts.summary import SymbolSummary
 from nnlint.files import STDIN, read_regular_file
@@ -95,7 +97,7 @@ def lint_project(
     codes: frozenset[str],
     ignored_in: Callable[[str], tuple[str, ...]],
     workers: int,
-    cache: ResultCache | None = None,
+    cache: ResultCache | MemoryCache | None = None,
     progress: Progress | None = None,
     sources: Mapping[str, bytes] | None = None,
 ) -> list[FileResult]:
@@ -129,7 +131,7 @@ class _Run:
 
     def __init__(self, contents: dict[str, bytes], torch_requirements: dict[str, TorchRequirement | None],
                  codes: frozenset[str], ignored_in: Callable[[str], tuple[str, ...]],
-                 cache: ResultCache | None) -> None:
+                 cache: ResultCache | MemoryCache | None) -> None:
         self.contents = contents
         self.torch_requirements = torch_requirements
         self.codes = codes
@@ -217,14 +219,19 @@ class _Run:
         return results
 
 
+def _scan_key(digest: str) -> str:
+    """A scan depends on the content alone."""
+    return cache_key(digest, ("scan",), (), "", "")
+
+
 def _scan_all(contents: dict[str, bytes], digests: dict[str, str], pool: Executor, workers: int,
-              cache: ResultCache | None, progress: Progress) -> dict:
+              cache: ResultCache | MemoryCache | None, progress: Progress) -> dict:
     from nnlint.analysis import scan_bytes
 
     scans = {}
     misses = []
     for path in contents:
-        key = cache_key(digests[path], ("scan",), (), "", "") if cache is not None else ""
+        key = _scan_key(digests[path]) if cache is not None else ""
         hit = cache.get_scan(key, path) if cache is not None else None
         if hit is not None:
             scans[path] = hit
@@ -249,3 +256,127 @@ def lint_file(path: str, codes: frozenset[str] | None = None) -> FileResult:
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+Entry = TypeVar("Entry")
+
+
+class _Recent(Generic[Entry]):
+    """At most `size` entries; the least recently used goes first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+
+    def get(self, key: str) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: str, entry: Entry) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+def _at(result: FileResult, path: str) -> FileResult:
+    """A result kept for some content, given to a file of that content (the key holds no path)."""
+    if result.path == path:
+        return result
+    return replace(result, path=path, findings=[replace(f, path=path) for f in result.findings])
+
+
+class MemoryCache:
+    """The disk cache's interface and keys, kept in this process's memory and bounded: what a
+    process that lints again and again (the language server) reuses from one lint to the next."""
+
+    def __init__(self, entries: int = 4096, runs: int = 8) -> None:
+        self._results: _Recent[FileResult] = _Recent(entries)
+        self._scans: _Recent[Scan] = _Recent(entries)
+        self._runs: _Recent[list[FileResult]] = _Recent(runs)
+
+    def get_run(self, key: str, paths: list[str]) -> list[FileResult] | None:
+        results = self._runs.get(key)
+        return [_at(result, path) for result, path in zip(results, paths)] if results is not None else None
+
+    def put_run(self, key: str, results: list[FileResult]) -> None:
+        self._runs.put(key, results)
+
+    def get_scan(self, key: str, path: str) -> Scan | None:
+        scan = self._scans.get(key)
+        if scan is None or scan.path == path:
+            return scan
+        return replace(scan, path=path, findings=[replace(f, path=path) for f in scan.findings])
+
+    def put_scan(self, key: str, scan: Scan) -> None:
+        self._scans.put(key, scan)
+
+    def get(self, key: str, path: str) -> FileResult | None:
+        result = self._results.get(key)
+        return _at(result, path) if result is not None else None
+
+    def put(self, key: str, result: FileResult) -> None:
+        self._results.put(key, result)
+
+    def save(self) -> None:
+        """Nothing to write: the entries live as long as the process."""
+
+
+class LintSession:
+    """Lints the files of one project again and again in one process, as the language server
+    does. Scans and results stay in memory (MemoryCache), so that a change costs the analysis of
+    the file that changed and of the files whose view of it changed. A lint covers the files asked
+    for and the project's files they import, directly or not (for their summaries: what
+    cross-file findings need), not the whole tree."""
+
+    def __init__(self, project_files: Iterable[str] = ()) -> None:
+        self._memory = MemoryCache()
+        self._files: set[str] = set()
+        self.set_files(project_files)
+
+    def set_files(self, project_files: Iterable[str]) -> None:
+        """The files that imports may name (absolute paths): the project's tree."""
+        self._files = set(project_files)
+        # An index of the files alone, without their imports: it only says which file an import names.
+        self._finder = ProjectIndex({path: {} for path in self._files})
+
+    def lint(self, targets: Sequence[str], codes: frozenset[str], ignored_in: Callable[[str], tuple[str, ...]],
+             sources: Mapping[str, bytes]) -> list[FileResult]:
+        """The results of `targets` (absolute paths), in their order; `sources` holds the content
+        of files that is not read from disk (an editor's buffers)."""
+        if not self._files.issuperset(targets):
+            self.set_files(self._files.union(targets))
+        paths, contents = self._with_imports(targets, sources)
+        return lint_project(paths, codes, ignored_in, workers=1, cache=self._memory, sources=contents)[:len(targets)]
+
+    def _with_imports(self, targets: Sequence[str], sources: Mapping[str, bytes]) -> tuple[list[str], dict[str, bytes]]:
+        """The targets and the files they import, and the content of each that could be read (a
+        target that cannot be read is left to the lint to report)."""
+        paths = list(dict.fromkeys(targets))
+        contents: dict[str, bytes] = {}
+        pending = list(paths)
+        while pending:
+            path = pending.pop()
+            try:
+                data = sources[path] if path in sources else read_regular_file(path)
+            except OSError:
+                continue
+            contents[path] = data
+            scan = self._scan(path, data)
+            if scan.aliases:
+                found = sorted(self._finder.modules_imported(path, scan.aliases) - set(paths))
+                paths.extend(found)
+                pending.extend(found)
+        return paths, contents
+
+    def _scan(self, path: str, data: bytes) -> Scan:
+        from nnlint.analysis import scan_bytes
+
+        key = _scan_key(content_digest(data))
+        scan = self._memory.get_scan(key, path)
+        if scan is None:
+            scan = scan_bytes(path, data)
+            self._memory.put_scan(key, scan)
+        return scan

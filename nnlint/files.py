@@ -176,6 +176,12 @@ def _excluded_by_name(given: Path, excluded: Excluder, project_root: Path) -> bo
     return any(excluded(str(part)) or (part != path and _is_virtualenv(part)) for part in inside)
 
 
+def is_excluded(path: str, excludes: Iterable[str], project_root: Path) -> bool:
+    """Whether a walk of the project from `project_root` skips `path` (the default excludes and
+    `excludes`): a file the editor opens is judged as `--force-exclude` judges a named one."""
+    return _excluded_by_name(Path(path), Excluder(tuple(DEFAULT_EXCLUDES) + tuple(excludes)), project_root.absolute())
+
+
 def discover(paths: Iterable[str], excludes: Iterable[str], force_exclude: bool = False,
              project_root: Path | None = None) -> Iterator[str | Skipped]:
     """Yield lintable files under paths in a stable order, and what cannot be linted: named files

@@ -21,3 +21,15 @@ def is_suppressed(code: str, physical_line: str) -> bool:
         return True
     codes = tuple(c.strip().upper() for c in _SEPARATOR.split(codes_text) if c.strip())
     return code in codes or code.startswith(codes)
+
+
+def with_noqa(physical_line: str, code: str) -> str:
+    """The line with `code` added to its noqa comment (`# noqa: NN201,NN301`), or with
+    `  # noqa: CODE` after its code; unchanged where its noqa already covers the code."""
+    if is_suppressed(code, physical_line):
+        return physical_line
+    match = NOQA_INLINE.search(physical_line)
+    if match is None:
+        return f"{physical_line.rstrip()}  # noqa: {code}"
+    end = match.start("codes") + len(match.group("codes").rstrip(", \t"))
+    return f"{physical_line[:end]},{code}{physical_line[end:]}"

@@ -6,8 +6,8 @@ import fnmatch
 from pathlib import Path
 from typing import Iterable
 
-from nnlint.config import ConfigError
-from nnlint.rules.metadata import RuleInfo
+from nnlint.config import Config, ConfigError
+from nnlint.rules.metadata import RULES, RuleInfo
 
 
 def _validate(selectors: Iterable[str], codes: Iterable[str], origin: str) -> list[str]:
@@ -61,6 +61,21 @@ class RuleSelection:
             (pattern, str((root / pattern).absolute()), _validate(codes_for, codes, f"{origin} per-file-ignores"))
             for pattern, codes_for in per_file_ignores.items()
         ]
+
+    @classmethod
+    def configured(cls, config: Config, select: list[str] | None = None, extend_select: list[str] | None = None,
+                   ignore: list[str] | None = None) -> "RuleSelection":
+        """The selection of a configuration and options given beside it (the command line's, an
+        editor's settings): `select` replaces the configuration's, the others add to it."""
+        return cls(
+            list(RULES),
+            select=select if select is not None else config.select,
+            extend_select=(config.extend_select or []) + (extend_select or []),
+            ignore=(config.ignore or []) + (ignore or []),
+            per_file_ignores=config.per_file_ignores,
+            root=config.root,
+            origin=str(config.path) if config.path else "options",
+        )
 
     @property
     def codes(self) -> frozenset[str]:

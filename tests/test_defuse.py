@@ -13,11 +13,12 @@ import hypothesmith
 from nnlint.facts import FileFacts
 from nnlint.facts.core.defuse import DefUse, Definition, Role
 from nnlint.facts.core.names import ImportTable, import_aliases
+from nnlint.facts.pytorch.torch_api import QUERY_METHODS
 from nnlint.rules import all_rules
 
 
 def _defuse(code: str) -> DefUse:
-    return DefUse(cst.parse_module(textwrap.dedent(code)))
+    return DefUse(cst.parse_module(textwrap.dedent(code)), QUERY_METHODS)
 
 
 def _binding(facts: DefUse, source: str) -> Definition:

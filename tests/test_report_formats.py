@@ -120,7 +120,9 @@ def test_full_shows_the_flagged_line_with_a_caret_under_the_column(tmp_path: Pat
     shutil.copy(NOTEBOOK, tmp_path / "notebook.ipynb")
     result = run_nnlint("--output-format", "full", ".", cwd=tmp_path)
     assert result.returncode == 1 and "3 findings in 2 of 2 files" in result.stderr.decode()
-    lines = result.stdout.decode().splitlines()
+    notes = [line for line in result.stdout.decode().splitlines() if line.startswith("  = note: ")]
+    assert notes == ["  = note: train.py:5:13: the probabilities come from softmax() here"]
+    lines = [line for line in result.stdout.decode().splitlines() if line not in notes]
     text = run_nnlint("--output-format", "text", ".", cwd=tmp_path).stdout.decode().splitlines()
     assert lines[0::3] == text  # the text format, and two lines after each finding
     assert text[0].startswith("notebook.ipynb:cell 3:2:1: NN101 ")  # the line in its cell
@@ -129,3 +131,63 @@ def test_full_shows_the_flagged_line_with_a_caret_under_the_column(tmp_path: Pat
     assert lines[4:6] == ["    return F.cross_entropy(probs, target)", "           ^"]
     assert text[2].startswith("train.py:11:3: NN301 ")
     assert lines[7:9] == ["\t\tloss(model(x), y).backward()", "\t\t^"]  # tabs kept: the caret lines up
+
+
+_HELPER_FED_PROBABILITIES = (
+    "import torch.nn.functional as F\n"
+    "\n"
+    "\n"
+    "def compute_loss(scores, labels):\n"
+    "    return F.cross_entropy(scores, labels)\n"
+    "\n"
+    "\n"
+    "def step(model, x, y):\n"
+    "    probs = F.softmax(model(x), dim=1)\n"
+    "    return compute_loss(probs, y)\n"
+)
+
+
+def test_json_and_sarif_name_the_other_places_of_the_bug(tmp_path: Path) -> None:
+    """Reported at the call that passes the probabilities; related: the softmax, and the loss in the helper."""
+    script = tmp_path / "train.py"
+    script.write_text(_HELPER_FED_PROBABILITIES)
+    [finding] = json.loads(run_nnlint("--no-cache", "--output-format", "json", str(script)).stdout)
+    assert (finding["line"], finding["code"]) == (10, "NN201")
+    assert [(place["line"], place["column"], place["message"]) for place in finding["related"]] == [
+        (9, 13, "the probabilities come from softmax() here"),
+        (5, 12, "compute_loss() hands them to cross_entropy() here"),
+    ]
+    log = json.loads(run_nnlint("--no-cache", "--output-format", "sarif", str(script)).stdout)
+    assert list(_validator("sarif-schema-2.1.0.json").iter_errors(log)) == []
+    [result] = log["runs"][0]["results"]
+    related = result["relatedLocations"]
+    assert [(place["id"], place["physicalLocation"]["region"]["startLine"], place["message"]["text"])
+            for place in related] == [(1, 9, "the probabilities come from softmax() here"),
+                                      (2, 5, "compute_loss() hands them to cross_entropy() here")]
+
+
+def test_full_lists_the_other_places_of_the_bug_under_the_finding(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(_HELPER_FED_PROBABILITIES)
+    result = run_nnlint("--no-cache", "--output-format", "full", "train.py", cwd=tmp_path)
+    assert result.stdout.decode().splitlines()[1:] == [
+        "    return compute_loss(probs, y)",
+        "           ^",
+        "  = note: train.py:9:13: the probabilities come from softmax() here",
+        "  = note: train.py:5:12: compute_loss() hands them to cross_entropy() here",
+    ]
+
+
+def test_related_places_survive_the_cache_and_land_in_their_notebook_cell(tmp_path: Path) -> None:
+    cells = [_HELPER_FED_PROBABILITIES.split("\n\n\n")[0],
+             "def compute_loss(scores, labels):\n    return F.cross_entropy(scores, labels)",
+             "def step(model, x, y):\n    probs = F.softmax(model(x), dim=1)\n    return compute_loss(probs, y)"]
+    notebook = tmp_path / "train.ipynb"
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],
+                                               "execution_count": None, "source": cell} for cell in cells],
+                                    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    cache = {"NNLINT_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [json.loads(run_nnlint("--output-format", "json", str(notebook), env=cache).stdout) for _ in range(2)]
+    assert runs[0] == runs[1]
+    [finding] = runs[1]
+    assert (finding["cell"], finding["line"]) == (3, 3)
+    assert [(place["cell"], place["line"]) for place in finding["related"]] == [(3, 2), (2, 2)]

@@ -82,8 +82,10 @@ class FileFacts:
     @cached_property
     def dataflow(self) -> Dataflow:
         from nnlint.facts.core.dataflow import Dataflow
+        from nnlint.facts.data.data_values import DataSemantics
+        from nnlint.facts.pytorch.semantics import TorchSemantics
 
-        return Dataflow(self.module, self.names, self.project)
+        return Dataflow(self.module, self.names, (TorchSemantics, DataSemantics), self.project)
 
     @cached_property
     def loss_inputs(self) -> LossInputs:
@@ -118,8 +120,9 @@ class FileFacts:
     @cached_property
     def defuse(self) -> DefUse:
         from nnlint.facts.core.defuse import DefUse
+        from nnlint.facts.pytorch.torch_api import QUERY_METHODS
 
-        return DefUse(self.module)
+        return DefUse(self.module, QUERY_METHODS)
 
     @cached_property
     def modules(self) -> ModuleFacts:

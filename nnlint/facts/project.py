@@ -105,6 +105,21 @@ class ProjectIndex:
         return self._resolved[key]
 
     def _resolve(self, importer: str, qualname: str, depth: int) -> tuple[str, str | None] | None:
+        module = self._module_of(importer, qualname)
+        if module is None:
+            return None
+        found, rest = module
+        if not rest:
+            return found, None
+        if len(rest) != 1:
+            return None
+        reexport = self.imports[found].get(rest[0])
+        if reexport is not None and depth < MAX_REEXPORT_DEPTH:
+            return self.resolve(found, reexport, depth + 1)
+        return found, rest[0]
+
+    def _module_of(self, importer: str, qualname: str) -> tuple[str, list[str]] | None:
+        """The file of the longest module `qualname` names, and the parts of it that follow."""
         importer_directory = os.path.dirname(self.absolute(importer))
         level = len(qualname) - len(qualname.lstrip("."))
         parts = qualname[level:].split(".") if qualname[level:] else []
@@ -112,18 +127,18 @@ class ProjectIndex:
             if split == 0 and level == 0:
                 continue
             found = self._find_module(importer_directory, "." * level + ".".join(parts[:split]))
-            if found is None:
-                continue
-            rest = parts[split:]
-            if not rest:
-                return found, None
-            if len(rest) != 1:
-                return None
-            reexport = self.imports[found].get(rest[0])
-            if reexport is not None and depth < MAX_REEXPORT_DEPTH:
-                return self.resolve(found, reexport, depth + 1)
-            return found, rest[0]
+            if found is not None:
+                return found, parts[split:]
         return None
+
+    def modules_imported(self, importer: str, aliases: Mapping[str, str]) -> set[str]:
+        """The files of the index that these imports of `importer` name (for a re-exported name,
+        the file that re-exports it), whether or not the index knows their own imports."""
+        absolute = self.absolute(importer)
+        found = {module[0] for module in (self._module_of(absolute, qualname) for qualname in aliases.values())
+                 if module is not None}
+        found.discard(absolute)
+        return found
 
     def dependencies(self, path: str) -> set[str]:
         """The other files whose summaries this file's imports can reach."""

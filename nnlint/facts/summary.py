@@ -43,6 +43,7 @@ class ValueSummary:
             Kind(self.kind), self.producer, None, self.detail,
             self.output.to_value() if self.output is not None else (UNKNOWN if self.kind == Kind.MODULE.value else None),
             items=tuple(item.to_value() for item in self.items), keys=self.keys,
+            uniform=self.kind == Kind.DATA.value,
         )
 
     @classmethod
@@ -77,6 +78,9 @@ class SymbolSummary:
         selections = tuple((str(p), int(i), str(m), str(h)) for p, i, m, h in data.get("selections", ()))
         return cls(value, tuple(data["actions"]), losses, selections)
 
+    def called_value(self) -> Value:
+        return self.value.to_value() if self.value is not None else UNKNOWN
+
 
 @dataclass
 class ModuleSummary:
@@ -92,22 +96,25 @@ class ModuleSummary:
 
 def losses_of_parameters(dataflow: Dataflow, function: FunctionInfo) -> tuple[tuple[str, int, str, str], ...]:
     """The parameters a function hands to a loss's input, for callers in other files."""
+    from nnlint.facts.pytorch.semantics import loss_family
+
     if function.node is None or not _may_compute_a_loss(dataflow, function.node):
         return ()
-    found = {(use.param, function.params.index(use.param), use.event.loss_family, use.event.result.producer)
+    found = {(use.param, function.params.index(use.param), loss_family(use.event), use.event.result.producer)
              for use in dataflow.parameter_uses(function.node)
-             if use.event.loss_family and (use.position == 0 or use.keyword == "input")}
+             if loss_family(use.event) and (use.position == 0 or use.keyword == "input")}
     return tuple(sorted(found))
 
 
 def _may_compute_a_loss(dataflow: Dataflow, node: cst.FunctionDef) -> bool:
     """The function, or a function of the file it calls, computes a loss (a cheap test before probing)."""
     from nnlint.facts.core.dataflow import CallEvent
+    from nnlint.facts.pytorch.semantics import loss_family
 
     for event in dataflow.function_events.get(node, []):
-        if isinstance(event, CallEvent) and (event.loss_family or (
+        if isinstance(event, CallEvent) and (loss_family(event) or (
                 event.callee.kind is Kind.FUNCTION and any(
-                    isinstance(e, CallEvent) and e.loss_family for e in dataflow.function_events.get(event.callee.origin, [])))):
+                    isinstance(e, CallEvent) and loss_family(e) for e in dataflow.function_events.get(event.callee.origin, [])))):
             return True
     return False
 

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from nnlint.config import Config
 from nnlint.diagnostics import Applicability, FileResult, Finding, TextFix
 from nnlint.files import NOTEBOOK_SUFFIX, UnreadableSource, read_source
 from nnlint.fixes.apply import apply_fixes
 from nnlint.fixes.notebook_json import NotebookLayoutError, with_sources
 from nnlint.notebook import NotNotebook, code_cells
+from nnlint.rules.metadata import RULES
+from nnlint.selection import FixableCodes
 
 # Fixes that overlap wait for the next pass; a handful of passes settles every real file.
 MAX_PASSES = 5
@@ -32,6 +35,17 @@ class FixSettings:
 
     unsafe: bool = False
     fixable: Callable[[str], bool] = lambda code: True
+
+    @classmethod
+    def configured(cls, config: Config, unsafe: bool | None = None, fixable: list[str] | None = None,
+                   extend_fixable: list[str] | None = None, unfixable: list[str] | None = None) -> "FixSettings":
+        """The configuration's choice of fixes and options given beside it (the command line's, an
+        editor's settings): `unsafe` and `fixable` replace the configuration's, the others add to it."""
+        origin = str(config.path) if config.path else "options"
+        chosen = fixable if fixable is not None else config.fixable
+        chosen = (chosen if chosen is not None else ["ALL"]) + (extend_fixable or [])
+        return cls(unsafe if unsafe is not None else config.unsafe_fixes,
+                   FixableCodes(list(RULES), chosen, config.unfixable + (unfixable or []), origin))
 
     def applies(self, finding: Finding) -> bool:
         fix = finding.fix

@@ -1,9 +1,12 @@
 """The text format with the flagged source line and a caret under the column, as flake8's
---show-source prints them (a notebook's line is its line in the cell)."""
+--show-source prints them (a notebook's line is its line in the cell), then the other places of
+the bug, each on a line of its own (`= note:` as rustc and ruff print theirs)."""
 
 from __future__ import annotations
 
 from typing import Sequence
+
+from dataclasses import replace
 
 from nnlint.diagnostics import Finding
 from nnlint.report.text import fix_mark, location
@@ -22,4 +25,6 @@ def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequen
         lines.append(f"{location(f)}: {f.code} {fix_mark(f, unsafe_fixes)}{f.message}\n")
         if f.source_line.strip():
             lines.append(f"{f.source_line}\n{_pointer(f.source_line, f.column)}\n")
+        lines.extend(f"  = note: {location(replace(f, line=place.line, column=place.column, cell=place.cell))}: "
+                     f"{place.message}\n" for place in f.related)
     return "".join(lines)

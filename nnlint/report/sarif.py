@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from nnlint import __version__
 from nnlint.catalog import page_text
-from nnlint.diagnostics import Finding, Severity, TextFix
+from nnlint.diagnostics import Finding, RelatedLocation, Severity, TextFix
 from nnlint.rules.metadata import RuleInfo
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -53,7 +53,20 @@ def _result(finding: Finding, index: dict[str, int]) -> dict:
         result["properties"] = {"cell": finding.cell}
     if finding.fix is not None:
         result["fixes"] = [_fix(finding.path, finding.fix)]
+    if finding.related:
+        result["relatedLocations"] = [_related(finding.path, number, place)
+                                      for number, place in enumerate(finding.related, start=1)]
     return result
+
+
+def _related(path: str, number: int, place: RelatedLocation) -> dict:
+    region = {"startLine": place.line, "startColumn": place.column, "endLine": place.end_line,
+              "endColumn": place.end_column}
+    location = {"id": number, "physicalLocation": {"artifactLocation": {"uri": _uri(path)}, "region": region},
+                "message": {"text": place.message}}
+    if place.cell is not None:
+        location["properties"] = {"cell": place.cell}
+    return location
 
 
 def _fix(path: str, fix: TextFix) -> dict:

@@ -26,11 +26,13 @@ class Report:
     """What a rule's check yields: the node to point at, the message and, where the rule knows
     the repair, a fix (applied by the engine, never by the rule). The fix may be given as a
     function that builds it: it is then built only for findings that are reported, and a fix
-    that fails to build costs the fix, never the finding."""
+    that fails to build costs the fix, never the finding. `related` names other nodes of the
+    file that are part of the bug, each with a message (where the value the finding is about was made)."""
 
     node: cst.CSTNode
     message: str
     fix: Fix | Callable[[], Fix | None] | None = None
+    related: tuple[tuple[cst.CSTNode, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             f"probabilities from {entry.value.producer} reach {entry.loss}{entry.through}, which applies "
             "log_softmax itself: pass the raw logits",
             partial(_fix, entry, loss_arguments, facts),
+            entry.related,
         )
 
 

@@ -19,6 +19,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 entry.node,
                 f"the logits of {entry.loss}{entry.through} come from {scores.producer}, whose output "
                 f"{_confinement(scores.detail or 'sigmoid')}; pass the last Linear layer's raw output instead",
+                related=entry.related,
             )
 
 

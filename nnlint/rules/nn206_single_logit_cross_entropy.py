@@ -7,7 +7,8 @@ from typing import Iterator
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.pytorch.torch_api import CROSS_ENTROPY
-from nnlint.facts.core.values import ONE_CLASS, Kind
+from nnlint.facts.core.values import Kind
+from nnlint.facts.pytorch.semantics import ONE_CLASS
 from nnlint.rules import Report, Rule
 
 
@@ -20,6 +21,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 f"{entry.loss}{entry.through} gets the scores of a single class ({scores.producer}): softmax over one "
                 "class is always 1, so the loss is always 0 and nothing trains; for a binary task use "
                 "BCEWithLogitsLoss on the single logit, or two outputs with CrossEntropyLoss",
+                related=entry.related,
             )
 
 

@@ -9,13 +9,14 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.core.dataflow import AccumulateEvent, CallEvent, Event, added_names, backpropagated
+from nnlint.facts.core.dataflow import AccumulateEvent, CallEvent, Event, added_names
 from nnlint.facts.core.syntax import descendants, dotted_name
 from nnlint.facts.pytorch.training import Effect, TrainingFacts
 from nnlint.facts.core.values import Kind
 from nnlint.fixes import Fix, Replace, safe_fix
 from nnlint.fixes.build import method_call
 from nnlint.rules import Report, Rule
+from nnlint.facts.pytorch.semantics import backpropagated, grad_disabled
 
 # Tensor methods: a total read through one of them must stay a tensor (`total.item()` later).
 TENSOR_METHODS = frozenset({"item", "detach", "cpu", "cuda", "to", "numpy", "tolist", "backward", "float",
@@ -122,7 +123,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
         backwards = _backward_events(events)
         backpropagated_names = set().union(*(names for _, _, names in backwards))
         for position, event in enumerate(events):
-            if not isinstance(event, AccumulateEvent) or event.no_grad or not event.loops:
+            if not isinstance(event, AccumulateEvent) or grad_disabled(event) or not event.loops:
                 continue
             if event.target in backpropagated_names or event.target.split(".")[0] in backpropagated_names:
                 continue  # a sum of losses built to be backpropagated

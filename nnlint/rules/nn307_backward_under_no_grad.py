@@ -8,7 +8,7 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.core.dataflow import backpropagated
+from nnlint.facts.pytorch.semantics import backpropagated, grad_disabled
 from nnlint.facts.pytorch.training import Action, Effect
 from nnlint.rules import Report, Rule
 
@@ -16,7 +16,7 @@ from nnlint.rules import Report, Rule
 def _graph_built_with_gradients(action: Action, facts: FileFacts, grad_enabled: dict[cst.Call, bool]) -> bool:
     """`loss = model(x)...` ran with gradients on, and only `loss.backward()` sits under no_grad:
     the graph exists, so backward() works (d2l's Trainer does this)."""
-    if not action.event.no_grad or not isinstance(action.node, cst.Call):  # a caller disabled gradients
+    if not grad_disabled(action.event) or not isinstance(action.node, cst.Call):  # a caller disabled gradients
         return False
     tensor = backpropagated(action.node)
     read = facts.defuse.read_of(tensor) if isinstance(tensor, cst.Name) else None
@@ -29,12 +29,12 @@ def check(facts: FileFacts) -> Iterator[Report]:
     grad_enabled: dict[cst.Call, bool] = {}
     for event in facts.dataflow.calls():
         if isinstance(event.node, cst.Call):
-            grad_enabled[event.node] = grad_enabled.get(event.node, True) and not event.no_grad
+            grad_enabled[event.node] = grad_enabled.get(event.node, True) and not grad_disabled(event)
     for _, trace in facts.training.traces():
         for action in trace:
             if action.effect is Effect.BACKWARD and action.no_grad \
                     and not _graph_built_with_gradients(action, facts, grad_enabled):
-                where = "in a helper called " if action.via and not action.event.no_grad else ""
+                where = "in a helper called " if action.via and not grad_disabled(action.event) else ""
                 yield Report(
                     action.node,
                     f"backward() runs {where}under torch.no_grad()/inference_mode(): the loss has no graph, "

@@ -17,6 +17,7 @@ from nnlint.facts.pytorch.torch_api import MODULE_RETURNING_SELF
 from nnlint.facts.pytorch.training import Effect
 from nnlint.facts.core.values import Kind
 from nnlint.rules import Report, Rule
+from nnlint.facts.pytorch.semantics import grad_disabled
 
 USING_METHODS = frozenset({"step", "zero_grad"})
 CONTAINERS = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"})
@@ -414,7 +415,7 @@ def _whole_run(facts: FileFacts, whole: str, backwards: list) -> CallEvent | Non
             continue
         for source in facts.gradient_flow.provenance(tensor).uncut():
             event = facts.dataflow.call_event(source.node)
-            if source.called and event is not None and not event.no_grad and (
+            if source.called and event is not None and not grad_disabled(event) and (
                     source.name == whole or whole.startswith(source.name + ".")):
                 return event
     return None

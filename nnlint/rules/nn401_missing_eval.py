@@ -9,7 +9,7 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.core.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
+from nnlint.facts.pytorch.semantics import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
 from nnlint.facts.pytorch.evaluation import is_evaluation_function
 from nnlint.facts.pytorch.modes import EvaluationCall, Mode
 from nnlint.facts.core.syntax import descendants

@@ -17,6 +17,7 @@ from nnlint.facts.core.syntax import keyword_arg, positional_args
 from nnlint.fixes import Fix, Replace, safe_fix, unsafe_fix
 from nnlint.fixes.build import expression, self_parameter, with_argument_value, with_keyword
 from nnlint.rules import Report, Rule
+from nnlint.facts.pytorch.semantics import grad_disabled
 
 F = "torch.nn.functional"
 # Dropout functions whose `training` argument defaults to True, and the keyword each one names it by.
@@ -59,7 +60,7 @@ def _runs_at_evaluation(call: CallEvent, facts: FileFacts) -> bool:
     """Code that eval() should switch to inference: a model's method, mode-aware functional code,
     or evaluation code itself."""
     function = call.function
-    if call.no_grad or is_evaluation_function(function.name):
+    if grad_disabled(call) or is_evaluation_function(function.name):
         return True
     if MODE_PARAMETERS & set(function.params):
         return True
@@ -113,7 +114,7 @@ def _fix(call: CallEvent, node: cst.Call, keyword: str, argument: cst.BaseExpres
         fixed = with_argument_value(node, arg, expression(value))
     if mode is not None:
         return safe_fix(f"pass {keyword}={value}", Replace(node, fixed))
-    if call.no_grad or is_evaluation_function(function.name):
+    if grad_disabled(call) or is_evaluation_function(function.name):
         return unsafe_fix(f"pass {keyword}=False", Replace(node, fixed))
     return None
 

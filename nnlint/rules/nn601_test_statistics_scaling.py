@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
 from nnlint.facts.data import data_api as api
@@ -27,13 +29,22 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 fit.node,
                 f"{what} the {api.describe(fit.scaler.detail)} data ({seen}){through}: scaling statistics must come "
                 "from the training split only; fit on the training data and only transform the other splits",
+                related=_helper_fit(leak),
             )
         else:
             yield Report(
                 fit.node,
                 f"{what} all of {seen}{through}, which {leak.split.name} divides into training and test data: the "
                 "test rows leak into the statistics; split first, then fit on the training split only",
+                related=_helper_fit(leak),
             )
+
+
+def _helper_fit(leak: Leak) -> tuple[tuple[cst.CSTNode, str], ...]:
+    """The fit inside the helper the data was passed to, as a related place of the finding."""
+    if leak.helper is None or leak.inner is None:
+        return ()
+    return ((leak.inner, f"{leak.helper}() fits what it is passed here"),)
 
 
 def _through(facts: FileFacts, leak: Leak) -> str:

@@ -11,14 +11,16 @@ from nnlint.rules import Report, Rule
 
 def check(facts: FileFacts) -> Iterator[Report]:
     for evaluation in facts.data_splits.training_data_evaluations():
-        why = evaluation.why
+        why, related = evaluation.why, ()
         if evaluation.helper is not None and evaluation.inner is not None:
             where = facts.where(evaluation.inner)
             why += f" in {evaluation.helper}()" + (f", {where}" if where else "")
+            related = ((evaluation.inner, f"{evaluation.helper}() evaluates what it is passed here"),)
         yield Report(
             evaluation.node,
             f"this evaluation is meant for held-out data but is fed the training split ({why}): the score "
             "measures memorization, not generalization; evaluate on the validation or test split",
+            related=related,
         )
 
 

@@ -2,9 +2,12 @@
 
 It walks each function once, in statement order, tracking `Value`s through assignments,
 tuple unpacking, containers, attributes of `self`, same-file function calls (re-analysed
-with the caller's argument values) and same-file classes (a model's `forward` decides what
-calling it returns). Where paths disagree (if/else, loops) a name becomes UNKNOWN: rules
-built on these facts only see what holds on every path.
+with the caller's argument values) and same-file classes (calling an instance runs its class's
+call method). Where paths disagree (if/else, loops) a name becomes UNKNOWN: rules built on
+these facts only see what holds on every path.
+
+It knows Python only. What library calls give, which `with` blocks change how code runs, which
+classes' instances are callable: the `Semantics` it is given answer (see `semantics.py`).
 """
 
 from __future__ import annotations
@@ -12,143 +15,33 @@ from __future__ import annotations
 import ast
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, cast
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence, TypeVar, cast
 
 import libcst as cst
 
-from nnlint.facts.pytorch import torch_api
-from nnlint.facts.data.data_values import DataSemantics
 from nnlint.facts.core.names import ImportTable
-from nnlint.facts.core.syntax import (
-    block_statements, code_snippet, descendants, dotted_name, expressions_in, keyword_arg, positional_args,
-    string_value, walk_statements,
+from nnlint.facts.core.program import (
+    AccumulateEvent, AttributeEvent, CallEvent, ClassInfo, Event, FunctionInfo, ParameterUse, SubscriptEvent,
 )
-from nnlint.facts.core.values import CLASSES_FROM, NONE, ONE_CLASS, TENSOR_KINDS, UNKNOWN, Kind, Value, join
-
-if TYPE_CHECKING:
-    from nnlint.facts.summary import SymbolSummary
+from nnlint.facts.core.semantics import Semantics
+from nnlint.facts.core.syntax import (
+    block_statements, dotted_name, expressions_in, string_value, walk_statements,
+)
+from nnlint.facts.core.values import NONE, UNKNOWN, Kind, Value, join
 
 MAX_CALL_DEPTH = 4
 # Argument values not worth a specialized analysis of the function they are passed to.
 _UNINFORMATIVE = (Kind.UNKNOWN, Kind.NONE, Kind.STRING, Kind.BOOL)
 # Argument values a function may branch on (`if fit:`, `if name == "ce":`), kept when probing it.
 _CONSTANT_KINDS = (Kind.NONE, Kind.STRING, Kind.BOOL)
-NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
-ENABLE_GRAD_CONTEXTS = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
-SET_GRAD_ENABLED = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
-BACKPROPAGATED = "backward()"    # the producer of a value known to hold a graph because backward() ran on it
-# Objects whose `.backward(loss)` backpropagates their argument (accelerate, Fabric, DeepSpeed, ...).
-_BACKWARD_OWNER_WORDS = ("accelerat", "fabric", "engine", "strategy", "precision", "trainer", "deepspeed", "model")
+SemanticsType = TypeVar("SemanticsType", bound=Semantics)
 
 
-@dataclass(eq=False)
-class FunctionInfo:
-    """A function or method of the file, or the module body itself (node None)."""
+class ImportedSymbol(Protocol):
+    """What another file of the project says of one of its top-level names."""
 
-    node: cst.FunctionDef | None
-    name: str
-    class_name: str | None = None
-    params: tuple[str, ...] = ()
-    decorators: tuple[str, ...] = ()
-
-    @property
-    def is_method(self) -> bool:
-        return self.class_name is not None
-
-
-@dataclass(eq=False)
-class ClassInfo:
-    node: cst.ClassDef
-    name: str
-    bases: tuple[str, ...]
-    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
-    attrs: dict[str, Value] = field(default_factory=dict)
-    is_module: bool = False
-    init_analysed: bool = False
-
-
-@dataclass(eq=False)
-class Event:
-    """Something the code does, in the order the interpreter met it."""
-
-    node: cst.CSTNode
-    function: FunctionInfo
-    loops: tuple[cst.CSTNode, ...]
-    no_grad: bool
-    specialized: bool
-    # The branches taken to get here: (if/try/match statement, branch index, loops around it).
-    branches: tuple[tuple[cst.CSTNode, int, int], ...] = ()
-
-
-@dataclass(eq=False)
-class CallEvent(Event):
-    qualname: str | None = None
-    method: str | None = None
-    receiver: Value | None = None
-    receiver_name: str | None = None
-    callee: Value = UNKNOWN
-    args: tuple[Value, ...] = ()
-    kwargs: dict[str, Value] = field(default_factory=dict)
-    result: Value = UNKNOWN
-
-    @property
-    def loss_family(self) -> str | None:
-        """The loss this very call computes (cross_entropy, nll, ...), None for other calls."""
-        if self.result.kind is Kind.LOSS and self.result.origin is self.node:
-            return self.result.detail
-        return None
-
-    def arg(self, index: int, keyword: str | None = None) -> Value:
-        if keyword is not None and keyword in self.kwargs:
-            return self.kwargs[keyword]
-        return self.args[index] if index < len(self.args) else UNKNOWN
-
-
-@dataclass(eq=False)
-class GradResetEvent(Event):
-    """`param.grad = None`: a hand-written zero_grad."""
-
-
-@dataclass(eq=False)
-class GradReadEvent(Event):
-    """`param.grad` read: gradients used by hand (manual updates, gradient statistics)."""
-
-
-@dataclass(eq=False)
-class AccumulateEvent(Event):
-    """`total += value`, `total = total + value`, `totals[key] += value` or `items.append(value)`.
-
-    `target` is the accumulator's dotted name; `added` the expression added and `operands` the
-    values of the names added in it (`loss` in `total += loss * n`); `bound_in` the loops whose
-    current iteration had already bound the accumulator afresh before this statement (a
-    per-iteration sum, not a running one).
-    """
-
-    target: str = ""
-    value: Value = UNKNOWN
-    operands: tuple[Value, ...] = ()
-    bound_in: tuple[cst.CSTNode, ...] = ()
-    added: cst.BaseExpression | None = None
-
-
-@dataclass(eq=False)
-class SubscriptEvent(Event):
-    """`X[idx]`, `X[:n_train]`, `X[perm]` on data or with a permutation (nothing else is recorded)."""
-
-    base: Value = UNKNOWN
-    index: Value = UNKNOWN
-    result: Value = UNKNOWN
-
-
-@dataclass(frozen=True)
-class ParameterUse:
-    """A function's parameter handed on unchanged (reshaped or sliced at most) as an argument of
-    a call the function makes, itself or through the helpers it calls."""
-
-    param: str
-    event: CallEvent
-    position: int | None   # the positional argument it is, or None when passed by keyword
-    keyword: str | None
+    def called_value(self) -> Value:
+        """The value calling it gives."""
 
 
 @dataclass
@@ -158,7 +51,7 @@ class _Frame:
     specialized: bool
     depth: int
     loops: list[cst.CSTNode] = field(default_factory=list)
-    no_grad: int = 0
+    scopes: frozenset[str] = frozenset()
     returns: list[Value] = field(default_factory=list)
     branches: list[tuple[cst.CSTNode, int, int]] = field(default_factory=list)
     bound: list[set[str]] = field(default_factory=list)   # names bound so far in each loop's iteration
@@ -167,11 +60,11 @@ class _Frame:
 class Dataflow:
     """Runs the interpreter over a module; read `events`, `classes` and `functions`."""
 
-    def __init__(self, module: cst.Module, names: ImportTable,
-                 project: Mapping[str, "SymbolSummary"] | None = None) -> None:
+    def __init__(self, module: cst.Module, names: ImportTable, semantics: Sequence[type[Semantics]] = (),
+                 project: Mapping[str, ImportedSymbol] | None = None) -> None:
         self.names = names
-        # What other files of the project give: imported qualified name -> summary.
-        self.project: Mapping[str, SymbolSummary] = project or {}
+        # What other files of the project give: imported qualified name -> what they say of it.
+        self.project: Mapping[str, ImportedSymbol] = project or {}
         self.events: list[Event] = []
         self.classes: dict[str, ClassInfo] = {}
         self._class_keys: dict[cst.ClassDef, str] = {}
@@ -181,7 +74,6 @@ class Dataflow:
         self._summaries: dict[tuple, Value] = {}
         self._active: set[tuple] = set()
         self._forward_outputs: dict[str, Value] = {}
-        self._loss_families: dict[str, str | None] = {}
         self._string_dispatch: dict[cst.FunctionDef, bool] = {}
         self._parameter_uses: dict[tuple, list[ParameterUse]] = {}
         # While set, events are collected here instead of recorded and nothing is memoized:
@@ -190,7 +82,8 @@ class Dataflow:
         self._module = module
         self._passed: dict[str, tuple[int, set[str]]] | None = None
         self._call_events: dict[cst.CSTNode, CallEvent] | None = None
-        self.data = DataSemantics(self)
+        self.semantics = tuple(kind(self) for kind in semantics)
+        self._call_methods = (*(name for each in self.semantics for name in each.call_methods), "__call__")
         self._declare(module.body)
         module_info = FunctionInfo(None, "<module>")
         self.module_info = module_info
@@ -258,8 +151,15 @@ class Dataflow:
             self._class_keys[node] = key
         return key
 
+    def semantics_of(self, kind: type[SemanticsType]) -> SemanticsType:
+        """The interpreter's semantics of this class (data splits read what the data semantics saw)."""
+        return next(each for each in self.semantics if isinstance(each, kind))
+
+    def _first(self, answers: Iterator[Value]) -> Value:
+        return next((answer for answer in answers if answer is not UNKNOWN), UNKNOWN)
+
     def _is_module_base(self, base: str) -> bool:
-        if base in torch_api.MODULE_BASES or torch_api.is_torch_module_class(base):
+        if any(each.calls_dispatch(base) for each in self.semantics):
             return True
         local = self.classes.get(base)
         return local is not None and local.is_module
@@ -283,6 +183,20 @@ class Dataflow:
             yield self.classes[current]
             queue.extend(self.classes[current].bases)
 
+    def class_and_bases(self, class_name: str) -> Iterator[str]:
+        """The class's name and the names of all its bases, through the classes of this file."""
+        seen: set[str] = set()
+        queue = [class_name]
+        while queue:
+            current = queue.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            yield current
+            info = self.classes.get(current)
+            if info is not None:
+                queue.extend(info.bases)
+
     def method(self, class_name: str, method: str) -> cst.FunctionDef | None:
         return next((info.methods[method] for info in self._lineage(class_name) if method in info.methods), None)
 
@@ -297,7 +211,8 @@ class Dataflow:
         return UNKNOWN
 
     # ----------------------------------------------------------------- functions
-    def _instance(self, class_name: str) -> Value:
+    def instance_of(self, class_name: str) -> Value:
+        """An instance of a class of this file, as `self` inside its methods."""
         info = self.classes.get(class_name)
         kind = Kind.MODULE if info is not None and info.is_module else Kind.UNKNOWN
         return Value(kind, class_name, info.node if info else None, class_name=class_name)
@@ -313,12 +228,12 @@ class Dataflow:
         init = info.methods.get("__init__")
         if init is not None:
             probing, self._probing = self._probing, None
-            self._analyse(self.functions[init], (self._instance(info.name),), specialized=False, depth=0)
+            self._analyse(self.functions[init], (self.instance_of(info.name),), specialized=False, depth=0)
             self._probing = probing
 
     def _analyse_class(self, info: ClassInfo) -> None:
         self._ensure_attrs(info)
-        self_value = self._instance(info.name)
+        self_value = self.instance_of(info.name)
         init = info.methods.get("__init__")
         for method in info.methods.values():
             if method is not init:
@@ -344,8 +259,8 @@ class Dataflow:
         env = dict(self.globals)
         env.update(self._parameter_values(function, args, kwargs, defaults, trust_defaults=specialized))
         frame = _Frame(function, env, specialized, depth)
-        if any(d in NO_GRAD_CONTEXTS for d in function.decorators):
-            frame.no_grad = 1
+        frame.scopes = frozenset(filter(None, (each.decorator_scope(d) for d in function.decorators
+                                               for each in self.semantics)))
         if not specialized:
             self.function_events.setdefault(function.node, [])
         self._run_block(block_statements(function.node.body), frame)
@@ -388,7 +303,8 @@ class Dataflow:
             for param in missing:
                 value = self._evaluate_quietly(param.default)
                 if trust_defaults or value.kind is Kind.NONE or (
-                        value.kind is Kind.LOSS_FN and self._never_passed(function, param.name.value)):
+                        any(each.default_holds(value) for each in self.semantics)
+                        and self._never_passed(function, param.name.value)):
                     values[param.name.value] = value
         return values
 
@@ -434,20 +350,18 @@ class Dataflow:
         receiver = []
         if function.class_name is not None and params:
             params.pop(0)
-            receiver = [self._instance(function.class_name)] if function.class_name in self.classes else [UNKNOWN]
+            receiver = [self.instance_of(function.class_name)] if function.class_name in self.classes else [UNKNOWN]
         if passed is None:
-            injected = {name: Value(Kind.LOGITS, f"<parameter {name}>") for name in params}
+            injected = {name: self._marker(name) for name in params}
         else:
-            injected = {name: value if value.kind in _CONSTANT_KINDS else Value(Kind.LOGITS, f"<parameter {name}>")
+            injected = {name: value if value.kind in _CONSTANT_KINDS else self._marker(name)
                         for name, value in passed.items() if name in params}
         key = (node, passed is None, tuple(sorted((name, value.kind, value.detail) for name, value in injected.items())))
         if key in self._parameter_uses:
             return self._parameter_uses[key]
         self._parameter_uses[key] = []  # recursion guard
         markers = {id(value): name for name, value in injected.items() if value.kind not in _CONSTANT_KINDS}
-        probing, self._probing = self._probing, []
-        self._analyse(function, tuple(receiver), specialized=True, depth=1, kwargs=injected, defaults=passed is not None)
-        events, self._probing = self._probing, probing
+        events = self.probe(function, tuple(receiver), injected, defaults=passed is not None)
         uses = []
         for event in events:
             if not isinstance(event, CallEvent):
@@ -458,6 +372,36 @@ class Dataflow:
                         for keyword, arg in event.kwargs.items() if id(arg) in markers)
         self._parameter_uses[key] = uses
         return uses
+
+    def _marker(self, name: str) -> Value:
+        default = Value(Kind.UNKNOWN, f"<parameter {name}>")
+        return next((marker for marker in (each.marker(name) for each in self.semantics)
+                     if marker.kind is not Kind.UNKNOWN), default)
+
+    @property
+    def probing(self) -> bool:
+        """A what-if analysis is running: nothing is recorded or memoized."""
+        return self._probing is not None
+
+    def probe(self, function: FunctionInfo, args: tuple[Value, ...], kwargs: dict[str, Value] | None = None,
+              defaults: bool = True) -> list[Event]:
+        """The events of running `function` with these values, recording and memoizing nothing."""
+        receiver = args[0] if args and function.class_name is not None else None
+        if receiver is not None and receiver.class_name in self.classes:
+            self._ensure_attrs(self.classes[receiver.class_name])
+        probing, self._probing = self._probing, []
+        self._analyse(function, args, specialized=True, depth=1, kwargs=kwargs, defaults=defaults)
+        events, self._probing = self._probing, probing
+        return events
+
+    def events_of(self, node: cst.FunctionDef) -> list[Event]:
+        """The events of a function's own analysis (a method's, with an instance of its class), run now if not yet."""
+        function = self.functions[node]
+        owner = function.class_name or ""
+        if owner in self.classes:
+            self._ensure_attrs(self.classes[owner])
+        self._analyse(function, (self.instance_of(owner),), specialized=False, depth=0)
+        return self.function_events.get(node, [])
 
     def _bound_parameters(self, event: CallEvent) -> list[str] | None:
         """The parameters a call of a function of this file binds, in order (a bound method's
@@ -504,7 +448,7 @@ class Dataflow:
     def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None) -> Value:
         """What calling a module class of this file returns; `instance` when it has sub-modules
         replaced after it was built."""
-        forward = self.method(class_name, "forward") or self.method(class_name, "__call__")
+        forward = next(filter(None, (self.method(class_name, name) for name in self._call_methods)), None)
         if forward is None:
             return UNKNOWN
         function = self.functions[forward]
@@ -515,7 +459,7 @@ class Dataflow:
             return self._forward_outputs[class_name]
         if not informative:
             args = []
-        result = self._analyse(function, (self._instance(class_name), *args), specialized=True, depth=depth + 1)
+        result = self._analyse(function, (self.instance_of(class_name), *args), specialized=True, depth=depth + 1)
         if not informative:
             self._forward_outputs[class_name] = result
         return result
@@ -644,7 +588,7 @@ class Dataflow:
         frame.loops.append(loop)
         frame.bound.append(set())
         if isinstance(loop, cst.For):
-            self._assign(loop.target, self.data.iterate(iterated), frame)
+            self._assign(loop.target, self._first(each.iterate(iterated) for each in self.semantics), frame)
         self._run_block(block_statements(loop.body), frame)
         frame.loops.pop()
         frame.bound.pop()
@@ -653,40 +597,20 @@ class Dataflow:
             self._run_block(block_statements(loop.orelse.body), frame)
 
     def _run_with(self, statement: cst.With, frame: _Frame) -> None:
-        disables_grad = enables_grad = False
+        entered: set[str] = set()
+        left: set[str] = set()
         for item in statement.items:
             self.eval(item.item, frame)
-            disables_grad |= self._disables_grad(item.item)
-            enables_grad |= self._enables_grad(item.item)
+            for each in self.semantics:
+                effect = each.scope(item.item)
+                if effect is not None:
+                    (entered if effect[1] else left).add(effect[0])
             if item.asname is not None:
                 self._assign(item.asname.name, UNKNOWN, frame)
-        saved = frame.no_grad
-        frame.no_grad = 0 if enables_grad else saved + disables_grad
+        saved = frame.scopes
+        frame.scopes = (saved | entered) - left
         self._run_block(block_statements(statement.body), frame)
-        frame.no_grad = saved
-
-    def _enables_grad(self, expr: cst.BaseExpression) -> bool:
-        if not isinstance(expr, cst.Call):
-            return self.names.qualname(expr) in ENABLE_GRAD_CONTEXTS
-        name = self.names.qualname(expr.func)
-        if name in ENABLE_GRAD_CONTEXTS:
-            return True
-        if name in SET_GRAD_ENABLED and expr.args:
-            mode = expr.args[0].value
-            return isinstance(mode, cst.Name) and mode.value == "True"
-        return False
-
-    def _disables_grad(self, expr: cst.BaseExpression) -> bool:
-        if not isinstance(expr, cst.Call):
-            return self.names.qualname(expr) in NO_GRAD_CONTEXTS
-        name = self.names.qualname(expr.func)
-        if name in NO_GRAD_CONTEXTS:
-            mode = expr.args[0].value if expr.args else None
-            return not (isinstance(mode, cst.Name) and mode.value == "False")
-        if name in SET_GRAD_ENABLED and expr.args:
-            mode = expr.args[0].value
-            return isinstance(mode, cst.Name) and mode.value == "False"
-        return False
+        frame.scopes = saved
 
     def _run_small(self, small: cst.BaseSmallStatement, frame: _Frame) -> None:
         if isinstance(small, cst.Assign):
@@ -694,11 +618,11 @@ class Dataflow:
             if len(small.targets) == 1 and _adds_to_itself(small.targets[0].target, small.value):
                 self._record_accumulation(small, small.targets[0].target, UNKNOWN, small.value.right, frame)
             for target in small.targets:
-                self._assign(target.target, self.data.bind(target.target, small.value, value), frame)
+                self._assign(target.target, self._bind(target.target, small.value, value), frame)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 value = self.eval(small.value, frame)
-                self._assign(small.target, self.data.bind(small.target, small.value, value), frame)
+                self._assign(small.target, self._bind(small.target, small.value, value), frame)
         elif isinstance(small, cst.AugAssign):
             value = self.eval(small.value, frame)
             if isinstance(small.operator, cst.AddAssign):
@@ -706,7 +630,8 @@ class Dataflow:
             result = UNKNOWN
             if isinstance(small.target, cst.Name):
                 current = frame.env.get(small.target.value, UNKNOWN)
-                result = self.data.augmented(small.operator, current, value, small.target, small.value, small)
+                result = self._first(each.augmented(small.operator, current, value, small.target, small.value, small)
+                                     for each in self.semantics)
             self._assign(small.target, result, frame, bind=False)
         elif isinstance(small, cst.Expr):
             self.eval(small.value, frame)
@@ -717,6 +642,11 @@ class Dataflow:
                 if isinstance(child, cst.BaseExpression):
                     self.eval(child, frame)
 
+    def _bind(self, target: cst.BaseExpression, expr: cst.BaseExpression | None, value: Value) -> Value:
+        for each in self.semantics:
+            value = each.bind(target, expr, value)
+        return value
+
     def _record_accumulation(self, statement: cst.CSTNode, target: cst.BaseExpression, value: Value,
                              added: cst.BaseExpression, frame: _Frame) -> None:
         accumulator = dotted_name(target.value if isinstance(target, cst.Subscript) else target)
@@ -724,7 +654,7 @@ class Dataflow:
             return
         operands = tuple(frame.env.get(name, UNKNOWN) for name in added_names(added))
         bound_in = tuple(loop for loop, names in zip(frame.loops, frame.bound) if accumulator in names)
-        self._record(AccumulateEvent(statement, frame.function, tuple(frame.loops), frame.no_grad > 0,
+        self._record(AccumulateEvent(statement, frame.function, tuple(frame.loops), frame.scopes,
                                      frame.specialized, tuple(frame.branches), target=accumulator,
                                      value=value, operands=operands, bound_in=bound_in, added=added))
 
@@ -748,15 +678,17 @@ class Dataflow:
             if name is not None:
                 self._replace_submodule(target, owner, value, frame)
                 frame.env[name] = value
-                if target.attr.value == "grad":
-                    self._record(GradResetEvent(target, frame.function, tuple(frame.loops), frame.no_grad > 0,
-                                                frame.specialized, tuple(frame.branches)))
+                if any(each.watches(target.attr.value) for each in self.semantics):
+                    self._record(AttributeEvent(target, frame.function, tuple(frame.loops), frame.scopes,
+                                                frame.specialized, tuple(frame.branches), target.attr.value, True))
                 self._store_self_attr(name, value, frame)
         elif isinstance(target, cst.Subscript):
             self.eval(target.value, frame)
             container = dotted_name(target.value)
             key = _constant_index(target)
-            stored = self.data.store_item(frame.env.get(container, UNKNOWN), value) if container else None
+            current = frame.env.get(container, UNKNOWN) if container else UNKNOWN
+            stored = next((new for new in (each.store_item(current, value) for each in self.semantics) if new is not None),
+                          None) if container else None
             if stored is not None:
                 frame.env[container] = stored
             elif container is not None and isinstance(key, str):
@@ -768,8 +700,8 @@ class Dataflow:
 
     def _replace_submodule(self, target: cst.Attribute, owner: Value, value: Value, frame: _Frame) -> None:
         """`net.head = nn.Sequential(..., nn.Softmax(dim=1))` on a model built earlier: what the
-        model gives changes with it (its class's forward reads the new head; a pretrained
-        classifier's last layer is that head)."""
+        model gives changes with it (its class's call method reads the new head; a semantics says
+        what it means for objects of library classes)."""
         owner_name = dotted_name(target.value)
         if owner.kind is not Kind.MODULE or owner_name is None or owner_name == "self" or value.kind is not Kind.MODULE:
             return
@@ -778,16 +710,19 @@ class Dataflow:
             keys = tuple(key for key in owner.keys if key != attr)
             items = tuple(owner.item(key) for key in keys)
             frame.env[owner_name] = replace(owner, keys=(*keys, attr), items=(*items, value))
-        elif owner.detail == torch_api.CLASSIFIER and attr in torch_api.CLASSIFIER_HEADS:
-            frame.env[owner_name] = replace(owner, output=value.output if value.output is not None else UNKNOWN)
+        else:
+            changed = next(filter(None, (each.assigned_attribute(owner, attr, value) for each in self.semantics)), None)
+            if changed is not None:
+                frame.env[owner_name] = changed
 
     def _store_self_attr(self, name: str, value: Value, frame: _Frame) -> None:
         function = frame.function
         if function.class_name is None or not name.startswith("self.") or name.count(".") != 1:
             return
         info = self.classes.get(function.class_name)
-        # A setter called with a loss function is learnt from the call (`trainer.set_criterion(...)`).
-        setter = frame.specialized and function.name != "__init__" and value.kind is Kind.LOSS_FN
+        # A setter is learnt from the call (`trainer.set_criterion(...)`) when a semantics says so.
+        setter = frame.specialized and function.name != "__init__" and any(
+            each.learnt_from_setter(value) for each in self.semantics)
         if info is None or (frame.specialized and not setter):
             return
         attr = name[5:]
@@ -841,7 +776,8 @@ class Dataflow:
 
     def _eval_binary(self, expr: cst.BinaryOperation, frame: _Frame) -> Value:
         left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
-        return self.data.arithmetic(expr.operator, left, right, expr.left, expr.right, expr)
+        return self._first(each.arithmetic(expr.operator, left, right, expr.left, expr.right, expr)
+                           for each in self.semantics)
 
     def _eval_if_expression(self, expr: cst.IfExp, frame: _Frame) -> Value:
         self.eval(expr.test, frame)
@@ -875,9 +811,9 @@ class Dataflow:
         frame.env = saved
 
     def _eval_attribute(self, expr: cst.Attribute, frame: _Frame) -> Value:
-        if expr.attr.value == "grad":
-            self._record(GradReadEvent(expr, frame.function, tuple(frame.loops), frame.no_grad > 0,
-                                       frame.specialized, tuple(frame.branches)))
+        if any(each.watches(expr.attr.value) for each in self.semantics):
+            self._record(AttributeEvent(expr, frame.function, tuple(frame.loops), frame.scopes,
+                                        frame.specialized, tuple(frame.branches), expr.attr.value, False))
         name = dotted_name(expr)
         if name is not None and name in frame.env:
             return frame.env[name]
@@ -886,7 +822,7 @@ class Dataflow:
             return base.item(expr.attr.value)
         if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
             return self.class_attr(base.class_name, expr.attr.value)
-        return self.data.attribute(base, expr)
+        return self._first(each.attribute(base, expr) for each in self.semantics)
 
     def _eval_subscript(self, expr: cst.Subscript, frame: _Frame) -> Value:
         base = self.eval(expr.value, frame)
@@ -899,12 +835,10 @@ class Dataflow:
             item = base.item(index)
             if item is not UNKNOWN:
                 return item
-        if base.kind in TENSOR_KINDS:
-            return _reshaped(base)
         index_value = indices[0] if len(expr.slice) == 1 and len(indices) == 1 else UNKNOWN
-        result = self.data.subscript(expr, base, index_value)
-        if Kind.DATA in (base.kind, index_value.kind, result.kind) or index_value.kind is Kind.PERMUTATION:
-            self._record(SubscriptEvent(expr, frame.function, tuple(frame.loops), frame.no_grad > 0,
+        result = self._first(each.subscript(expr, base, index_value) for each in self.semantics)
+        if any(each.records_subscript(base, index_value, result) for each in self.semantics):
+            self._record(SubscriptEvent(expr, frame.function, tuple(frame.loops), frame.scopes,
                                         frame.specialized, base=base, index=index_value, result=result))
         return result
 
@@ -944,29 +878,23 @@ class Dataflow:
             else:
                 args.append(value)
         result = self._call_result(call, qualname, method, receiver, callee, args, kwargs, frame)
-        if result.kind is Kind.UNKNOWN:
-            data_result, fitted = self.data.call_result(call, qualname, method, receiver, receiver_name, callee,
-                                                        args, kwargs)
-            result = data_result if data_result is not UNKNOWN else result
+        for each in self.semantics:
+            if result.kind is not Kind.UNKNOWN:
+                break
+            answer, fitted = each.call_result(call, qualname, method, receiver, receiver_name, callee, args, kwargs)
+            result = answer if answer is not UNKNOWN else result  # an instance of a class of the file stays one
             if fitted is not None and receiver_name is not None:
                 frame.env[receiver_name] = fitted
         self._record(CallEvent(
-            call, frame.function, tuple(frame.loops), frame.no_grad > 0, frame.specialized, tuple(frame.branches),
+            call, frame.function, tuple(frame.loops), frame.scopes, frame.specialized, tuple(frame.branches),
             qualname=qualname, method=method, receiver=receiver, receiver_name=receiver_name,
             callee=callee, args=tuple(args), kwargs=kwargs, result=result,
         ))
         if method == "append" and receiver_name is not None and len(args) == 1 and qualname is None:
             self._record_accumulation(call, cast(cst.Attribute, func).value, args[0], call.args[0].value, frame)
-        if method == "backward" and qualname is None:
-            self._mark_backpropagated(call, frame)
+        for each in self.semantics:
+            each.after_call(call, method, qualname, frame.env)
         return result
-
-    def _mark_backpropagated(self, call: cst.Call, frame: _Frame) -> None:
-        """After `loss.backward()` the name `loss` is known to hold a loss tensor with a graph."""
-        tensor = backpropagated(call)
-        name = dotted_name(tensor)
-        if name is not None and frame.env.get(name, UNKNOWN).kind not in TENSOR_KINDS:
-            frame.env[name] = Value(Kind.LOSS, BACKPROPAGATED, tensor)
 
     def _call_result(
         self,
@@ -980,7 +908,13 @@ class Dataflow:
         frame: _Frame,
     ) -> Value:
         if qualname is not None:
-            return self._library_call(call, qualname, args, kwargs, frame)
+            symbol = self.project.get(qualname)
+            if symbol is not None:
+                value = symbol.called_value()
+                for each in self.semantics:
+                    value = each.imported_value(value, call)
+                return value
+            return self._first(each.library_call(call, qualname, args, kwargs, frame.depth) for each in self.semantics)
         if callee.kind is Kind.FUNCTION:
             bound = receiver if callee.class_name and receiver is not None else None
             return self._call_function(callee, args, frame, bound, kwargs, not any(arg.star for arg in call.args))
@@ -992,177 +926,34 @@ class Dataflow:
             if callee.class_name:
                 return self.forward_output(callee.class_name, args, frame.depth, callee)
             return UNKNOWN
-        if callee.kind is Kind.LOSS_FN:
-            return Value(Kind.LOSS, callee.producer, call, detail=callee.detail)
-        if method is not None and receiver is not None:
-            return self._method_result(call, method, receiver)
-        return UNKNOWN
+        called = self._first(each.object_call(call, callee) for each in self.semantics)
+        if called is not UNKNOWN or method is None or receiver is None:
+            return called
+        return self._first(each.method_result(call, method, receiver) for each in self.semantics)
 
     def instantiate(self, class_name: str, call: cst.Call | None = None) -> Value:
-        """The value a call of a class of this file gives: a loss function, a model, an object."""
+        """The value a call of a class of this file gives: what a semantics says of it, or an instance."""
         info = self.classes.get(class_name)
         if info is not None and info.is_module:
-            # The family only when the class hands its input to that loss unchanged: a class that
-            # applies log_softmax before F.nll_loss takes logits, it is no NLLLoss for its callers.
-            family = self._loss_input_family(info)
-            if family is None and self._wrapped_loss(info) is not None:
-                family = "other"
-            if family is not None:
-                return Value(Kind.LOSS_FN, info.name, call, detail=family)
-            scores = self._scores_by_class_count(info)
-            if scores is not None and call is None:  # what other files learn of the class: they build it
-                return replace(self._instance(class_name), output=scores)
-            built = built_with(scores, call) if scores is not None and call is not None else None
-            if built is not None and built.detail == ONE_CLASS:
-                return replace(self._instance(class_name), output=built)
-        return self._instance(class_name)
-
-    def _scores_by_class_count(self, info: ClassInfo) -> Value | None:
-        """The scores a model class outputs when a parameter of its `__init__` sets how many classes
-        they have: its forward returns the output of a layer whose size is that parameter
-        (`nn.Linear(h, num_classes)`). Their detail says which parameter (see `built_with`)."""
-        output = self.forward_output(info.name, [], depth=0)
-        layer = output.origin
-        if output.kind is not Kind.LOGITS or output.detail or not isinstance(layer, cst.Call):
-            return None
-        size = torch_api.output_size_argument(self.names.qualname(layer.func) or "", layer)
-        init = self.method(info.name, "__init__")
-        if not isinstance(size, cst.Name) or init is None:
-            return None
-        params = init.params
-        param = next((p for p in (*params.posonly_params, *params.params, *params.kwonly_params)
-                      if p.name.value == size.value), None)
-        if param is None or not any(node is layer for node in descendants(init)):
-            return None
-        positional = [p.name.value for p in (*params.posonly_params, *params.params)][1:]
-        position = positional.index(size.value) if size.value in positional else -1
-        detail = f"{CLASSES_FROM}{size.value}:{position}:{int(torch_api.is_one(param.default))}"
-        return Value(Kind.LOGITS, code_snippet(layer), layer, detail)
+            for each in self.semantics:
+                value = each.instance(info, call)
+                if value is not None:
+                    return value
+        return self.instance_of(class_name)
 
     def summary_of(self, function: FunctionInfo) -> Value:
         """What a top-level function returns when nothing is known of its arguments."""
         return self._analyse(function, (), specialized=False, depth=0)
 
-    def _method_result(self, call: cst.Call, method: str, receiver: Value) -> Value:
-        if receiver.kind is Kind.MODULE and method in torch_api.MODULE_RETURNING_SELF:
-            return receiver
-        if receiver.kind in (Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER, Kind.LOSS_FN, Kind.CLASS, Kind.FUNCTION):
-            return UNKNOWN
-        if method in torch_api.METHOD_RESULTS:
-            return _made_by(torch_api.METHOD_RESULTS[method], f".{method}()", call, method)
-        if method == "log" and receiver.kind is Kind.PROBS:
-            return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
-        if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
-            return UNKNOWN  # a detached loss holds no graph
-        if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
-            return receiver if method in torch_api.SHAPE_KEEPING_METHODS else _reshaped(receiver)
-        return UNKNOWN
-
-    def _library_call(
-        self, call: cst.Call, qualname: str, args: list[Value], kwargs: dict[str, Value], frame: _Frame
-    ) -> Value:
-        short = qualname.rsplit(".", 1)[-1]
-        symbol = self.project.get(qualname)
-        if symbol is not None:
-            value = symbol.value.to_value() if symbol.value is not None else UNKNOWN
-            if value.kind is Kind.MODULE and value.output is not None and value.output.detail.startswith(CLASSES_FROM):
-                return replace(value, output=built_with(value.output, call))
-            return value
-        if qualname in torch_api.FUNCTION_RESULTS:
-            return _made_by(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call, short)
-        first = args[0] if args else kwargs.get("input", UNKNOWN)
-        if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
-            return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
-        if qualname in torch_api.KIND_PRESERVING_FUNCTIONS:
-            if first.kind is Kind.SEQUENCE and first.items:
-                merged = first.items[0]
-                for item in first.items[1:]:
-                    merged = join(merged, item)
-                return _reshaped(merged) if merged.kind in TENSOR_KINDS else UNKNOWN
-            return _reshaped(first) if first.kind in TENSOR_KINDS else UNKNOWN
-        loss = torch_api.loss_kind(qualname)
-        if loss is not None:
-            if qualname in torch_api.LOSS_FUNCTIONS or qualname.startswith("torch.nn.functional."):
-                return Value(Kind.LOSS, f"{short}()", call, detail=loss)
-            return Value(Kind.LOSS_FN, short, call, detail=loss)
-        size = torch_api.output_size_argument(qualname, call)
-        if size is not None:  # a Linear or convolution: raw scores, of one class when its size is 1
-            one_class = torch_api.is_one(size)
-            return Value(Kind.MODULE, short, call, output=Value(
-                Kind.LOGITS, code_snippet(call) if one_class else f"nn.{short}", call, ONE_CLASS if one_class else ""))
-        if qualname in torch_api.MODULE_OUTPUTS:
-            return Value(Kind.MODULE, short, call,
-                         output=_made_by(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call, short))
-        if qualname in torch_api.SEQUENTIAL_CLASSES:
-            last = args[-1] if args else UNKNOWN
-            output = self._module_output(last, frame)
-            return Value(Kind.MODULE, short, call, output=output)
-        if torch_api.is_torch_module_class(qualname):
-            return Value(Kind.MODULE, short, call, output=UNKNOWN)
-        if torch_api.is_optimizer_class(qualname):
-            return Value(Kind.OPTIMIZER, short, call)
-        if torch_api.is_scheduler_factory(qualname):
-            return Value(Kind.SCHEDULER, short, call)
-        classes = torch_api.class_count_keyword(qualname)
-        count = keyword_arg(call, classes) if classes is not None else None
-        one_class = count is not None and torch_api.is_one(count.value)
-        if torch_api.is_classifier_factory(qualname):
-            output = Value(Kind.LOGITS, code_snippet(call), call, ONE_CLASS) if one_class else UNKNOWN
-            return Value(Kind.MODULE, short, call, detail=torch_api.CLASSIFIER, output=output)
-        if one_class:
-            return Value(Kind.MODULE, short, call, output=Value(Kind.LOGITS, code_snippet(call), call, ONE_CLASS))
-        return UNKNOWN
-
-    def _module_output(self, module: Value, frame: _Frame) -> Value:
+    def module_output(self, module: Value, depth: int) -> Value:
+        """What calling a callable object gives, when nothing is known of the arguments."""
         if module.kind is not Kind.MODULE:
             return UNKNOWN
         if module.output is not None:
             return module.output
         if module.class_name:
-            return self.forward_output(module.class_name, [], frame.depth)
+            return self.forward_output(module.class_name, [], depth)
         return UNKNOWN
-
-    def _loss_input_family(self, info: ClassInfo) -> str | None:
-        """The loss a module class of this file applies to its first input, unchanged.
-
-        `forward` is probed with a marker input: a class whose forward hands that very tensor
-        (reshaped or sliced at most) to F.cross_entropy is a cross-entropy for its callers.
-        """
-        if info.name in self._loss_families:
-            return self._loss_families[info.name]
-        if self._probing is not None:
-            return None
-        self._loss_families[info.name] = None
-        forward = self.method(info.name, "forward")
-        if forward is None or len(self.functions[forward].params) < 2 or not self._computes_a_loss(forward):
-            return None
-        self._ensure_attrs(info)
-        marker = Value(Kind.LOGITS, "<loss input>")
-        probing, self._probing = self._probing, []
-        self._analyse(self.functions[forward], (self._instance(info.name), marker), specialized=True, depth=1)
-        events, self._probing = self._probing, probing
-        families = {event.loss_family for event in events
-                    if isinstance(event, CallEvent) and event.loss_family and event.arg(0, "input") is marker}
-        family = families.pop() if len(families) == 1 else None
-        self._loss_families[info.name] = family
-        return family
-
-    def _computes_a_loss(self, method: cst.FunctionDef) -> bool:
-        """Whether a method calls a loss function, from its own analysis (run now if not yet)."""
-        function = self.functions[method]
-        owner = function.class_name or ""
-        if owner in self.classes:
-            self._ensure_attrs(self.classes[owner])
-        self._analyse(function, (self._instance(owner),), specialized=False, depth=0)
-        return any(isinstance(event, CallEvent) and event.loss_family is not None
-                   for event in self.function_events.get(method, []))
-
-    def _wrapped_loss(self, info: ClassInfo) -> str | None:
-        """The loss family a module computes when its forward returns a loss: a user loss class."""
-        if self.method(info.name, "forward") is None:
-            return None
-        result = self.forward_output(info.name, [], depth=0)
-        return (result.detail or "other") if result.kind is Kind.LOSS else None
 
     # ----------------------------------------------------------------- queries
     def calls(self) -> Iterator[CallEvent]:
@@ -1176,48 +967,6 @@ class Dataflow:
                 if event.node not in self._call_events or not event.specialized:
                     self._call_events[event.node] = event
         return self._call_events.get(node)
-
-
-def backpropagated(call: cst.Call) -> cst.BaseExpression:
-    """The tensor a `.backward()` call backpropagates: `loss` in `loss.backward()`,
-    `scaler.scale(loss).backward()` and `accelerator.backward(loss)`."""
-    tensor = cast(cst.Attribute, call.func).value
-    owner = (dotted_name(tensor) or "").rsplit(".", 1)[-1].lower()
-    if call.args and call.args[0].keyword is None and any(word in owner for word in _BACKWARD_OWNER_WORDS):
-        return call.args[0].value
-    if isinstance(tensor, cst.Call) and isinstance(tensor.func, cst.Attribute) and tensor.func.attr.value == "scale" \
-            and tensor.args:
-        return tensor.args[0].value
-    return tensor
-
-
-def built_with(scores: Value, call: cst.Call) -> Value:
-    """The scores of a model built by `call`, from scores whose detail says which parameter of the
-    constructor sets their number of classes (`classes from num_classes:0:1`: the parameter, its
-    position, whether its default is 1): of one class when the call passes 1 or leaves a default of 1."""
-    param, position, default_is_one = scores.detail[len(CLASSES_FROM):].split(":")
-    keyword = keyword_arg(call, param)
-    positional = positional_args(call)
-    if keyword is not None:
-        one_class = torch_api.is_one(keyword.value)
-    elif 0 <= int(position) < len(positional):
-        one_class = torch_api.is_one(positional[int(position)].value)
-    else:
-        one_class = default_is_one == "1" and not any(arg.star for arg in call.args)
-    if not one_class:
-        return replace(scores, detail="")
-    return replace(scores, producer=f"{scores.producer} with {param}=1", detail=ONE_CLASS)
-
-
-def _made_by(kind: Kind, producer: str, call: cst.Call, function_or_layer: str) -> Value:
-    """The value a function, method or layer of a known kind makes; an activation names itself in `detail`."""
-    detail = torch_api.activation_name(function_or_layer) if kind is Kind.ACTIVATED else ""
-    return Value(kind, producer, call, detail)
-
-
-def _reshaped(value: Value) -> Value:
-    """A tensor after a change of shape: scores of one class may now have any number of columns."""
-    return replace(value, detail="") if value.detail == ONE_CLASS else value
 
 
 def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:

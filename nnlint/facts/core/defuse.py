@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Sequence
+from typing import Collection, Sequence
 
 import libcst as cst
 
 from nnlint.facts.core.syntax import block_statements, sub_nodes
-from nnlint.facts.pytorch.torch_api import QUERY_METHODS
 
 MAX_LOOP_PASSES = 4
 INTROSPECTION_CALLS = frozenset({"locals", "vars", "eval", "exec"})
@@ -434,7 +433,7 @@ class _Scope:
         self.calls.append(node)
         if type(func) is cst.Attribute:
             # The receiver of a method is its data (`x.view(...)`), unless it is only described.
-            self._with_role(Role.META if func.attr.value in QUERY_METHODS else self.role, func.value, env)
+            self._with_role(Role.META if func.attr.value in self.facts.query_methods else self.role, func.value, env)
         else:
             self._with_role(Role.CALLEE, func, env)
         for arg in node.args:
@@ -467,7 +466,9 @@ class _Scope:
 class DefUse:
     """Def-use facts for every scope of a module; read `definitions` and `read_of`."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, query_methods: Collection[str] = frozenset()) -> None:
+        # Methods that only describe their receiver (`x.size()`): it is read as metadata, not as data.
+        self.query_methods = query_methods
         self.definitions: list[Definition] = []
         self.reads: dict[int, Read] = {}  # by id() of the Name node
         self._order = 0

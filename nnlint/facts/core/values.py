@@ -1,4 +1,4 @@
-"""The kinds of value the dataflow layer tracks, and how two paths' values join."""
+"""The values the interpreter tracks, their kinds, and how two paths' values join."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ if TYPE_CHECKING:
 
 
 class Kind(Enum):
+    """Every layer's kinds, in one vocabulary so that values stay plain data (summaries store them
+    by name). The core reads and makes only the kinds Python gives (UNKNOWN, NONE, BOOL, STRING,
+    SEQUENCE, MAPPING, CLASS, FUNCTION and MODULE, a callable object); the others are tags the
+    torch and data semantics give values, which the core carries without looking (a test holds it)."""
+
     UNKNOWN = "unknown"
     PROBS = "probabilities"              # softmax output
     LOG_PROBS = "log-probabilities"      # log_softmax output (or log of softmax)
@@ -39,9 +44,10 @@ class Value:
     """An abstract value. `producer` says what made it (for messages), `origin` where.
 
     MODULE values carry `output` (what calling them returns) or `class_name` (a class of
-    this file whose `forward` decides), and in `keys`/`items` the sub-modules assigned to this
+    this file whose call method decides), and in `keys`/`items` the sub-modules assigned to this
     instance after it was built (`net.head = nn.Sequential(...)`); LOSS_FN values carry the loss family in `detail`;
-    SEQUENCE/MAPPING values carry their items. DATA values carry in `basis` the SCALER that
+    SEQUENCE/MAPPING values carry their items. A `uniform` value is like each of its parts (a
+    batch of data belongs to the split the data does). DATA values carry in `basis` the SCALER that
     scaled them (None: not scaled since the split; UNKNOWN: not known); SCALER values carry in
     `basis` the data they were fitted on.
     """
@@ -55,6 +61,7 @@ class Value:
     items: tuple["Value", ...] = ()
     keys: tuple[str, ...] = ()
     basis: "Value | None" = None
+    uniform: bool = False
 
     def same_as(self, other: "Value") -> bool:
         return (
@@ -67,8 +74,8 @@ class Value:
         )
 
     def item(self, index: int | str) -> "Value":
-        if self.kind is Kind.DATA:
-            return self  # a sample, a batch or a column of data belongs to the same split
+        if self.uniform:
+            return self
         if self.kind is Kind.SEQUENCE and isinstance(index, int) and -len(self.items) <= index < len(self.items):
             return self.items[index]
         if self.kind in (Kind.MAPPING, Kind.MODULE) and isinstance(index, str) and index in self.keys:
@@ -79,12 +86,6 @@ class Value:
 UNKNOWN = Value(Kind.UNKNOWN)
 NONE = Value(Kind.NONE, "None")
 
-TENSOR_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.ACTIVATED, Kind.LOGITS, Kind.LOSS})
-# The detail of LOGITS from a layer with a single output (`nn.Linear(h, 1)`): one class.
-ONE_CLASS = "one class"
-# The start of the detail of LOGITS a model class outputs when a parameter of its constructor sets
-# their number of classes (dataflow.built_with reads it where the class is called).
-CLASSES_FROM = "classes from "
 
 
 def join(first: Value, second: Value) -> Value:
@@ -94,8 +95,8 @@ def join(first: Value, second: Value) -> Value:
     (`if criterion is None: criterion = nn.CrossEntropyLoss()`).
     """
     if first is second or first.same_as(second) or second.kind is Kind.NONE:
-        if first.kind is Kind.DATA and first.basis is None and second.kind is Kind.DATA:
-            return second  # data scaled on one path counts as scaled: never claim it was not
+        if first.uniform and first.basis is None and second.kind is first.kind:
+            return second  # a basis applied on one path counts (data scaled there): never claim it was not
         return first
     if first.kind is Kind.NONE:
         return second

@@ -14,12 +14,13 @@ import libcst as cst
 
 from nnlint.facts.data import data_api as api
 from nnlint.facts.core.bindings import Bindings
-from nnlint.facts.data.data_values import as_data, is_scaled
+from nnlint.facts.data.data_values import DataSemantics, as_data, is_scaled
 from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, ParameterUse, SubscriptEvent
 from nnlint.facts.data.loaders import LoaderFacts
 from nnlint.facts.data.selections import FunctionScan, TestSelection, metric_source, parameter_selections, selection_at
 from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
+from nnlint.facts.pytorch.semantics import grad_disabled
 
 _MODEL_WORDS = frozenset({"model", "net", "network", "classifier", "clf", "regressor", "estimator", "reg"})
 _EVALUATION_WORDS = frozenset({"evaluate", "eval", "evaluation", "test", "validate", "validation", "valid", "val",
@@ -233,7 +234,7 @@ class DataSplitFacts:
                     continue
             role = fit.scaler.detail
             if fit.is_statistic:
-                if fit.node not in self.dataflow.data.applied:
+                if fit.node not in self.dataflow.semantics_of(DataSemantics).applied:
                     continue
                 key = (fit.event.function.node, root_name(fit.seen_expr))
                 if key in statistics_seen:
@@ -344,7 +345,7 @@ class DataSplitFacts:
 
     def _applied_to_splits(self, fit: Fit) -> bool:
         """Whether these statistics scale data of a split (the training or the test part)."""
-        return bool(self.dataflow.data.applied.get(fit.node, set()) & api.SPLIT_ROLES)
+        return bool(self.dataflow.semantics_of(DataSemantics).applied.get(fit.node, set()) & api.SPLIT_ROLES)
 
     # ------------------------------------------------------------- models (NN604, NN605)
     @cached_property
@@ -387,7 +388,7 @@ class DataSplitFacts:
         )
         if not is_model or name is None or data_value.kind is not Kind.DATA:
             return None
-        training = not event.no_grad and data_value.detail == api.TRAIN
+        training = not grad_disabled(event) and data_value.detail == api.TRAIN
         return ModelUse(event, self._key(event.callee, name, event), training, data_value, data_expr, name)
 
     @staticmethod

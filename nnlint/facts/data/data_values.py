@@ -10,16 +10,15 @@ and data known only by its name is never claimed to be unscaled.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import libcst as cst
 
 from nnlint.facts.data import data_api as api
 from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code, string_value
+from nnlint.facts.core.semantics import Interpreter, Semantics
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
-
-if TYPE_CHECKING:
-    from nnlint.facts.core.dataflow import Dataflow
+from nnlint.facts.pytorch.semantics import TENSOR_KINDS
 
 _ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)
 _AUGMENTED = {cst.AddAssign: cst.Add(), cst.SubtractAssign: cst.Subtract(), cst.MultiplyAssign: cst.Multiply(),
@@ -30,7 +29,7 @@ _GENERATOR_NAME_WORDS = frozenset({"rng", "prng", "generator", "random", "rs", "
 
 def data(role: str, origin: cst.CSTNode | None, producer: str, basis: Value | None = None,
          class_name: str = "") -> Value:
-    return Value(Kind.DATA, producer, origin, role, class_name=class_name, basis=basis)
+    return Value(Kind.DATA, producer, origin, role, class_name=class_name, basis=basis, uniform=True)
 
 
 def named_data(expr: cst.BaseExpression | None) -> Value:
@@ -118,12 +117,12 @@ def _opposite(role: str) -> str:
     return api.TEST if role == api.TRAIN else api.TRAIN
 
 
-class DataSemantics:
+class DataSemantics(Semantics):
     """The data side of the interpreter; one per Dataflow."""
 
-    def __init__(self, dataflow: "Dataflow") -> None:
-        self.dataflow = dataflow
-        self.names = dataflow.names
+    def __init__(self, interpreter: Interpreter) -> None:
+        super().__init__(interpreter)
+        self.names = interpreter.names
         # Scaler or statistics call -> the roles of the data it has scaled.
         self.applied: dict[cst.CSTNode, set[str]] = {}
 
@@ -270,7 +269,7 @@ class DataSemantics:
     def _instantiate(self, call: cst.Call, class_name: str, args: list[Value], kwargs: dict[str, Value],
                      exprs: list[cst.BaseExpression]) -> Value:
         """A class of this file: a custom scaler (fit + transform) or a dataset over split data."""
-        info = self.dataflow.classes.get(class_name)
+        info = self.interpreter.classes.get(class_name)
         if info is None or info.is_module:
             return UNKNOWN
         if self._is_scaler_class(class_name):
@@ -331,9 +330,9 @@ class DataSemantics:
     def _is_scaler_class(self, class_name: str) -> bool:
         """A class of the file with `fit` and `transform` whose `fit` computes statistics
         (mean, std, min, max, ...) or fits a known scaler."""
-        fit = self.dataflow.method(class_name, "fit")
-        if fit is None or not (self.dataflow.method(class_name, "transform")
-                               or self.dataflow.method(class_name, "fit_transform")):
+        fit = self.interpreter.method(class_name, "fit")
+        if fit is None or not (self.interpreter.method(class_name, "transform")
+                               or self.interpreter.method(class_name, "fit_transform")):
             return False
         for node in calls_in(fit.body):
             qualname = self.names.qualname(node.func)
@@ -429,19 +428,8 @@ class DataSemantics:
         )
 
     def _is_dataset_class(self, class_name: str) -> bool:
-        seen: set[str] = set()
-        queue = [class_name]
-        while queue:
-            current = queue.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current in api.DATASET_BASES or current.endswith("Dataset"):
-                return True
-            info = self.dataflow.classes.get(current)
-            if info is not None:
-                queue.extend(info.bases)
-        return False
+        return any(name in api.DATASET_BASES or name.endswith("Dataset")
+                   for name in self.interpreter.class_and_bases(class_name))
 
     def _path_role(self, call: cst.Call) -> str | None:
         arguments = positional_args(call)
@@ -466,6 +454,12 @@ class DataSemantics:
         return bool(set(api.words(receiver_name.rsplit(".", 1)[-1])) & _GENERATOR_NAME_WORDS)
 
     # ------------------------------------------------------------- expressions
+    def records_subscript(self, base: Value, index: Value, result: Value) -> bool:
+        """Subscripts that select data, or index with a random permutation (split facts read them)."""
+        if base.kind in TENSOR_KINDS:
+            return False
+        return Kind.DATA in (base.kind, index.kind, result.kind) or index.kind is Kind.PERMUTATION
+
     def subscript(self, expr: cst.Subscript, base: Value, index: Value) -> Value:
         """`X[idx_train]`, `X[:n_train]`, `ds["test"]`, `X[perm]`: the data a subscript selects."""
         element = expr.slice[0].slice if len(expr.slice) == 1 else None

@@ -17,6 +17,7 @@ from nnlint.facts.core.dataflow import CallEvent, Dataflow
 from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.pytorch.training import Effect, TrainingFacts
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
+from nnlint.facts.pytorch.semantics import grad_disabled
 
 # DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, ...)
 _SHUFFLE_POSITION = 2
@@ -144,19 +145,7 @@ class LoaderFacts:
         return False
 
     def _derives_from_iterable(self, class_name: str) -> bool:
-        seen: set[str] = set()
-        queue = [class_name]
-        while queue:
-            current = queue.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current in api.ITERABLE_DATASET_BASES:
-                return True
-            info = self.dataflow.classes.get(current)
-            if info is not None:
-                queue.extend(info.bases)
-        return False
+        return any(name in api.ITERABLE_DATASET_BASES for name in self.dataflow.class_and_bases(class_name))
 
     def _usage(self, loaders: set[cst.CSTNode]) -> dict[cst.CSTNode, dict[str, str]]:
         """For each loader, how the code uses it: "train" (a training loop draws its batches, a
@@ -193,7 +182,7 @@ class LoaderFacts:
             if loop is not None and loop.has(Effect.BACKWARD) and loop.has(Effect.STEP):
                 return "train", "a training loop iterates it"
             return "evaluate", ""
-        return ("evaluate", "") if event.no_grad else ("one batch", "")  # a batch used outside any loop
+        return ("evaluate", "") if grad_disabled(event) else ("one batch", "")  # a batch used outside any loop
 
     def _use_as_argument(self, event: CallEvent, arg: cst.Arg) -> tuple[str, str]:
         """What a call does with the data passed as `arg`: a trainer's fit trains on its training

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from nnlint.facts.core.dataflow import CallEvent, Dataflow, backpropagated
+from nnlint.facts.core.dataflow import CallEvent, Dataflow
 from nnlint.facts.core.defuse import DefUse, Definition, Read
 from nnlint.facts.pytorch.modes import WRAPPERS
 from nnlint.facts.pytorch.modules import ModuleFacts
@@ -26,6 +26,7 @@ from nnlint.facts.core.names import ImportTable
 from nnlint.facts.core.syntax import descendants, dotted_name, expressions_in, keyword_arg, source_code, walk_statements
 from nnlint.facts.pytorch.torch_api import MODULE_RETURNING_SELF, TENSOR_FACTORIES
 from nnlint.facts.core.values import Kind
+from nnlint.facts.pytorch.semantics import backpropagated
 
 # Methods whose result carries no autograd graph back to the tensor they are called on.
 CUTTING_METHODS = frozenset({"detach", "detach_", "item", "numpy", "tolist"})

@@ -16,6 +16,7 @@ import libcst as cst
 from nnlint.facts.core.dataflow import CallEvent, Dataflow
 from nnlint.facts.core.syntax import keyword_arg, positional_args
 from nnlint.facts.core.values import Kind, Value
+from nnlint.facts.pytorch.semantics import loss_family
 
 # The parameters under which losses take their predictions.
 INPUT_POSITION, INPUT_KEYWORD = 0, "input"
@@ -30,11 +31,22 @@ class LossInput:
     value: Value           # the predictions that reach the loss's input
     node: cst.CSTNode      # where the finding belongs: the loss call, or the helper call
     helper: str | None = None  # the helper the value goes through, if any
+    loss_node: cst.CSTNode | None = None  # the loss call inside a helper of this file
 
     @property
     def through(self) -> str:
         """` through compute_loss()` for a value handed over by a helper, else nothing."""
         return f" through {self.helper}()" if self.helper else ""
+
+    @property
+    def related(self) -> tuple[tuple[cst.CSTNode, str], ...]:
+        """The other places of the bug in this file: where the value is made, and the loss inside the helper."""
+        places = []
+        if self.value.origin is not None and self.value.origin is not self.node:
+            places.append((self.value.origin, f"the {self.value.kind.value} come from {self.value.producer} here"))
+        if self.loss_node is not None:
+            places.append((self.loss_node, f"{self.helper}() hands them to {self.loss} here"))
+        return tuple(places)
 
 
 @dataclass(frozen=True)
@@ -54,8 +66,8 @@ class LossInputs:
 
     @cached_property
     def _all(self) -> list[LossInput]:
-        found = [LossInput(event.loss_family, event.result.producer, value, event.node)
-                 for event in self.dataflow.calls() if event.loss_family
+        found = [LossInput(loss_family(event), event.result.producer, value, event.node)
+                 for event in self.dataflow.calls() if loss_family(event)
                  for value in [event.arg(INPUT_POSITION, INPUT_KEYWORD)]
                  if not self._entered_through_a_parameter(event)]
         found.extend(self._through_helpers())
@@ -75,13 +87,14 @@ class LossInputs:
             if not isinstance(helper, cst.FunctionDef):
                 continue
             for use in self.dataflow.parameter_uses(helper):
-                if not use.event.loss_family or not _is_input(use.position, use.keyword):
+                if not loss_family(use.event) or not _is_input(use.position, use.keyword):
                     continue
                 value = self.dataflow.argument_for(call, use.param)
                 if value.kind not in PREDICTION_KINDS or (
                         call.specialized and self._handed_on(call, self.dataflow.argument_expression(call, use.param))):
                     continue
-                yield LossInput(use.event.loss_family, use.event.result.producer, value, call.node, helper.name.value)
+                yield LossInput(loss_family(use.event), use.event.result.producer, value, call.node, helper.name.value,
+                                use.event.node)
 
     def _through_imported_helper(self, call: CallEvent,
                                  loss_parameters: tuple[tuple[str, int, str, str], ...]) -> Iterator[_ImportedUse]:

@@ -24,7 +24,7 @@ from typing import Sequence
 import libcst as cst
 
 from nnlint.facts.pytorch import torch_api
-from nnlint.facts.core.dataflow import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED, CallEvent, Dataflow
+from nnlint.facts.core.dataflow import CallEvent, Dataflow
 from nnlint.facts.pytorch.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
                                      words)
 from nnlint.facts.pytorch.mode_free import ModeFreeModels
@@ -32,6 +32,7 @@ from nnlint.facts.core.syntax import (block_statements, bound_names, dotted_name
                                  keyword_arg, positional_args, source_code, target_names, walk_statements)
 from nnlint.facts.pytorch.training_steps import TrainingSteps
 from nnlint.facts.core.values import Kind
+from nnlint.facts.pytorch.semantics import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
 
 MAX_INLINE_DEPTH = 3
 LOOP_PASSES = 3

@@ -9,9 +9,10 @@ from typing import Iterator
 
 import libcst as cst
 
-from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, GradReadEvent, GradResetEvent
+from nnlint.facts.core.dataflow import AttributeEvent, CallEvent, Dataflow, Event
 from nnlint.facts.core.syntax import dotted_name
 from nnlint.facts.core.values import Kind, Value
+from nnlint.facts.pytorch.semantics import grad_disabled
 
 CLIP_FUNCTIONS = frozenset({"torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_",
                             "torch.nn.utils.clip_grad.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_value_"})
@@ -131,7 +132,7 @@ def _summarized_action(token: str, event: CallEvent) -> Action:
 
 def _placed(action: Action) -> Action:
     event = action.event
-    return replace(action, loops=event.loops, branches=event.branches, no_grad=event.no_grad)
+    return replace(action, loops=event.loops, branches=event.branches, no_grad=grad_disabled(event))
 
 
 def classify(event: Event) -> Action | None:
@@ -141,10 +142,8 @@ def classify(event: Event) -> Action | None:
 
 
 def _classify(event: Event) -> Action | None:
-    if isinstance(event, GradResetEvent):
-        return Action(Effect.ZERO_GRAD, event.node, "", event)
-    if isinstance(event, GradReadEvent):
-        return Action(Effect.GRAD_READ, event.node, "", event)
+    if isinstance(event, AttributeEvent) and event.attr == "grad":  # `p.grad = None`: a zero_grad by hand
+        return Action(Effect.ZERO_GRAD if event.stored else Effect.GRAD_READ, event.node, "", event)
     if not isinstance(event, CallEvent) or event.callee.kind is Kind.FUNCTION:
         return None  # a call of the file's own function is followed into it, whatever its name
     method, receiver_name = event.method, event.receiver_name
@@ -275,7 +274,7 @@ class TrainingFacts:
                 target=_renamed(action.target, names),
                 loops=event.loops + action.loops,
                 branches=event.branches + tuple((node, index, loops + depth) for node, index, loops in action.branches),
-                no_grad=action.no_grad or event.no_grad,
+                no_grad=action.no_grad or grad_disabled(event),
                 via=(event.node, *action.via),
             )
             for action in self.actions_of(function_node)
