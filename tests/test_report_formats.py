@@ -153,6 +153,7 @@ def test_json_and_sarif_name_the_other_places_of_the_bug(tmp_path: Path) -> None
     script.write_text(_HELPER_FED_PROBABILITIES)
     [finding] = json.loads(run_nnlint("--no-cache", "--output-format", "json", str(script)).stdout)
     assert (finding["line"], finding["code"]) == (10, "NN201")
+    assert "reach cross_entropy() through compute_loss() (see line 5), which" in finding["message"]
     assert [(place["line"], place["column"], place["message"]) for place in finding["related"]] == [
         (9, 13, "the probabilities come from softmax() here"),
         (5, 12, "compute_loss() hands them to cross_entropy() here"),
@@ -190,4 +191,5 @@ def test_related_places_survive_the_cache_and_land_in_their_notebook_cell(tmp_pa
     assert runs[0] == runs[1]
     [finding] = runs[1]
     assert (finding["cell"], finding["line"]) == (3, 3)
+    assert "through compute_loss() (see cell 2, line 2)" in finding["message"]
     assert [(place["cell"], place["line"]) for place in finding["related"]] == [(3, 2), (2, 2)]

@@ -38,7 +38,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
     for entry in found:
         yield Report(
             entry.node,
-            f"probabilities from {entry.value.producer} reach {entry.loss}{entry.through}, which applies "
+            f"probabilities from {entry.value.producer} reach {entry.loss}{entry.through(facts.where)}, which applies "
             "log_softmax itself: pass the raw logits",
             partial(_fix, entry, loss_arguments, facts),
             entry.related,

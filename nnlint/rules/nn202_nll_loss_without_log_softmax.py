@@ -58,7 +58,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
     loss_arguments = [argument for entry in found if (argument := entry_argument(entry)) is not None]
     for entry in found:
         yield Report(entry.node, _WHY[entry.value.kind].format(producer=entry.value.producer,
-                                                               loss=entry.loss + entry.through),
+                                                               loss=entry.loss + entry.through(facts.where)),
                      partial(_fix, entry, loss_arguments, facts), entry.related)
 
 

@@ -67,7 +67,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
              if (message := _MISMATCHES.get((entry.family, entry.value.kind))) is not None]
     loss_arguments = [argument for entry, _ in found if (argument := entry_argument(entry)) is not None]
     for entry, message in found:
-        yield Report(entry.node, message.format(producer=entry.value.producer, loss=entry.loss + entry.through),
+        yield Report(entry.node, message.format(producer=entry.value.producer, loss=entry.loss + entry.through(facts.where)),
                      partial(_fix, entry, loss_arguments, facts), entry.related)
 
 

@@ -17,7 +17,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
         if entry.family == CROSS_ENTROPY and scores.kind in (Kind.ACTIVATED, Kind.SIGMOID_PROBS):
             yield Report(
                 entry.node,
-                f"the logits of {entry.loss}{entry.through} come from {scores.producer}, whose output "
+                f"the logits of {entry.loss}{entry.through(facts.where)} come from {scores.producer}, whose output "
                 f"{_confinement(scores.detail or 'sigmoid')}; pass the last Linear layer's raw output instead",
                 related=entry.related,
             )

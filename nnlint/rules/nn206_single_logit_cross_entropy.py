@@ -18,7 +18,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
         if entry.family == CROSS_ENTROPY and scores.kind is Kind.LOGITS and scores.detail == ONE_CLASS:
             yield Report(
                 entry.node,
-                f"{entry.loss}{entry.through} gets the scores of a single class ({scores.producer}): softmax over one "
+                f"{entry.loss}{entry.through(facts.where)} gets the scores of a single class ({scores.producer}): softmax over one "
                 "class is always 1, so the loss is always 0 and nothing trains; for a binary task use "
                 "BCEWithLogitsLoss on the single logit, or two outputs with CrossEntropyLoss",
                 related=entry.related,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator
+from typing import Callable, Iterator
 
 import libcst as cst
 
@@ -33,10 +33,13 @@ class LossInput:
     helper: str | None = None  # the helper the value goes through, if any
     loss_node: cst.CSTNode | None = None  # the loss call inside a helper of this file
 
-    @property
-    def through(self) -> str:
-        """` through compute_loss()` for a value handed over by a helper, else nothing."""
-        return f" through {self.helper}()" if self.helper else ""
+    def through(self, where: Callable[[cst.CSTNode], str]) -> str:
+        """` through compute_loss() (see line 5)` for a value handed over by a helper, else nothing;
+        `where` says where a node of the file is (`FileFacts.where`)."""
+        if not self.helper:
+            return ""
+        place = where(self.loss_node) if self.loss_node is not None else ""
+        return f" through {self.helper}()" + (f" (see {place})" if place else "")
 
     @property
     def related(self) -> tuple[tuple[cst.CSTNode, str], ...]:
