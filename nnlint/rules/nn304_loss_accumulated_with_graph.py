@@ -9,7 +9,7 @@ import libcst as cst
 
 from nnlint.diagnostics import Applicability, Severity
 from nnlint.facts import FileFacts
-from nnlint.facts.core.dataflow import AccumulateEvent, CallEvent, Event, added_names
+from nnlint.facts.core.dataflow import AccumulateEvent, CallEvent, Event, added_names, added_terms
 from nnlint.facts.core.syntax import descendants, dotted_name
 from nnlint.facts.pytorch.training import Effect, TrainingFacts
 from nnlint.facts.core.values import Kind
@@ -67,17 +67,6 @@ def _accumulates_a_graph(event: AccumulateEvent, position: int,
     return any(later > position and names & added for later, _, names in backwards)
 
 
-def _added_terms(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The terms summed, scaled or negated in `expr`, as added_names reads them."""
-    if isinstance(expr, cst.BinaryOperation):
-        yield from _added_terms(expr.left)
-        yield from _added_terms(expr.right)
-    elif isinstance(expr, cst.UnaryOperation):
-        yield from _added_terms(expr.expression)
-    else:
-        yield expr
-
-
 def _loss_names(event: AccumulateEvent, position: int, backwards: list[tuple[int, CallEvent, set[str]]]) -> set[str]:
     names = [name for name in added_names(event.added) if name != event.target] if event.added is not None else []
     losses = {name for name, value in zip(names, event.operands) if value.kind is Kind.LOSS}
@@ -104,7 +93,7 @@ def _fix(event: AccumulateEvent, position: int, backwards: list[tuple[int, CallE
     the total is later read as a tensor (`total.item()`, `torch.stack(history)`)."""
     if event.added is None:
         return None
-    terms = list(_added_terms(event.added))
+    terms = list(added_terms(event.added))
     losses = _loss_names(event, position, backwards)
     wrapped = [term for term in terms if dotted_name(term) in losses]
     if not wrapped and len(terms) == 1 and event.value.kind is Kind.LOSS:

@@ -1038,17 +1038,20 @@ def _adds_to_itself(target: cst.BaseExpression, value: cst.BaseExpression) -> bo
             and dotted_name(target) is not None and dotted_name(value.left) == dotted_name(target))
 
 
-def added_names(expr: cst.BaseExpression) -> Iterator[str]:
-    """The names summed, scaled or negated in `expr` (`loss` in `loss * x.size(0)`), not inside calls."""
+def added_terms(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The terms summed, scaled or negated in `expr` (`loss` and `x.size(0)` in `loss * x.size(0)`)."""
     if isinstance(expr, cst.BinaryOperation):
-        yield from added_names(expr.left)
-        yield from added_names(expr.right)
+        yield from added_terms(expr.left)
+        yield from added_terms(expr.right)
     elif isinstance(expr, cst.UnaryOperation):
-        yield from added_names(expr.expression)
+        yield from added_terms(expr.expression)
     else:
-        name = dotted_name(expr)
-        if name is not None:
-            yield name
+        yield expr
+
+
+def added_names(expr: cst.BaseExpression) -> Iterator[str]:
+    """The names among the terms of `expr` (`loss` in `loss * x.size(0)`), not inside calls."""
+    return (name for term in added_terms(expr) if (name := dotted_name(term)) is not None)
 
 
 def _constant_index(expr: cst.Subscript) -> int | str | None:
