@@ -120,6 +120,9 @@ class _Scope:
         self.unpacked: dict[int, Tensor] = {}
         # The sizes of each reordering view, as written: `k.view(B, H, L, -1)` -> its order.
         self.reorderings: dict[tuple[str, ...], tuple[int, ...]] = {}
+        # Sizes gathered into a name before a view (`shape = (B, D, L)` ... `x.view(*shape)`): the
+        # sizes as they were when bound, and how they are written.
+        self.size_lists: dict[str, tuple[tuple[Size, ...], tuple[str, ...]]] = {}
 
     def copy(self) -> "_Scope":
         other = _Scope()
@@ -128,6 +131,7 @@ class _Scope:
         other.shapes = dict(self.shapes)
         other.unpacked = dict(self.unpacked)
         other.reorderings = dict(self.reorderings)
+        other.size_lists = dict(self.size_lists)
         return other
 
 
@@ -246,7 +250,7 @@ class LayoutFacts:
 
     def _merge(self, scope: _Scope, *branches: _Scope) -> None:
         """A name keeps what it holds only where every branch agrees."""
-        for table in ("tensors", "sizes", "shapes", "unpacked", "reorderings"):
+        for table in ("tensors", "sizes", "shapes", "unpacked", "reorderings", "size_lists"):
             merged = {}
             keys = set().union(*(getattr(branch, table) for branch in branches))
             for key in keys:
@@ -261,6 +265,7 @@ class LayoutFacts:
         for name in names:
             scope.sizes.pop(name, None)
             scope.shapes.pop(name, None)
+            scope.size_lists.pop(name, None)
             scope.tensors[name] = self._fresh()
 
     def _run_small(self, small: cst.BaseSmallStatement, scope: _Scope) -> None:
@@ -305,6 +310,10 @@ class LayoutFacts:
                 self._results[scope.tensors[target.value].number] = origin
             if shape is not None and shape[1] is not None:
                 scope.shapes[target.value] = (shape[0], shape[1])
+            if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) > 1 and not any(
+                    isinstance(element, cst.StarredElement) for element in value.elements):
+                scope.size_lists[target.value] = (tuple(self._size(element.value, scope) for element in value.elements),
+                                                  tuple(source_code(element.value) for element in value.elements))
 
     def _value(self, value: cst.BaseExpression | None, scope: _Scope) -> tuple[Size, Tensor | None]:
         """What a value is as a size, or else as a tensor."""
@@ -316,6 +325,7 @@ class LayoutFacts:
     def _bind(self, name: str, size: Size, tensor: Tensor | None, scope: _Scope) -> None:
         scope.sizes.pop(name, None)
         scope.shapes.pop(name, None)
+        scope.size_lists.pop(name, None)
         scope.tensors[name] = tensor or self._fresh()
         if not size.other:
             scope.sizes[name] = size
@@ -531,7 +541,9 @@ class LayoutFacts:
             receiver = call.func.value
         else:
             return
-        if any(arg.keyword is not None or arg.star for arg in args) or not args:
+        gathered = scope.size_lists.get(args[0].value.value) if len(args) == 1 and isinstance(
+            args[0].value, cst.Name) and args[0].star in ("", "*") and args[0].keyword is None else None
+        if gathered is None and (any(arg.keyword is not None or arg.star for arg in args) or not args):
             return
         size_exprs = [arg.value for arg in args]
         if len(size_exprs) == 1 and isinstance(size_exprs[0], (cst.Tuple, cst.List)):
@@ -544,8 +556,8 @@ class LayoutFacts:
         tensor = self._tensor(receiver, scope, create=True)
         if tensor is None:
             return
-        sizes = [self._size(expr, scope) for expr in size_exprs]
-        written = tuple(source_code(e) for e in size_exprs)
+        sizes = list(gathered[0]) if gathered else [self._size(expr, scope) for expr in size_exprs]
+        written = gathered[1] if gathered else tuple(source_code(e) for e in size_exprs)
         order = _memory_order(tensor, sizes)
         if order is None and tensor.axes is None and any(size.axes for size in sizes) and all(
                 tensor.position(axis) is None for size in sizes for axis in size.axes):
