@@ -4,7 +4,7 @@ other files. Plain data (JSON-ready), so it crosses processes and lives in the c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
@@ -70,13 +70,17 @@ class SymbolSummary:
     # Checkpoints or epochs selected by a metric computed on a parameter: (parameter, its position
     # among the arguments, the metric, what the selection decides).
     selections: tuple[tuple[str, int, str, str], ...] = ()
+    # Parameters run for evaluation in the mode the caller left them in: (parameter, its position
+    # among the arguments, the evaluation context, where in the function: `line 11`).
+    evaluated_parameters: tuple[tuple[str, int, str, str], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "SymbolSummary":
         value = ValueSummary.from_json(data["value"]) if data["value"] is not None else None
         losses = tuple((str(p), int(i), str(f), str(n)) for p, i, f, n in data.get("loss_parameters", ()))
         selections = tuple((str(p), int(i), str(m), str(h)) for p, i, m, h in data.get("selections", ()))
-        return cls(value, tuple(data["actions"]), losses, selections)
+        evaluated = tuple((str(p), int(i), str(c), str(w)) for p, i, c, w in data.get("evaluated_parameters", ()))
+        return cls(value, tuple(data["actions"]), losses, selections, evaluated)
 
     def called_value(self) -> Value:
         return self.value.to_value() if self.value is not None else UNKNOWN
@@ -119,7 +123,8 @@ def _may_compute_a_loss(dataflow: Dataflow, node: cst.FunctionDef) -> bool:
     return False
 
 
-def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -> ModuleSummary:
+def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts,
+              evaluated: Mapping[cst.FunctionDef, tuple[tuple[str, int, str, str], ...]]) -> ModuleSummary:
     # Imported here: the cache reads summaries without loading libcst or the dataflow.
     import libcst as cst
 
@@ -140,7 +145,9 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts) -
                 continue
             result = dataflow.summary_of(function)
             symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
-                                   losses_of_parameters(dataflow, function), parameter_selections(statement))
-            if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections:
+                                   losses_of_parameters(dataflow, function), parameter_selections(statement),
+                                   evaluated.get(statement, ()))
+            if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections \
+                    or symbol.evaluated_parameters:
                 summary.symbols[function.name] = symbol
     return summary

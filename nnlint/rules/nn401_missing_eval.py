@@ -44,17 +44,20 @@ def _switches_to_training(function: cst.FunctionDef) -> bool:
                for node in descendants(function))
 
 
-def _fix(call: cst.Call, model: str, facts: FileFacts) -> Fix | None:
+def _fix(call: cst.Call, model: str, through_helper: bool, facts: FileFacts) -> Fix | None:
     """`model.eval()` where the evaluation starts: before the `with torch.no_grad():` around the
-    call, else before the outermost statement around it that does no training (unsafe: a model
-    that trains afterwards needs `model.train()` again, which NN402's fix then adds where the
-    iteration trains, and a model meant to sample with dropout on loses it)."""
+    call, else before the outermost statement around it that does no training, or before the call
+    of a helper that evaluates (unsafe: a model that trains afterwards needs `model.train()` again,
+    which NN402's fix then adds where the iteration trains, and a model meant to sample with
+    dropout on loses it)."""
     line = facts.statements.line_of(call)
     if line is None:
         return None
     chain = facts.statements.enclosing_statements(line)
     start = next((compound for compound in chain if _disables_grad(compound, facts)), None)
-    if start is None:
+    if through_helper:
+        start = start or line
+    elif start is None:
         function = facts.statements.function_of(line)
         if function is not None and not _evaluates(function, facts) and _switches_to_training(function):
             return None  # evaluation only through a caller, in code that also trains: the caller's to fix
@@ -91,7 +94,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             node,
             f"`{model}` runs {bad.context} while still in training mode: Dropout stays on and BatchNorm "
             f"uses and updates batch statistics; call {model}.eval() before evaluating",
-            partial(_fix, bad.call, model, facts),
+            partial(_fix, bad.call, model, bad.through_helper, facts),
         )
 
 

@@ -112,6 +112,11 @@ class Setting:
 UNKNOWN_SETTING = Setting(Mode.UNKNOWN)
 
 
+def entry_setting(function: cst.FunctionDef) -> Setting:
+    """The mode a function's parameter arrives in: whatever its caller left it in."""
+    return Setting(Mode.UNKNOWN, function)
+
+
 @dataclass(eq=False)
 class Model:
     number: int
@@ -154,6 +159,18 @@ class EvaluationCall:
     # Run on a random draw inside the loop that trains it (a GAN's samples from fixed noise after
     # each epoch): a progress snapshot, training goes on; no data is scored.
     training_snapshot: bool = False
+    # The call hands the model to another file's function that evaluates it (`validate(model)`).
+    through_helper: bool = False
+
+
+@dataclass(frozen=True)
+class EvaluatedParameter:
+    """A function that runs its parameter for evaluation in the mode its caller left it in: right
+    for a caller that called eval(), wrong for one whose model is still training."""
+
+    param: str
+    context: str
+    call: cst.Call
 
 
 @dataclass(frozen=True)
@@ -228,6 +245,9 @@ class ModeFacts:
         self.evaluation_calls: dict[cst.Call, list[EvaluationCall]] = {}
         self.eval_left_on: dict[cst.CSTNode, EvalLeftOn] = {}
         self.forced_training_flags: dict[cst.Call, ForcedTrainingFlag] = {}
+        # Functions analysed on their own -> the parameters they evaluate as their callers left them.
+        self.evaluated_parameters: dict[cst.FunctionDef, dict[str, EvaluatedParameter]] = {}
+        self._parameter_models: dict[int, tuple[cst.FunctionDef, str]] = {}
         self._events = {event.node: event for event in dataflow.calls() if not event.specialized}
         self._models: dict[int, Model] = {}
         self._numbers: dict[tuple, int] = {}
@@ -255,7 +275,9 @@ class ModeFacts:
             owner = self.dataflow.class_of(info.class_name) if info.class_name else None
             frame.owner_module = owner is not None and owner.is_module
             for name in info.params:
-                self._bind(path, name, self._lazy_model(("param", node, name), name, path))
+                number = self._new_model(("param", node, name), name, is_model_name(name), entry_setting(node), path)
+                self._parameter_models[number] = (node, name)
+                self._bind(path, name, number)
         self._budget = BUDGET
         try:
             self._run_block(body, path, frame)
@@ -773,8 +795,30 @@ class ModeFacts:
             return self._built(call, last, self._new_model(
                 ("new", call), last, True, Setting(Mode.TRAIN, call, frame.loops), path,
                 mode_free=self.mode_free.layer(call, qualname)))
+        self._imported_evaluation(call, qualname, args, path, frame)
         self._unknown_call(qualname, args, path)
         return None
+
+    def _imported_evaluation(self, call: cst.Call, qualname: str, args: list[int | None], path: _Path,
+                             frame: _Frame) -> None:
+        """A function of another file that evaluates a parameter in the mode it arrives in (from its
+        summary): the call that passes a model still training is where the evaluation goes wrong."""
+        symbol = self.dataflow.project.get(qualname)
+        if symbol is None or not symbol.evaluated_parameters or not frame.record or self._in_training_step(frame):
+            return
+        numbers = dict(zip((id(arg) for arg in call.args), args))
+        positional = positional_args(call)
+        for param, position, context, place in symbol.evaluated_parameters:
+            passed = keyword_arg(call, param) or (positional[position] if position < len(positional) else None)
+            number = numbers.get(id(passed)) if passed is not None else None
+            if number is None or not self._models[number].is_model:
+                continue
+            model = self._models[number]
+            settings = path.settings.get(number, frozenset({UNKNOWN_SETTING}))
+            inside = f"in {qualname}()" if context.startswith("in ") else f"{context} in {qualname}()"
+            where = f"{inside} (its {place})"
+            self.evaluation_calls.setdefault(call, []).append(
+                EvaluationCall(call, source_code(passed.value), where, settings, model, owned=False, through_helper=True))
 
     def _construct(self, call: cst.Call, class_name: str, path: _Path) -> int | None:
         info = self.dataflow.class_of(class_name)
@@ -916,6 +960,8 @@ class ModeFacts:
             snapshot = bool(frame.loops) and self._runs_on_random_draw(call) and self.steps.trains(frame.root)
             entry = EvaluationCall(call, name, context, settings, model, owned, frame.sampling, snapshot)
             self.evaluation_calls.setdefault(call, []).append(entry)
+            if frame.anchor is None and not owned and not snapshot and not frame.sampling:
+                self._record_evaluated_parameter(model, settings, context, call, frame)
             self._check_training_flag(call, frame, TRAINING_FLAGS)
         elif training_step:
             model.used()
@@ -926,6 +972,19 @@ class ModeFacts:
                     switched = source_code(setting.origin.func.value) if isinstance(setting.origin.func, cst.Attribute) \
                         else name
                     self.eval_left_on.setdefault(setting.origin, EvalLeftOn(setting.origin, switched, call))
+
+    def _record_evaluated_parameter(self, model: Model, settings: frozenset[Setting], context: str, call: cst.Call,
+                                    frame: _Frame) -> None:
+        """A parameter of the analysed function (or a part of one) evaluated in the mode it arrived in."""
+        whole: Model | None = model
+        while whole is not None and whole.number not in self._parameter_models:
+            whole = whole.owner
+        if whole is None or model.mode_free:
+            return
+        function, param = self._parameter_models[whole.number]
+        if function is frame.root and all(s.mode is Mode.UNKNOWN and s.origin is function for s in settings):
+            found = self.evaluated_parameters.setdefault(function, {})
+            found.setdefault(param, EvaluatedParameter(param, context, call))
 
     def _runs_on_random_draw(self, call: cst.Call) -> bool:
         """`netG(fixed_noise)`, `net(torch.randn(2, 3, 32, 32))`: the input is drawn at random."""
