@@ -115,16 +115,7 @@ class FileFacts:
     def summary(self) -> ModuleSummary:
         from nnlint.facts.summary import summarize
 
-        return summarize(self.module, self.dataflow, self.training, self._evaluated_parameters())
-
-    def _evaluated_parameters(self) -> dict[cst.FunctionDef, tuple[tuple[str, int, str, str], ...]]:
-        """Top-level functions' parameters evaluated in the mode their callers leave them in."""
-        found = {}
-        for function, evaluated in self.modes.evaluated_parameters.items():
-            params = self.dataflow.functions[function].params
-            found[function] = tuple(sorted((param, params.index(param), entry.context, self.where(entry.call))
-                                           for param, entry in evaluated.items()))
-        return found
+        return summarize(self)
 
     @cached_property
     def defuse(self) -> DefUse:

@@ -36,7 +36,8 @@ def is_interesting(symbol: SymbolSummary) -> bool:
     """Worth re-analysing an importer for: known tensors, losses, models with known output, actions,
     checkpoints selected on a parameter."""
     value = symbol.value
-    if symbol.actions or symbol.loss_parameters or symbol.selections or symbol.evaluated_parameters:
+    if symbol.actions or symbol.loss_parameters or symbol.selections or symbol.evaluated_parameters \
+            or symbol.installed_losses:
         return True
     if value is None:
         return False

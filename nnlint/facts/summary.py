@@ -4,15 +4,15 @@ other files. Plain data (JSON-ready), so it crosses processes and lives in the c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 if TYPE_CHECKING:
     import libcst as cst
 
+    from nnlint.facts import FileFacts
     from nnlint.facts.core.dataflow import Dataflow, FunctionInfo
-    from nnlint.facts.pytorch.training import TrainingFacts
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,10 @@ class SymbolSummary:
     # Parameters run for evaluation in the mode the caller left them in: (parameter, its position
     # among the arguments, the evaluation context, where in the function: `line 11`).
     evaluated_parameters: tuple[tuple[str, int, str, str], ...] = ()
+    # A class's losses its user installs (facts/pytorch/installed_losses.py): (setter method, its
+    # parameter, position, attribute, kind of the predictions it is called with, their producer, the
+    # method that calls it, where).
+    installed_losses: tuple[tuple[str, str, int, str, str, str, str, str], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "SymbolSummary":
@@ -80,7 +84,9 @@ class SymbolSummary:
         losses = tuple((str(p), int(i), str(f), str(n)) for p, i, f, n in data.get("loss_parameters", ()))
         selections = tuple((str(p), int(i), str(m), str(h)) for p, i, m, h in data.get("selections", ()))
         evaluated = tuple((str(p), int(i), str(c), str(w)) for p, i, c, w in data.get("evaluated_parameters", ()))
-        return cls(value, tuple(data["actions"]), losses, selections, evaluated)
+        installed = tuple((str(m), str(p), int(i), str(a), str(k), str(b), str(u), str(w))
+                          for m, p, i, a, k, b, u, w in data.get("installed_losses", ()))
+        return cls(value, tuple(data["actions"]), losses, selections, evaluated, installed)
 
     def called_value(self) -> Value:
         return self.value.to_value() if self.value is not None else UNKNOWN
@@ -123,14 +129,17 @@ def _may_compute_a_loss(dataflow: Dataflow, node: cst.FunctionDef) -> bool:
     return False
 
 
-def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts,
-              evaluated: Mapping[cst.FunctionDef, tuple[tuple[str, int, str, str], ...]]) -> ModuleSummary:
+def summarize(facts: FileFacts) -> ModuleSummary:
     # Imported here: the cache reads summaries without loading libcst or the dataflow.
     import libcst as cst
 
     from nnlint.facts.data.selections import parameter_selections
+    from nnlint.facts.pytorch.installed_losses import installed_losses
     from nnlint.facts.pytorch.training import summarized_actions
 
+    module, dataflow, training = facts.module, facts.dataflow, facts.training
+    evaluated = _evaluated_parameters(facts)
+    installed = installed_losses(dataflow, facts.where)
     summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
@@ -138,7 +147,8 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts,
             if info is None:
                 continue
             value = dataflow.instantiate(info.name)
-            summary.symbols[statement.name.value] = SymbolSummary(ValueSummary.of(value, dataflow))
+            summary.symbols[statement.name.value] = SymbolSummary(ValueSummary.of(value, dataflow),
+                                                                  installed_losses=installed.get(info.name, ()))
         elif isinstance(statement, cst.FunctionDef):
             function = dataflow.functions.get(statement)
             if function is None:
@@ -151,3 +161,13 @@ def summarize(module: cst.Module, dataflow: Dataflow, training: TrainingFacts,
                     or symbol.evaluated_parameters:
                 summary.symbols[function.name] = symbol
     return summary
+
+
+def _evaluated_parameters(facts: FileFacts) -> dict[cst.FunctionDef, tuple[tuple[str, int, str, str], ...]]:
+    """Functions' parameters evaluated in the mode their callers leave them in."""
+    found = {}
+    for function, evaluated in facts.modes.evaluated_parameters.items():
+        params = facts.dataflow.functions[function].params
+        found[function] = tuple(sorted((param, params.index(param), entry.context, facts.where(entry.call))
+                                       for param, entry in evaluated.items()))
+    return found

@@ -911,6 +911,8 @@ class Dataflow:
             symbol = self.project.get(qualname)
             if symbol is not None:
                 value = symbol.called_value()
+                if value.kind is not Kind.UNKNOWN:
+                    value = replace(value, imported=qualname)
                 for each in self.semantics:
                     value = each.imported_value(value, call)
                 return value

@@ -49,7 +49,8 @@ class Value:
     SEQUENCE/MAPPING values carry their items. A `uniform` value is like each of its parts (a
     batch of data belongs to the split the data does). DATA values carry in `basis` the SCALER that
     scaled them (None: not scaled since the split; UNKNOWN: not known); SCALER values carry in
-    `basis` the data they were fitted on.
+    `basis` the data they were fitted on. `imported` names the class or function of another file
+    whose summary gave the value.
     """
 
     kind: Kind
@@ -62,6 +63,8 @@ class Value:
     keys: tuple[str, ...] = ()
     basis: "Value | None" = None
     uniform: bool = False
+    # What another file's summary says this value is: the imported name that gave it (`model.Net`).
+    imported: str = ""
 
     def same_as(self, other: "Value") -> bool:
         return (

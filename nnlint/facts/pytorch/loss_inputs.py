@@ -32,13 +32,14 @@ class LossInput:
     node: cst.CSTNode      # where the finding belongs: the loss call, or the helper call
     helper: str | None = None  # the helper the value goes through, if any
     loss_node: cst.CSTNode | None = None  # the loss call inside a helper of this file
+    helper_place: str = ""  # where the loss call is inside a helper of another file: `its line 32`
 
     def through(self, where: Callable[[cst.CSTNode], str]) -> str:
         """` through compute_loss() (see line 5)` for a value handed over by a helper, else nothing;
         `where` says where a node of the file is (`FileFacts.where`)."""
         if not self.helper:
             return ""
-        place = where(self.loss_node) if self.loss_node is not None else ""
+        place = where(self.loss_node) if self.loss_node is not None else self.helper_place
         return f" through {self.helper}()" + (f" (see {place})" if place else "")
 
     @property
@@ -74,7 +75,27 @@ class LossInputs:
                  for value in [event.arg(INPUT_POSITION, INPUT_KEYWORD)]
                  if not self._entered_through_a_parameter(event)]
         found.extend(self._through_helpers())
+        found.extend(self._installed_in_imported_classes())
         return found
+
+    def _installed_in_imported_classes(self) -> Iterator[LossInput]:
+        """A loss installed into an object of another file's class (`model.add_loss_op(nn.NLLLoss())`,
+        `Trainer(model, criterion=nn.NLLLoss())`) that the class calls on its predictions."""
+        for call in self.dataflow.calls():
+            if call.specialized:
+                continue
+            if call.method is not None and call.receiver is not None and call.receiver.imported:
+                owner, setter = call.receiver.imported, call.method
+            elif call.qualname is not None:
+                owner, setter = call.qualname, "__init__"
+            else:
+                continue
+            symbol = self.dataflow.project.get(owner)
+            for method, param, position, _, kind, producer, user, place in symbol.installed_losses if symbol else ():
+                loss = call.kwargs.get(param) or (call.args[position] if position < len(call.args) else None)
+                if method == setter and loss is not None and loss.kind is Kind.LOSS_FN and loss.detail:
+                    yield LossInput(loss.detail, loss.producer, Value(Kind(kind), producer), call.node,
+                                    f"{owner.rsplit('.', 1)[-1]}.{user}", helper_place=f"its {place}")
 
     def _through_helpers(self) -> Iterator[LossInput]:
         """Calls of helpers that hand a parameter to a loss's input. A call inside a function
