@@ -77,6 +77,9 @@ class SymbolSummary:
     # parameter, position, attribute, kind of the predictions it is called with, their producer, the
     # method that calls it, where).
     installed_losses: tuple[tuple[str, str, int, str, str, str, str, str], ...] = ()
+    # Parameters whose data the function fits a scaler or statistics on: (parameter, its position,
+    # what fits them, where: `line 6`).
+    fitted_parameters: tuple[tuple[str, int, str, str], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "SymbolSummary":
@@ -86,7 +89,8 @@ class SymbolSummary:
         evaluated = tuple((str(p), int(i), str(c), str(w)) for p, i, c, w in data.get("evaluated_parameters", ()))
         installed = tuple((str(m), str(p), int(i), str(a), str(k), str(b), str(u), str(w))
                           for m, p, i, a, k, b, u, w in data.get("installed_losses", ()))
-        return cls(value, tuple(data["actions"]), losses, selections, evaluated, installed)
+        fitted = tuple((str(p), int(i), str(b), str(w)) for p, i, b, w in data.get("fitted_parameters", ()))
+        return cls(value, tuple(data["actions"]), losses, selections, evaluated, installed, fitted)
 
     def called_value(self) -> Value:
         return self.value.to_value() if self.value is not None else UNKNOWN
@@ -139,6 +143,9 @@ def summarize(facts: FileFacts) -> ModuleSummary:
 
     module, dataflow, training = facts.module, facts.dataflow, facts.training
     evaluated = _evaluated_parameters(facts)
+    fitted = {function: tuple((param, position, fit.scaler.producer, facts.where(fit.node))
+                              for param, position, fit in fits)
+              for function, fits in facts.data_splits.fitted_parameters.items()}
     installed = installed_losses(dataflow, facts.where)
     summary = ModuleSummary()
     for statement in module.body:
@@ -156,9 +163,9 @@ def summarize(facts: FileFacts) -> ModuleSummary:
             result = dataflow.summary_of(function)
             symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
                                    losses_of_parameters(dataflow, function), parameter_selections(statement),
-                                   evaluated.get(statement, ()))
+                                   evaluated.get(statement, ()), fitted_parameters=fitted.get(statement, ()))
             if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections \
-                    or symbol.evaluated_parameters:
+                    or symbol.evaluated_parameters or symbol.fitted_parameters:
                 summary.symbols[function.name] = symbol
     return summary
 

@@ -51,7 +51,7 @@ def _through(facts: FileFacts, leak: Leak) -> str:
     """` passed to standardize() (see line 8)`: the helper whose fit sees the data, and where that fit is."""
     if not leak.helper:
         return ""
-    where = facts.where(leak.inner) if leak.inner is not None else ""
+    where = facts.where(leak.inner) if leak.inner is not None else leak.helper_place
     return f" passed to {leak.helper}()" + (f" (see {where})" if where else "")
 
 

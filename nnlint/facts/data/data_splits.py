@@ -109,6 +109,7 @@ class Leak:
     split: SplitOp | None = None
     helper: str | None = None   # the data entered the fit through this helper's call (`fit.node`)
     inner: cst.CSTNode | None = None  # the helper's own fit, where `helper` is given
+    helper_place: str = ""      # where the fit is in a helper of another file: `its line 6`
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,34 @@ class DataSplitFacts:
                 if fit.is_statistic:
                     statistics_seen.add((fit.event.function.node, root_name(fit.seen_expr)))
         found.extend(self._leaks_through_helpers(fitting_helpers))
+        found.extend(self._leaks_through_imported_helpers())
         return found
+
+    @cached_property
+    def fitted_parameters(self) -> dict[cst.FunctionDef, tuple[tuple[str, int, Fit], ...]]:
+        """Functions that fit what a parameter holds, for callers in other files: (parameter, its
+        position among the arguments, the fit)."""
+        found: dict[cst.FunctionDef, dict[str, tuple[str, int, Fit]]] = {}
+        for fit in self.fits:
+            function = fit.event.function
+            parameter = self._fitted_parameter(fit)
+            if parameter is None or fit.event.specialized or function.node is None:
+                continue
+            found.setdefault(function.node, {}).setdefault(
+                parameter, (parameter, function.params.index(parameter), fit))
+        return {function: tuple(fits.values()) for function, fits in found.items()}
+
+    def _leaks_through_imported_helpers(self) -> Iterator[Leak]:
+        """Calls passing held-out data to a function of another file that fits its parameter."""
+        for event in self.dataflow.calls():
+            symbol = self.dataflow.project.get(event.qualname) if event.qualname and not event.specialized else None
+            for param, position, producer, place in symbol.fitted_parameters if symbol is not None else ():
+                value, expr = _passed_argument(event, param, position)
+                value = as_data(value, expr) if expr is not None else UNKNOWN
+                if value.kind is Kind.DATA and value.detail in (*api.HELD_OUT, api.MIXED):
+                    seen = Value(Kind.SCALER, producer, event.node, value.detail)
+                    yield Leak(Fit(event.node, seen, expr, event), "held-out", helper=event.qualname,
+                               helper_place=f"its {place}")
 
     def _callers_leaking(self, fit: Fit) -> list[Leak] | None:
         """For a helper that fits its parameter, data a caller splits afterwards: the helper is
