@@ -28,7 +28,8 @@ from nnlint.torch_requirement import TorchRequirement
 
 # Files mentioning one of these (and packages' __init__ files, which re-export names) are
 # summarized for the project index even when no rule runs on them.
-PROJECT_TRIGGERS = ("torch", "backward", "zero_grad", "softmax", "sigmoid", "Loss", "loss", "fit", "mean", "std")
+PROJECT_TRIGGERS = ("torch", "backward", "zero_grad", "softmax", "sigmoid", "Loss", "loss", "fit", "mean", "std",
+                    "view", "reshape")
 _BUILTIN_CODES = frozenset(rule.code for rule in BUILTIN_RULES)
 
 

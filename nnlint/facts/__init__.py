@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from nnlint.facts.core.statements import StatementIndex
     from nnlint.facts.summary import ModuleSummary, SymbolSummary
     from nnlint.facts.pytorch.training import TrainingFacts
+    from nnlint.facts.pytorch.view_helpers import ViewHelper
     from nnlint.notebook import NotebookCells
     from nnlint.torch_requirement import TorchRequirement
 
@@ -147,8 +148,19 @@ class FileFacts:
         from nnlint.facts.pytorch.layout import LayoutFacts, functions_holding_views
         from nnlint.facts.core.syntax import enclosing_functions
 
+        from nnlint.facts.pytorch.view_helpers import ViewHelper
+
+        imported = {name: ViewHelper.from_summary(name.rsplit(".", 1)[-1], symbol.viewed_parameters)
+                    for name, symbol in self.project.items() if symbol.viewed_parameters}
+        helpers = {**self.view_helpers, **imported}
         return LayoutFacts(self.module, self.names, functions_holding_views(
-            self.modules.calls, enclosing_functions(self.module, across_classes=True)))
+            self.modules.calls, enclosing_functions(self.module, across_classes=True), helpers), helpers)
+
+    @cached_property
+    def view_helpers(self) -> dict[str, ViewHelper]:
+        from nnlint.facts.pytorch.view_helpers import view_helpers
+
+        return view_helpers(self.module)
 
     @cached_property
     def modes(self) -> ModeFacts:

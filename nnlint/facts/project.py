@@ -37,7 +37,8 @@ def is_interesting(symbol: SymbolSummary) -> bool:
     checkpoints selected on a parameter."""
     value = symbol.value
     if symbol.actions or symbol.loss_parameters or symbol.selections or symbol.evaluated_parameters \
-            or symbol.installed_losses or symbol.fitted_parameters:
+            or symbol.installed_losses or symbol.fitted_parameters \
+            or symbol.viewed_parameters:
         return True
     if value is None:
         return False

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from nnlint.facts.core.dataflow import Dataflow, FunctionInfo
 
 
+# Words without which a file holds no parameter effect of a kind: its facts are not computed.
+EVALUATION_WORDS = ("no_grad", "inference_mode", "set_grad_enabled", "eval", "val", "test", "predict", "infer")
+FIT_WORDS = ("fit", "mean", "std", "min", "max", "scale", "median", "quantile", "var")
+VIEW_WORDS = ("view", "reshape")
+
+
 @dataclass(frozen=True)
 class ValueSummary:
     kind: str
@@ -80,6 +86,9 @@ class SymbolSummary:
     # Parameters whose data the function fits a scaler or statistics on: (parameter, its position,
     # what fits them, where: `line 6`).
     fitted_parameters: tuple[tuple[str, int, str, str], ...] = ()
+    # A function whose view reads only its parameters (facts/pytorch/view_helpers.py): (view or
+    # reshape, the viewed parameter's position, each size as `#position` or a literal, where).
+    viewed_parameters: tuple[str, int, tuple[str, ...], str] | tuple[()] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "SymbolSummary":
@@ -90,7 +99,10 @@ class SymbolSummary:
         installed = tuple((str(m), str(p), int(i), str(a), str(k), str(b), str(u), str(w))
                           for m, p, i, a, k, b, u, w in data.get("installed_losses", ()))
         fitted = tuple((str(p), int(i), str(b), str(w)) for p, i, b, w in data.get("fitted_parameters", ()))
-        return cls(value, tuple(data["actions"]), losses, selections, evaluated, installed, fitted)
+        viewed = data.get("viewed_parameters") or ()
+        if viewed:
+            viewed = (str(viewed[0]), int(viewed[1]), tuple(str(size) for size in viewed[2]), str(viewed[3]))
+        return cls(value, tuple(data["actions"]), losses, selections, evaluated, installed, fitted, viewed)
 
     def called_value(self) -> Value:
         return self.value.to_value() if self.value is not None else UNKNOWN
@@ -142,10 +154,12 @@ def summarize(facts: FileFacts) -> ModuleSummary:
     from nnlint.facts.pytorch.training import summarized_actions
 
     module, dataflow, training = facts.module, facts.dataflow, facts.training
-    evaluated = _evaluated_parameters(facts)
+    evaluated = _evaluated_parameters(facts) if _mentions(facts, EVALUATION_WORDS) else {}
+    viewed = {name: helper.to_summary(facts.where(helper.view)) for name, helper in facts.view_helpers.items()
+              if helper.view is not None and "." not in name} if _mentions(facts, VIEW_WORDS) else {}
     fitted = {function: tuple((param, position, fit.scaler.producer, facts.where(fit.node))
                               for param, position, fit in fits)
-              for function, fits in facts.data_splits.fitted_parameters.items()}
+              for function, fits in facts.data_splits.fitted_parameters.items()} if _mentions(facts, FIT_WORDS) else {}
     installed = installed_losses(dataflow, facts.where)
     summary = ModuleSummary()
     for statement in module.body:
@@ -163,9 +177,10 @@ def summarize(facts: FileFacts) -> ModuleSummary:
             result = dataflow.summary_of(function)
             symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
                                    losses_of_parameters(dataflow, function), parameter_selections(statement),
-                                   evaluated.get(statement, ()), fitted_parameters=fitted.get(statement, ()))
+                                   evaluated.get(statement, ()), fitted_parameters=fitted.get(statement, ()),
+                                   viewed_parameters=viewed.get(function.name, ()))
             if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections \
-                    or symbol.evaluated_parameters or symbol.fitted_parameters:
+                    or symbol.evaluated_parameters or symbol.fitted_parameters or symbol.viewed_parameters:
                 summary.symbols[function.name] = symbol
     return summary
 
@@ -178,3 +193,7 @@ def _evaluated_parameters(facts: FileFacts) -> dict[cst.FunctionDef, tuple[tuple
         found[function] = tuple(sorted((param, params.index(param), entry.context, facts.where(entry.call))
                                        for param, entry in evaluated.items()))
     return found
+
+
+def _mentions(facts: FileFacts, words: tuple[str, ...]) -> bool:
+    return any(word in facts.text for word in words)

@@ -133,7 +133,7 @@ RULES: tuple[RuleInfo, ...] = (
              fixes=(Applicability.SAFE, Applicability.UNSAFE)),
     RuleInfo("NN501", "view-instead-of-permute", Severity.ERROR,
              "view/reshape used to reorder a tensor's axes: it reinterprets memory instead of moving data.",
-             triggers=("view", "reshape"), cross_file=False),
+             triggers=("view", "reshape")),
     RuleInfo("NN601", "test-statistics-scaling", Severity.ERROR,
              "A scaler or normalization statistics are fitted on test/validation data, or on all the data before "
              "the train/test split.",

@@ -16,12 +16,12 @@ from typing import Collection, Iterable, Mapping, Sequence
 import libcst as cst
 
 from nnlint.facts.pytorch.modules import CallSite
+from nnlint.facts.pytorch.view_helpers import RESHAPE_METHODS, ViewHelper
 from nnlint.facts.core.names import ImportTable
 from nnlint.facts.core.syntax import (block_statements, bound_names, dotted_name, keyword_arg, positional_args, source_code,
                                       sub_nodes, walk_statements)
 
 FROM_END = 1_000  # where axis -1 of a tensor of unknown rank is placed, for ordering only
-RESHAPE_METHODS = frozenset({"view", "reshape"})
 RESHAPE_FUNCTIONS = frozenset({"torch.reshape"})
 # Layers whose output has their input's axes, in the same order.
 SAME_LAYOUT_LAYERS = frozenset({
@@ -92,6 +92,7 @@ class ReorderingView:
     tensor_name: str
     sizes: tuple[str, ...]
     order: tuple[int, ...]
+    helper: ViewHelper | None = None  # the view is made inside this helper, with the call's sizes
 
     @property
     def written_order(self) -> tuple[str, ...]:
@@ -135,15 +136,16 @@ class _Scope:
         return other
 
 
-def functions_holding_views(calls: Iterable[CallSite], parents: Mapping[cst.FunctionDef, cst.FunctionDef | None]
-                            ) -> set[cst.FunctionDef]:
-    """The functions with a view/reshape call in them, nested ones included: the only functions
-    whose layouts can matter."""
+def functions_holding_views(calls: Iterable[CallSite], parents: Mapping[cst.FunctionDef, cst.FunctionDef | None],
+                            helpers: Mapping[str, ViewHelper]) -> set[cst.FunctionDef]:
+    """The functions with a view/reshape call in them, or a call of a view helper, nested ones
+    included: the only functions whose layouts can matter."""
     holding: set[cst.FunctionDef] = set()
     for site in calls:
         func = site.node.func
-        if site.qualname in RESHAPE_FUNCTIONS or (
-                site.qualname is None and type(func) is cst.Attribute and func.attr.value in RESHAPE_METHODS):
+        if site.qualname in RESHAPE_FUNCTIONS or site.qualname in helpers or (
+                site.qualname is None and type(func) is cst.Attribute and func.attr.value in RESHAPE_METHODS) or (
+                site.qualname is None and dotted_name(func) in helpers):
             function = site.function
             while function is not None and function not in holding:
                 holding.add(function)
@@ -152,11 +154,13 @@ def functions_holding_views(calls: Iterable[CallSite], parents: Mapping[cst.Func
 
 
 class LayoutFacts:
-    def __init__(self, module: cst.Module, names: ImportTable, functions: Collection[cst.FunctionDef] | None = None
-                 ) -> None:
-        """`functions`: the functions worth following (see `functions_holding_views`); None for all."""
+    def __init__(self, module: cst.Module, names: ImportTable, functions: Collection[cst.FunctionDef] | None = None,
+                 helpers: Mapping[str, ViewHelper] | None = None) -> None:
+        """`functions`: the functions worth following (see `functions_holding_views`); None for all.
+        `helpers`: the view helpers calls reach, keyed by their name or qualified name."""
         self.names = names
         self._functions = functions
+        self._helpers = helpers or {}
         self._views: dict[cst.Call, ReorderingView] = {}
         # Tensors holding the result of a reordering view: the view, and whether it was sliced since.
         self._results: dict[int, tuple[cst.Call, bool]] = {}
@@ -540,6 +544,10 @@ class LayoutFacts:
         elif qualname is None and isinstance(call.func, cst.Attribute) and call.func.attr.value in RESHAPE_METHODS:
             receiver = call.func.value
         else:
+            helper = self._helpers.get(qualname if qualname is not None else dotted_name(call.func) or "")
+            passed = helper.arguments(call) if helper is not None else None
+            if helper is not None and passed is not None:
+                self._judge_sizes(call, helper.method, passed[0], passed[1], None, scope, helper)
             return
         gathered = scope.size_lists.get(args[0].value.value) if len(args) == 1 and isinstance(
             args[0].value, cst.Name) and args[0].star in ("", "*") and args[0].keyword is None else None
@@ -549,6 +557,12 @@ class LayoutFacts:
         if len(size_exprs) == 1 and isinstance(size_exprs[0], (cst.Tuple, cst.List)):
             size_exprs = [element.value for element in size_exprs[0].elements
                           if not isinstance(element, cst.StarredElement)]
+        method = call.func.attr.value if isinstance(call.func, cst.Attribute) else "reshape"
+        self._judge_sizes(call, method, receiver, size_exprs, gathered, scope)
+
+    def _judge_sizes(self, call: cst.Call, method: str, receiver: cst.BaseExpression,
+                     size_exprs: list[cst.BaseExpression], gathered: tuple[tuple[Size, ...], tuple[str, ...]] | None,
+                     scope: _Scope, helper: ViewHelper | None = None) -> None:
         origin = self._view_origin(receiver, scope)
         if origin is not None and origin[1]:
             # reinterpret, slice, reinterpret back: the relative-shift trick of Transformer-XL and its heirs
@@ -565,8 +579,7 @@ class LayoutFacts:
             # tensor of unknown layout viewed with the very sizes of another's reordering view
             order = scope.reorderings.get(written)
         if order is not None:
-            method = call.func.attr.value if isinstance(call.func, cst.Attribute) else "reshape"
-            self._views[call] = ReorderingView(call, method, source_code(receiver), written, order)
+            self._views[call] = ReorderingView(call, method, source_code(receiver), written, order, helper)
             scope.reorderings[written] = order
 
     @property
