@@ -264,7 +264,9 @@ def _position(path: str, text: str, module: cst.Module, reports: list[tuple[Rule
                 related=tuple(RelatedLocation(place.start.line, place.start.column + 1, place.end.line,
                                               place.end.column + 1, message)
                               for node, message in report.related
-                              if (place := positions.get(node)) is not None and place != where))
+                              if (place := positions.get(node)) is not None and place != where)
+                + tuple(RelatedLocation(*other.span, message, path=other.file)
+                        for other, message in report.elsewhere if other.file))
             fix = _built(report.fix)
             if fix is not None:
                 fixes[key] = fix

@@ -145,7 +145,7 @@ def _finding_to_json(finding: Finding) -> list:
     return [finding.line, finding.column, finding.code, finding.message, finding.rule_name,
             finding.severity.value, finding.end_line, finding.end_column, finding.cell,
             _fix_to_json(finding.fix) if finding.fix is not None else None,
-            [[r.line, r.column, r.end_line, r.end_column, r.message, r.cell] for r in finding.related]]
+            [[r.line, r.column, r.end_line, r.end_column, r.message, r.cell, r.path] for r in finding.related]]
 
 
 def _finding_from_json(path: str, row: list) -> Finding:
@@ -159,11 +159,11 @@ def _finding_from_json(path: str, row: list) -> Finding:
 
 
 def _related_from_json(row: list) -> RelatedLocation:
-    line, column, end_line, end_column, message, cell = row
+    line, column, end_line, end_column, message, cell, path = row
     if not all(type(v) is int for v in (line, column, end_line, end_column)) or not isinstance(message, str) \
-            or not (cell is None or type(cell) is int):
+            or not (cell is None or type(cell) is int) or not (path is None or isinstance(path, str)):
         raise ValueError("bad related location")
-    return RelatedLocation(line, column, end_line, end_column, message, cell)
+    return RelatedLocation(line, column, end_line, end_column, message, cell, path)
 
 
 def _fix_to_json(fix: TextFix) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -48,8 +49,9 @@ class TextFix:
 
 @dataclass(frozen=True)
 class RelatedLocation:
-    """Another place in the same file that is part of a finding's bug (where the softmax is made,
-    where the helper computes the loss), positioned as findings are."""
+    """Another place that is part of a finding's bug (where the softmax is made, where the helper
+    computes the loss), positioned as findings are: in the finding's file, or in the file `path`
+    names (absolute: a helper of another file of the project)."""
 
     line: int
     column: int
@@ -57,6 +59,14 @@ class RelatedLocation:
     end_column: int
     message: str
     cell: int | None = None
+    path: str | None = None
+
+    def shown_path(self, finding_path: str) -> str:
+        """The file as messages show it: relative to the working directory where it lies under it."""
+        if self.path is None:
+            return finding_path
+        relative = os.path.relpath(self.path)
+        return self.path if relative.startswith("..") else relative
 
 
 @dataclass(frozen=True)

@@ -193,3 +193,49 @@ def test_related_places_survive_the_cache_and_land_in_their_notebook_cell(tmp_pa
     assert (finding["cell"], finding["line"]) == (3, 3)
     assert "through compute_loss() (see cell 2, line 2)" in finding["message"]
     assert [(place["cell"], place["line"]) for place in finding["related"]] == [(3, 2), (2, 2)]
+
+
+_SCORING_HELPER = (
+    "import torch\n"
+    "\n"
+    "\n"
+    "def score(model, loader):\n"
+    "    with torch.no_grad():\n"
+    "        return [model(x) for x in loader]\n"
+)
+_TRAINING_SCRIPT = (
+    "import torch\n"
+    "import torchvision\n"
+    "\n"
+    "from scoring import score\n"
+    "\n"
+    "\n"
+    "def train(loader):\n"
+    "    model = torchvision.models.resnet18()\n"
+    "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    "    for x, y in loader:\n"
+    "        optimizer.zero_grad()\n"
+    "        torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+    "        optimizer.step()\n"
+    "    return score(model, loader)\n"
+)
+
+
+def test_a_place_in_another_file_is_named_with_its_path_in_every_format_and_survives_the_cache(tmp_path: Path) -> None:
+    """A helper of another file evaluates the model: the finding is at the call, and the model call inside
+    the helper is a related place in scoring.py (JSON path, SARIF uri, full note), also from the cache."""
+    (tmp_path / "scoring.py").write_text(_SCORING_HELPER)
+    (tmp_path / "train.py").write_text(_TRAINING_SCRIPT)
+    cache = {"NNLINT_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [json.loads(run_nnlint("--output-format", "json", ".", cwd=tmp_path, env=cache).stdout) for _ in range(2)]
+    assert runs[0] == runs[1]
+    [finding] = runs[1]
+    assert (finding["path"], finding["line"], finding["code"]) == ("train.py", 14, "NN401")
+    assert "in scoring.score() (its line 6)" in finding["message"]
+    assert [(place["path"], place["line"], place["column"]) for place in finding["related"]] == [("scoring.py", 6, 17)]
+    log = json.loads(run_nnlint("--no-cache", "--output-format", "sarif", ".", cwd=tmp_path).stdout)
+    assert list(_validator("sarif-schema-2.1.0.json").iter_errors(log)) == []
+    [related] = log["runs"][0]["results"][0]["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"] == "scoring.py"
+    full = run_nnlint("--no-cache", "--output-format", "full", ".", cwd=tmp_path).stdout.decode()
+    assert "  = note: scoring.py:6:17: the model runs here, in the mode its caller left it in" in full

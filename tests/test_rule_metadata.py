@@ -53,7 +53,8 @@ def _modules_after(code: str, cwd: Path, env: dict[str, str] | None = None) -> s
 
 
 def _checks_and_parsers(modules: set[str]) -> set[str]:
-    data_only = {"nnlint.facts", "nnlint.facts.summary", "nnlint.facts.core", "nnlint.facts.core.values", "nnlint.facts.project"}
+    data_only = {"nnlint.facts", "nnlint.facts.summary", "nnlint.facts.core", "nnlint.facts.core.values",
+                 "nnlint.facts.core.places", "nnlint.facts.project"}
     return {name for name in modules if name.split(".")[0] == "libcst" or name == "nnlint.analysis"
             or (name.startswith("nnlint.facts") and name not in data_only)
             or (name.startswith("nnlint.rules.") and name != "nnlint.rules.metadata")}

@@ -215,6 +215,24 @@ async def test_diagnostics_of_an_open_file_at_their_exact_ranges(client: Languag
 
 
 @pytest.mark.asyncio
+async def test_a_related_place_in_another_file_of_the_project_points_into_that_file(client: LanguageClient,
+                                                                                    workspace: Path):
+    """A scoring helper on disk evaluates the model it is given; the open script hands it a model still
+    training: the diagnostic is in the script, its related information in the helper's file."""
+    helper = workspace / "scoring.py"
+    helper.write_text("import torch\n\n\ndef score(model, x):\n    with torch.no_grad():\n        return model(x)\n")
+    script = ("import torchvision\n\nfrom scoring import score\n\n"
+              "model = torchvision.models.resnet18(weights=\"DEFAULT\")\nprint(score(model, None))\n")
+    uri = open_file(client, workspace / "train.py", script)
+    [nn401] = await published(client, uri)
+    assert (nn401.code, nn401.range.start.line) == ("NN401", 5)
+    [inside] = nn401.related_information
+    assert inside.location.uri == helper.as_uri()
+    assert (inside.location.range.start.line, inside.location.range.start.character,
+            inside.location.range.end.line, inside.location.range.end.character) == (5, 15, 5, 23)
+
+
+@pytest.mark.asyncio
 async def test_an_edit_updates_the_diagnostics(client: LanguageClient, workspace: Path):
     uri = open_file(client, workspace / "train.py", TRAIN)
     assert len(await published(client, uri)) == 2

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from nnlint.facts.pytorch.modes import ModeFacts
     from nnlint.facts.pytorch.modules import ModuleFacts
     from nnlint.facts.core.names import ImportTable
+    from nnlint.facts.core.places import Span
     from nnlint.facts.pytorch.optimizer_params import OptimizerParamFacts
     from nnlint.facts.data.shuffling import ShuffleFacts
     from nnlint.facts.core.statements import StatementIndex
@@ -73,6 +74,15 @@ class FileFacts:
         cells = self.notebook.line_cells
         cell = cells[line - 1]
         return f"cell {cell}, line {line - cells.index(cell)}"
+
+    def span(self, node: cst.CSTNode) -> Span:
+        """Where a node of this file is, for the summaries other files read (1-based, end exclusive)."""
+        from nnlint.positions import node_positions
+
+        found = node_positions(self.module, self.text, [node]).get(node)
+        if found is None:
+            return (1, 1, 1, 1)
+        return found.start.line, found.start.column + 1, found.end.line, found.end.column + 1
 
     @cached_property
     def _top_level_statements(self) -> dict[cst.CSTNode, cst.CSTNode]:
@@ -150,7 +160,7 @@ class FileFacts:
 
         from nnlint.facts.pytorch.view_helpers import ViewHelper
 
-        imported = {name: ViewHelper.from_summary(name.rsplit(".", 1)[-1], symbol.viewed_parameters)
+        imported = {name: ViewHelper.from_summary(name.rsplit(".", 1)[-1], symbol.viewed_parameters, symbol.file)
                     for name, symbol in self.project.items() if symbol.viewed_parameters}
         helpers = {**self.view_helpers, **imported}
         return LayoutFacts(self.module, self.names, functions_holding_views(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -164,11 +164,11 @@ class ProjectIndex:
             symbols = self.summaries[file].symbols
             if name is not None:
                 if name in symbols and is_interesting(symbols[name]):
-                    view[qualname] = symbols[name]
+                    view[qualname] = replace(symbols[name], file=file)
                 continue
             for symbol_name, symbol in symbols.items():
                 if is_interesting(symbol):
-                    view[f"{qualname}.{symbol_name}"] = symbol
+                    view[f"{qualname}.{symbol_name}"] = replace(symbol, file=file)
         return view
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from nnlint.facts.core.places import Place, Span, as_span
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
 
 if TYPE_CHECKING:
@@ -77,32 +78,39 @@ class SymbolSummary:
     # among the arguments, the metric, what the selection decides).
     selections: tuple[tuple[str, int, str, str], ...] = ()
     # Parameters run for evaluation in the mode the caller left them in: (parameter, its position
-    # among the arguments, the evaluation context, where in the function: `line 11`).
-    evaluated_parameters: tuple[tuple[str, int, str, str], ...] = ()
+    # among the arguments, the evaluation context, where in the function).
+    evaluated_parameters: tuple[tuple[str, int, str, Span], ...] = ()
     # A class's losses its user installs (facts/pytorch/installed_losses.py): (setter method, its
     # parameter, position, attribute, kind of the predictions it is called with, their producer, the
     # method that calls it, where).
-    installed_losses: tuple[tuple[str, str, int, str, str, str, str, str], ...] = ()
+    installed_losses: tuple[tuple[str, str, int, str, str, str, str, Span], ...] = ()
     # Parameters whose data the function fits a scaler or statistics on: (parameter, its position,
-    # what fits them, where: `line 6`).
-    fitted_parameters: tuple[tuple[str, int, str, str], ...] = ()
+    # what fits them, where).
+    fitted_parameters: tuple[tuple[str, int, str, Span], ...] = ()
     # A function whose view reads only its parameters (facts/pytorch/view_helpers.py): (view or
     # reshape, the viewed parameter's position, each size as `#position` or a literal, where).
-    viewed_parameters: tuple[str, int, tuple[str, ...], str] | tuple[()] = ()
+    viewed_parameters: tuple[str, int, tuple[str, ...], Span] | tuple[()] = ()
+    # The file that defines the symbol, as the project index knows it: set by the index for the
+    # files that import it, never stored in the cache's summary of the file itself.
+    file: str = ""
+
+    def place(self, span: Span) -> Place:
+        return Place(self.file, span)
 
     @classmethod
     def from_json(cls, data: dict) -> "SymbolSummary":
         value = ValueSummary.from_json(data["value"]) if data["value"] is not None else None
         losses = tuple((str(p), int(i), str(f), str(n)) for p, i, f, n in data.get("loss_parameters", ()))
         selections = tuple((str(p), int(i), str(m), str(h)) for p, i, m, h in data.get("selections", ()))
-        evaluated = tuple((str(p), int(i), str(c), str(w)) for p, i, c, w in data.get("evaluated_parameters", ()))
-        installed = tuple((str(m), str(p), int(i), str(a), str(k), str(b), str(u), str(w))
+        evaluated = tuple((str(p), int(i), str(c), as_span(w)) for p, i, c, w in data.get("evaluated_parameters", ()))
+        installed = tuple((str(m), str(p), int(i), str(a), str(k), str(b), str(u), as_span(w))
                           for m, p, i, a, k, b, u, w in data.get("installed_losses", ()))
-        fitted = tuple((str(p), int(i), str(b), str(w)) for p, i, b, w in data.get("fitted_parameters", ()))
+        fitted = tuple((str(p), int(i), str(b), as_span(w)) for p, i, b, w in data.get("fitted_parameters", ()))
         viewed = data.get("viewed_parameters") or ()
         if viewed:
-            viewed = (str(viewed[0]), int(viewed[1]), tuple(str(size) for size in viewed[2]), str(viewed[3]))
-        return cls(value, tuple(data["actions"]), losses, selections, evaluated, installed, fitted, viewed)
+            viewed = (str(viewed[0]), int(viewed[1]), tuple(str(size) for size in viewed[2]), as_span(viewed[3]))
+        return cls(value, tuple(data["actions"]), losses, selections, evaluated, installed, fitted, viewed,
+                   str(data.get("file", "")))
 
     def called_value(self) -> Value:
         return self.value.to_value() if self.value is not None else UNKNOWN
@@ -155,12 +163,12 @@ def summarize(facts: FileFacts) -> ModuleSummary:
 
     module, dataflow, training = facts.module, facts.dataflow, facts.training
     evaluated = _evaluated_parameters(facts) if _mentions(facts, EVALUATION_WORDS) else {}
-    viewed = {name: helper.to_summary(facts.where(helper.view)) for name, helper in facts.view_helpers.items()
+    viewed = {name: helper.to_summary(facts.span(helper.view)) for name, helper in facts.view_helpers.items()
               if helper.view is not None and "." not in name} if _mentions(facts, VIEW_WORDS) else {}
-    fitted = {function: tuple((param, position, fit.scaler.producer, facts.where(fit.node))
+    fitted = {function: tuple((param, position, fit.scaler.producer, facts.span(fit.node))
                               for param, position, fit in fits)
               for function, fits in facts.data_splits.fitted_parameters.items()} if _mentions(facts, FIT_WORDS) else {}
-    installed = installed_losses(dataflow, facts.where)
+    installed = installed_losses(dataflow, facts.span)
     summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
@@ -185,12 +193,12 @@ def summarize(facts: FileFacts) -> ModuleSummary:
     return summary
 
 
-def _evaluated_parameters(facts: FileFacts) -> dict[cst.FunctionDef, tuple[tuple[str, int, str, str], ...]]:
+def _evaluated_parameters(facts: FileFacts) -> dict[cst.FunctionDef, tuple[tuple[str, int, str, Span], ...]]:
     """Functions' parameters evaluated in the mode their callers leave them in."""
     found = {}
     for function, evaluated in facts.modes.evaluated_parameters.items():
         params = facts.dataflow.functions[function].params
-        found[function] = tuple(sorted((param, params.index(param), entry.context, facts.where(entry.call))
+        found[function] = tuple(sorted((param, params.index(param), entry.context, facts.span(entry.call))
                                        for param, entry in evaluated.items()))
     return found
 

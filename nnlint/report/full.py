@@ -25,6 +25,6 @@ def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequen
         lines.append(f"{location(f)}: {f.code} {fix_mark(f, unsafe_fixes)}{f.message}\n")
         if f.source_line.strip():
             lines.append(f"{f.source_line}\n{_pointer(f.source_line, f.column)}\n")
-        lines.extend(f"  = note: {location(replace(f, line=place.line, column=place.column, cell=place.cell))}: "
+        lines.extend(f"  = note: {location(replace(f, path=place.shown_path(f.path), line=place.line, column=place.column, cell=place.cell))}: "
                      f"{place.message}\n" for place in f.related)
     return "".join(lines)

@@ -22,8 +22,9 @@ def as_dict(finding: Finding) -> dict:
         "severity": finding.severity.value,
         "message": finding.message,
         "fix": fix_as_dict(finding.fix) if finding.fix is not None else None,
-        "related": [{"line": place.line, "column": place.column, "end_line": place.end_line,
-                     "end_column": place.end_column, "cell": place.cell, "message": place.message}
+        "related": [{"path": place.shown_path(finding.path), "line": place.line, "column": place.column,
+                     "end_line": place.end_line, "end_column": place.end_column, "cell": place.cell,
+                     "message": place.message}
                     for place in finding.related],
     }
 

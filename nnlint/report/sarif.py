@@ -62,7 +62,8 @@ def _result(finding: Finding, index: dict[str, int]) -> dict:
 def _related(path: str, number: int, place: RelatedLocation) -> dict:
     region = {"startLine": place.line, "startColumn": place.column, "endLine": place.end_line,
               "endColumn": place.end_column}
-    location = {"id": number, "physicalLocation": {"artifactLocation": {"uri": _uri(path)}, "region": region},
+    location = {"id": number, "physicalLocation": {"artifactLocation": {"uri": _uri(place.shown_path(path))},
+                                                   "region": region},
                 "message": {"text": place.message}}
     if place.cell is not None:
         location["properties"] = {"cell": place.cell}

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from nnlint.facts import FileFacts
+    from nnlint.facts.core.places import Place
     from nnlint.fixes import Fix
 
 _RULE_MODULE = re.compile(r"nn\d{3}_\w+")
@@ -33,6 +34,8 @@ class Report:
     message: str
     fix: Fix | Callable[[], Fix | None] | None = None
     related: tuple[tuple[cst.CSTNode, str], ...] = ()
+    # Places of the bug in other files of the project (a helper's loss, fit or view), each with a message.
+    elsewhere: tuple[tuple[Place, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
             "log_softmax itself: pass the raw logits",
             partial(_fix, entry, loss_arguments, facts),
             entry.related,
+            entry.related_elsewhere,
         )
 
 

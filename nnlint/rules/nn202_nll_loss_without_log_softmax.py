@@ -59,7 +59,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
     for entry in found:
         yield Report(entry.node, _WHY[entry.value.kind].format(producer=entry.value.producer,
                                                                loss=entry.loss + entry.through(facts.where)),
-                     partial(_fix, entry, loss_arguments, facts), entry.related)
+                     partial(_fix, entry, loss_arguments, facts), entry.related, entry.related_elsewhere)
 
 
 RULE = Rule(

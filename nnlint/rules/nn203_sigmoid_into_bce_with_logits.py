@@ -68,7 +68,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
     loss_arguments = [argument for entry, _ in found if (argument := entry_argument(entry)) is not None]
     for entry, message in found:
         yield Report(entry.node, message.format(producer=entry.value.producer, loss=entry.loss + entry.through(facts.where)),
-                     partial(_fix, entry, loss_arguments, facts), entry.related)
+                     partial(_fix, entry, loss_arguments, facts), entry.related, entry.related_elsewhere)
 
 
 RULE = Rule(

@@ -20,6 +20,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 f"the logits of {entry.loss}{entry.through(facts.where)} come from {scores.producer}, whose output "
                 f"{_confinement(scores.detail or 'sigmoid')}; pass the last Linear layer's raw output instead",
                 related=entry.related,
+                elsewhere=entry.related_elsewhere,
             )
 
 

@@ -94,7 +94,9 @@ def check(facts: FileFacts) -> Iterator[Report]:
             node,
             f"`{model}` runs {bad.context} while still in training mode: Dropout stays on and BatchNorm "
             f"uses and updates batch statistics; call {model}.eval() before evaluating",
-            partial(_fix, bad.call, model, bad.through_helper, facts),
+            partial(_fix, bad.call, model, bad.elsewhere is not None, facts),
+            elsewhere=((bad.elsewhere, "the model runs here, in the mode its caller left it in"),)
+            if bad.elsewhere is not None else (),
         )
 
 

@@ -21,6 +21,8 @@ def check(facts: FileFacts) -> Iterator[Report]:
             f"use permute/transpose to reorder axes (then .reshape to merge or split them)",
             related=((view.helper.view, f"{view.helper.name}() makes the {view.method} here"),)
             if view.helper is not None and view.helper.view is not None else (),
+            elsewhere=((view.helper.place, f"{view.helper.name}() makes the {view.method} here"),)
+            if view.helper is not None and view.helper.place is not None else (),
         )
 
 
@@ -29,7 +31,8 @@ def _inside(facts: FileFacts, view: ReorderingView) -> str:
     helper = view.helper
     if helper is None:
         return ""
-    place = facts.where(helper.view) if helper.view is not None else f"its {helper.place}"
+    place = facts.where(helper.view) if helper.view is not None else (
+        helper.place.line_text if helper.place is not None else "")
     return f" in {helper.name}()" + (f" (see {place})" if place else "")
 
 

@@ -8,6 +8,7 @@ import libcst as cst
 
 from nnlint.diagnostics import Severity
 from nnlint.facts import FileFacts
+from nnlint.facts.core.places import Place
 from nnlint.facts.data import data_api as api
 from nnlint.facts.data.data_splits import Leak, expression_text
 from nnlint.rules import Report, Rule
@@ -30,6 +31,7 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 f"{what} the {api.describe(fit.scaler.detail)} data ({seen}){through}: scaling statistics must come "
                 "from the training split only; fit on the training data and only transform the other splits",
                 related=_helper_fit(leak),
+                elsewhere=_helper_fit_elsewhere(leak),
             )
         else:
             yield Report(
@@ -37,7 +39,15 @@ def check(facts: FileFacts) -> Iterator[Report]:
                 f"{what} all of {seen}{through}, which {leak.split.name} divides into training and test data: the "
                 "test rows leak into the statistics; split first, then fit on the training split only",
                 related=_helper_fit(leak),
+                elsewhere=_helper_fit_elsewhere(leak),
             )
+
+
+def _helper_fit_elsewhere(leak: Leak) -> tuple[tuple[Place, str], ...]:
+    """The fit inside another file's helper the data was passed to."""
+    if leak.elsewhere is None:
+        return ()
+    return ((leak.elsewhere, f"{leak.helper}() fits what it is passed here"),)
 
 
 def _helper_fit(leak: Leak) -> tuple[tuple[cst.CSTNode, str], ...]:
@@ -51,7 +61,8 @@ def _through(facts: FileFacts, leak: Leak) -> str:
     """` passed to standardize() (see line 8)`: the helper whose fit sees the data, and where that fit is."""
     if not leak.helper:
         return ""
-    where = facts.where(leak.inner) if leak.inner is not None else leak.helper_place
+    where = facts.where(leak.inner) if leak.inner is not None else (
+        leak.elsewhere.line_text if leak.elsewhere is not None else "")
     return f" passed to {leak.helper}()" + (f" (see {where})" if where else "")
 
 

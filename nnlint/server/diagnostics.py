@@ -37,6 +37,7 @@ class Placement:
         self.snapshot = snapshot
         self.codec = codec
         self._lines: dict[int | None, Lines] = {}
+        self._other_files: dict[str, Lines | None] = {}
 
     def lines(self, key: int | None) -> Lines | None:
         """The lines of the file (None) or of a cell (its number)."""
@@ -46,6 +47,15 @@ class Placement:
         if key not in self._lines:
             self._lines[key] = Lines(part.text, self.codec)
         return self._lines[key]
+
+    def _other_file_lines(self, path: str) -> Lines | None:
+        """The lines of another file of the project, read from disk (None if it cannot be read)."""
+        if path not in self._other_files:
+            try:
+                self._other_files[path] = Lines(Path(path).read_text(encoding="utf-8"), self.codec)
+            except (OSError, UnicodeDecodeError):
+                self._other_files[path] = None
+        return self._other_files[path]
 
     def part_of(self, finding: Finding) -> tuple[int | None, Part] | None:
         """The text a finding's position refers to: the file's, or its cell's."""
@@ -75,7 +85,14 @@ class Placement:
         )
 
     def _related(self, place: RelatedLocation) -> types.DiagnosticRelatedInformation | None:
-        """Another place of the finding's bug (in a notebook, maybe in another cell)."""
+        """Another place of the finding's bug (in a notebook, maybe in another cell; or in another
+        file of the project, whose text the server may not hold: positioned as nnlint counts)."""
+        if place.path is not None:
+            lines = self._other_file_lines(place.path)
+            where = lines.range(place.line, place.column, place.end_line, place.end_column) if lines is not None else \
+                types.Range(types.Position(place.line - 1, 0), types.Position(place.line - 1, 0))
+            return types.DiagnosticRelatedInformation(location=types.Location(uri=Path(place.path).as_uri(), range=where),
+                                                      message=place.message)
         lines, part = self.lines(place.cell), self.snapshot.parts.get(place.cell)
         if lines is None or part is None:
             return None

@@ -14,6 +14,7 @@ import libcst as cst
 
 from nnlint.facts.data import data_api as api
 from nnlint.facts.core.bindings import Bindings
+from nnlint.facts.core.places import Place
 from nnlint.facts.data.data_values import DataSemantics, as_data, is_scaled
 from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, ParameterUse, SubscriptEvent
 from nnlint.facts.data.loaders import LoaderFacts
@@ -109,7 +110,7 @@ class Leak:
     split: SplitOp | None = None
     helper: str | None = None   # the data entered the fit through this helper's call (`fit.node`)
     inner: cst.CSTNode | None = None  # the helper's own fit, where `helper` is given
-    helper_place: str = ""      # where the fit is in a helper of another file: `its line 6`
+    elsewhere: Place | None = None  # the fit in a helper of another file
 
 
 @dataclass(frozen=True)
@@ -277,13 +278,13 @@ class DataSplitFacts:
         """Calls passing held-out data to a function of another file that fits its parameter."""
         for event in self.dataflow.calls():
             symbol = self.dataflow.project.get(event.qualname) if event.qualname and not event.specialized else None
-            for param, position, producer, place in symbol.fitted_parameters if symbol is not None else ():
+            for param, position, producer, span in symbol.fitted_parameters if symbol is not None else ():
                 value, expr = _passed_argument(event, param, position)
                 value = as_data(value, expr) if expr is not None else UNKNOWN
                 if value.kind is Kind.DATA and value.detail in (*api.HELD_OUT, api.MIXED):
                     seen = Value(Kind.SCALER, producer, event.node, value.detail)
                     yield Leak(Fit(event.node, seen, expr, event), "held-out", helper=event.qualname,
-                               helper_place=f"its {place}")
+                               elsewhere=symbol.place(span))
 
     def _callers_leaking(self, fit: Fit) -> list[Leak] | None:
         """For a helper that fits its parameter, data a caller splits afterwards: the helper is

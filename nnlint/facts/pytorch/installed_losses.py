@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 import libcst as cst
 
 from nnlint.facts.core.dataflow import Dataflow
+from nnlint.facts.core.places import Span
 from nnlint.facts.core.syntax import block_statements, dotted_name
 from nnlint.facts.core.values import Kind
 
@@ -20,7 +21,7 @@ PREDICTION_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Ki
 
 # (setter method, its parameter, the parameter's position after self, the attribute, the kind of the
 # predictions the attribute is called with, their producer, the method that calls it, where).
-InstalledLoss = tuple[str, str, int, str, str, str, str, str]
+InstalledLoss = tuple[str, str, int, str, str, str, str, Span]
 
 
 def _stored_parameters(dataflow: Dataflow, class_name: str) -> Iterator[tuple[str, str, int, str]]:
@@ -42,9 +43,9 @@ def _stored_parameters(dataflow: Dataflow, class_name: str) -> Iterator[tuple[st
                         yield method, small.value.value, params.index(small.value.value), target.split(".", 1)[1]
 
 
-def installed_losses(dataflow: Dataflow, where: Callable[[cst.CSTNode], str]) -> dict[str, tuple[InstalledLoss, ...]]:
+def installed_losses(dataflow: Dataflow, span: Callable[[cst.CSTNode], Span]) -> dict[str, tuple[InstalledLoss, ...]]:
     """For each class of the file, the losses its user installs through a parameter."""
-    calls: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+    calls: dict[tuple[str, str], tuple[str, str, str, Span]] = {}
     for event in dataflow.calls():
         function = event.function
         if event.specialized or function.class_name is None or not function.params \
@@ -57,7 +58,7 @@ def installed_losses(dataflow: Dataflow, where: Callable[[cst.CSTNode], str]) ->
         predictions = event.arg(0, "input")
         if predictions.kind in PREDICTION_KINDS:
             calls.setdefault((function.class_name, called.split(".", 1)[1]),
-                             (predictions.kind.value, predictions.producer, function.name, where(event.node)))
+                             (predictions.kind.value, predictions.producer, function.name, span(event.node)))
     found: dict[str, tuple[InstalledLoss, ...]] = {}
     for class_name in {class_name for class_name, _ in calls}:
         found[class_name] = tuple(sorted(

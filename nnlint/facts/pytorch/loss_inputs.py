@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 import libcst as cst
 
 from nnlint.facts.core.dataflow import CallEvent, Dataflow
+from nnlint.facts.core.places import Place
 from nnlint.facts.core.syntax import keyword_arg, positional_args
 from nnlint.facts.core.values import Kind, Value
 from nnlint.facts.pytorch.semantics import loss_family
@@ -32,14 +33,15 @@ class LossInput:
     node: cst.CSTNode      # where the finding belongs: the loss call, or the helper call
     helper: str | None = None  # the helper the value goes through, if any
     loss_node: cst.CSTNode | None = None  # the loss call inside a helper of this file
-    helper_place: str = ""  # where the loss call is inside a helper of another file: `its line 32`
+    elsewhere: Place | None = None  # the loss call inside a helper of another file
 
     def through(self, where: Callable[[cst.CSTNode], str]) -> str:
         """` through compute_loss() (see line 5)` for a value handed over by a helper, else nothing;
         `where` says where a node of the file is (`FileFacts.where`)."""
         if not self.helper:
             return ""
-        place = where(self.loss_node) if self.loss_node is not None else self.helper_place
+        place = where(self.loss_node) if self.loss_node is not None else (
+            self.elsewhere.line_text if self.elsewhere is not None else "")
         return f" through {self.helper}()" + (f" (see {place})" if place else "")
 
     @property
@@ -51,6 +53,11 @@ class LossInput:
         if self.loss_node is not None:
             places.append((self.loss_node, f"{self.helper}() hands them to {self.loss} here"))
         return tuple(places)
+
+    @property
+    def related_elsewhere(self) -> tuple[tuple[Place, str], ...]:
+        """The loss inside another file's helper."""
+        return ((self.elsewhere, f"{self.helper}() hands them to {self.loss} here"),) if self.elsewhere else ()
 
 
 @dataclass(frozen=True)
@@ -91,11 +98,11 @@ class LossInputs:
             else:
                 continue
             symbol = self.dataflow.project.get(owner)
-            for method, param, position, _, kind, producer, user, place in symbol.installed_losses if symbol else ():
+            for method, param, position, _, kind, producer, user, span in symbol.installed_losses if symbol else ():
                 loss = call.kwargs.get(param) or (call.args[position] if position < len(call.args) else None)
                 if method == setter and loss is not None and loss.kind is Kind.LOSS_FN and loss.detail:
                     yield LossInput(loss.detail, loss.producer, Value(Kind(kind), producer), call.node,
-                                    f"{owner.rsplit('.', 1)[-1]}.{user}", helper_place=f"its {place}")
+                                    f"{owner.rsplit('.', 1)[-1]}.{user}", elsewhere=symbol.place(span))
 
     def _through_helpers(self) -> Iterator[LossInput]:
         """Calls of helpers that hand a parameter to a loss's input. A call inside a function

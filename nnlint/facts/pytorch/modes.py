@@ -25,6 +25,7 @@ import libcst as cst
 
 from nnlint.facts.pytorch import torch_api
 from nnlint.facts.core.dataflow import CallEvent, Dataflow
+from nnlint.facts.core.places import Place
 from nnlint.facts.pytorch.evaluation import (is_evaluation_data, is_evaluation_function, is_frozen_model_name, is_model_name,
                                      words)
 from nnlint.facts.pytorch.mode_free import ModeFreeModels
@@ -159,8 +160,8 @@ class EvaluationCall:
     # Run on a random draw inside the loop that trains it (a GAN's samples from fixed noise after
     # each epoch): a progress snapshot, training goes on; no data is scored.
     training_snapshot: bool = False
-    # The call hands the model to another file's function that evaluates it (`validate(model)`).
-    through_helper: bool = False
+    # The call hands the model to another file's function that evaluates it (`validate(model)`), there.
+    elsewhere: Place | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,8 @@ class ModeFacts:
             if relevant:
                 break
             if isinstance(event, CallEvent):
-                relevant = event.method in MODE_EVENTS or event.qualname in NO_GRAD_CONTEXTS | SET_GRAD_ENABLED
+                relevant = event.method in MODE_EVENTS or event.qualname in NO_GRAD_CONTEXTS | SET_GRAD_ENABLED or (
+                    self._evaluates_imported(event.qualname))
                 callees.extend(v.origin for v in (event.callee, *event.args)
                                if v.kind is Kind.FUNCTION and isinstance(v.origin, cst.FunctionDef))
             relevant = relevant or any(isinstance(loop, cst.For) and self._iterates_evaluation_data(loop.iter)
@@ -305,6 +307,11 @@ class ModeFacts:
         relevant = relevant or any(self._relevant(callee) for callee in callees)
         self._relevance[function] = relevant
         return relevant
+
+    def _evaluates_imported(self, qualname: str | None) -> bool:
+        """A function of another file that evaluates a parameter in the mode its caller left it in."""
+        symbol = self.dataflow.project.get(qualname) if qualname is not None else None
+        return symbol is not None and bool(symbol.evaluated_parameters)
 
     def _local_names(self, node: cst.FunctionDef | None) -> frozenset[str]:
         if node not in self._locals:
@@ -808,7 +815,7 @@ class ModeFacts:
             return
         numbers = dict(zip((id(arg) for arg in call.args), args))
         positional = positional_args(call)
-        for param, position, context, place in symbol.evaluated_parameters:
+        for param, position, context, span in symbol.evaluated_parameters:
             passed = keyword_arg(call, param) or (positional[position] if position < len(positional) else None)
             number = numbers.get(id(passed)) if passed is not None else None
             if number is None or not self._models[number].is_model:
@@ -816,9 +823,10 @@ class ModeFacts:
             model = self._models[number]
             settings = path.settings.get(number, frozenset({UNKNOWN_SETTING}))
             inside = f"in {qualname}()" if context.startswith("in ") else f"{context} in {qualname}()"
-            where = f"{inside} (its {place})"
+            where = f"{inside} ({symbol.place(span).line_text})"
             self.evaluation_calls.setdefault(call, []).append(
-                EvaluationCall(call, source_code(passed.value), where, settings, model, owned=False, through_helper=True))
+                EvaluationCall(call, source_code(passed.value), where, settings, model, owned=False,
+                               elsewhere=symbol.place(span)))
 
     def _construct(self, call: cst.Call, class_name: str, path: _Path) -> int | None:
         info = self.dataflow.class_of(class_name)

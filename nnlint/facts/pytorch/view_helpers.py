@@ -9,6 +9,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from nnlint.facts.core.places import Place, Span
 from nnlint.facts.core.syntax import bound_names, descendants, positional_args, source_code
 
 RESHAPE_METHODS = frozenset({"view", "reshape"})
@@ -25,16 +26,16 @@ class ViewHelper:
     tensor: int
     sizes: tuple[int | str, ...]
     view: cst.Call | None = None  # the view in this file's helper
-    place: str = ""               # where the view is in another file's helper: `line 3`
+    place: Place | None = None    # where the view is in another file's helper
 
-    def to_summary(self, place: str) -> tuple[str, int, tuple[str, ...], str]:
-        return self.method, self.tensor, tuple(f"#{size}" if isinstance(size, int) else size for size in self.sizes), place
+    def to_summary(self, span: Span) -> tuple[str, int, tuple[str, ...], Span]:
+        return self.method, self.tensor, tuple(f"#{size}" if isinstance(size, int) else size for size in self.sizes), span
 
     @classmethod
-    def from_summary(cls, name: str, data: tuple[str, int, tuple[str, ...], str]) -> "ViewHelper":
-        method, tensor, sizes, place = data
+    def from_summary(cls, name: str, data: tuple[str, int, tuple[str, ...], Span], file: str) -> "ViewHelper":
+        method, tensor, sizes, span = data
         return cls(name, method, tensor, tuple(int(size[1:]) if size.startswith("#") else size for size in sizes),
-                   place=place)
+                   place=Place(file, span))
 
     def arguments(self, call: cst.Call) -> tuple[cst.BaseExpression, list[cst.BaseExpression]] | None:
         """The viewed tensor and the size expressions a call passes; None when its arguments cannot
