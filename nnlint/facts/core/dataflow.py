@@ -25,7 +25,7 @@ from nnlint.facts.core.program import (
 )
 from nnlint.facts.core.semantics import Semantics
 from nnlint.facts.core.syntax import (
-    block_statements, dotted_name, expressions_in, string_value, walk_statements,
+    block_statements, descendants, dotted_name, expressions_in, own_statements, string_value, walk_statements,
 )
 from nnlint.facts.core.values import NONE, UNKNOWN, Kind, Value, join
 
@@ -256,11 +256,7 @@ class Dataflow:
         if self._probing is not None:
             specialized = True
         self._active.add(key)
-        env = dict(self.globals)
-        env.update(self._parameter_values(function, args, kwargs, defaults, trust_defaults=specialized))
-        frame = _Frame(function, env, specialized, depth)
-        frame.scopes = frozenset(filter(None, (each.decorator_scope(d) for d in function.decorators
-                                               for each in self.semantics)))
+        frame = self._entered(function, args, kwargs, defaults, specialized, depth)
         if not specialized:
             self.function_events.setdefault(function.node, [])
         self._run_block(block_statements(function.node.body), frame)
@@ -273,6 +269,16 @@ class Dataflow:
         if self._probing is None:
             self._summaries[key] = result
         return result
+
+    def _entered(self, function: FunctionInfo, args: tuple[Value, ...], kwargs: dict[str, Value], defaults: bool,
+                 specialized: bool, depth: int) -> _Frame:
+        """The frame a call of `function` with these arguments starts in."""
+        env = dict(self.globals)
+        env.update(self._parameter_values(function, args, kwargs, defaults, trust_defaults=specialized))
+        frame = _Frame(function, env, specialized, depth)
+        frame.scopes = frozenset(filter(None, (each.decorator_scope(d) for d in function.decorators
+                                               for each in self.semantics)))
+        return frame
 
     def _never_passed(self, function: FunctionInfo, param: str) -> bool:
         """No call in this file passes `param` (a constructor's callers name the class)."""
@@ -338,7 +344,8 @@ class Dataflow:
 
     def parameter_uses(self, node: cst.FunctionDef, passed: Mapping[str, Value] | None = None) -> list[ParameterUse]:
         """Where each parameter of a function of this file goes: the function is run with a
-        distinct marker for each parameter, and every call argument that is a marker is a use.
+        distinct marker for each parameter, and every call argument or method receiver that is a
+        marker is a use.
 
         With `passed` (what one call passes, see `arguments_of`), the parameters that call does
         not pass take their defaults and constants it passes (a flag, a name) are kept, so that
@@ -370,6 +377,8 @@ class Dataflow:
                         for position, arg in enumerate(event.args) if id(arg) in markers)
             uses.extend(ParameterUse(markers[id(arg)], event, None, keyword)
                         for keyword, arg in event.kwargs.items() if id(arg) in markers)
+            if event.receiver is not None and id(event.receiver) in markers:
+                uses.append(ParameterUse(markers[id(event.receiver)], event, None, None, receiver=True))
         self._parameter_uses[key] = uses
         return uses
 
@@ -490,16 +499,33 @@ class Dataflow:
         frame.env = saved
         return branch_env
 
-    @staticmethod
-    def _merge(frame: _Frame, *branches: dict[str, Value]) -> None:
+    def _merge(self, frame: _Frame, before: Mapping[str, Value], *branches: dict[str, Value]) -> None:
+        """Where the branches meet, each name holds the join of what they left in it; a branch
+        that did not set it leaves what it held before them (after `if self.cache is None:
+        self.cache = load()`, what `load()` gave, or the None the class starts with)."""
         first, rest = branches[0], branches[1:]
         for key in set().union(*branches):
-            merged = first.get(key, UNKNOWN)
+            merged = first[key] if key in first else self._held_before(key, before)
             for branch in rest:
-                value = branch.get(key, UNKNOWN)
+                value = branch[key] if key in branch else self._held_before(key, before)
                 if value is not merged:  # most names are untouched by the branches: the same object
                     merged = join(merged, value)
             frame.env[key] = merged
+
+    def _held_before(self, key: str, env: Mapping[str, Value]) -> Value:
+        """What a name held in `env`: its value there, or an attribute read through its object
+        (`self.mean` from the class); UNKNOWN for a name bound nowhere yet."""
+        if key in env:
+            return env[key]
+        owner, _, attr = key.rpartition(".")
+        if not owner:
+            return UNKNOWN
+        base = self._held_before(owner, env)
+        if base.kind is Kind.MODULE and attr in base.keys:
+            return base.item(attr)
+        if base.class_name and base.kind in (Kind.MODULE, Kind.UNKNOWN):
+            return self.class_attr(base.class_name, attr)
+        return UNKNOWN
 
     def _run_statement(self, statement: cst.BaseStatement, frame: _Frame) -> None:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -519,7 +545,7 @@ class Dataflow:
                 other = self._run_branch([orelse], frame, (statement, 1))
             else:
                 other = self._run_branch(block_statements(orelse.body), frame, (statement, 1))
-            self._merge(frame, taken, other)
+            self._merge(frame, frame.env, taken, other)
         elif isinstance(statement, (cst.For, cst.While)):
             self._run_loop(statement, frame)
         elif isinstance(statement, cst.With):
@@ -527,7 +553,7 @@ class Dataflow:
         elif isinstance(statement, (cst.Try, cst.TryStar)):
             self._run_block(block_statements(statement.body), frame)
             for index, handler in enumerate(statement.handlers, start=1):
-                self._merge(frame, dict(frame.env),
+                self._merge(frame, frame.env, dict(frame.env),
                             self._run_branch(block_statements(handler.body), frame, (statement, index)))
             if statement.orelse is not None:
                 self._run_block(block_statements(statement.orelse.body), frame)
@@ -544,7 +570,7 @@ class Dataflow:
             self.eval(statement.subject, frame)
             branches = [self._run_branch(block_statements(case.body), frame, (statement, index))
                         for index, case in enumerate(statement.cases)]
-            self._merge(frame, dict(frame.env), *branches)
+            self._merge(frame, frame.env, dict(frame.env), *branches)
 
     def _decided(self, test: cst.BaseExpression, frame: _Frame) -> bool | None:
         """The outcome of `name == "ce"` or `if flag:` when a call passed the string or the flag."""
@@ -592,7 +618,7 @@ class Dataflow:
         self._run_block(block_statements(loop.body), frame)
         frame.loops.pop()
         frame.bound.pop()
-        self._merge(frame, before, dict(frame.env))
+        self._merge(frame, before, before, dict(frame.env))
         if loop.orelse is not None:
             self._run_block(block_statements(loop.orelse.body), frame)
 
@@ -958,6 +984,61 @@ class Dataflow:
         return UNKNOWN
 
     # ----------------------------------------------------------------- queries
+    def unset_at(self, call: CallEvent, attr: str) -> bool:
+        """Whether attribute `attr` of the object a recorded method call is made on is still None
+        there: the object was built on every path to the call, in the same function, by a class
+        of this file whose `__init__` leaves it None for what that construction passes, and since
+        then no call was handed the object and the function sets none of its attributes."""
+        receiver = call.receiver
+        if receiver is None:
+            return False
+        built: CallEvent | None = None
+        for event in self.events:
+            if event is call:
+                break
+            if not isinstance(event, CallEvent):
+                continue
+            if built is None:
+                if event.result is receiver and event.callee.kind is Kind.CLASS and event.function is call.function:
+                    built = event
+            elif _hands_on(event, receiver):
+                return False
+        if built is None or not _on_every_path_to(built, call) or (
+                call.receiver_name is not None and self._sets_attributes_of(call.receiver_name, call.function)):
+            return False
+        return self._attributes_after_init(built).get(attr, UNKNOWN).kind is Kind.NONE
+
+    def _attributes_after_init(self, construction: CallEvent) -> dict[str, Value]:
+        """The attributes of `self` when the class's `__init__` returns, run quietly with what
+        this construction passes."""
+        class_name = construction.callee.class_name
+        init = self.method(class_name, "__init__")
+        if init is None or not isinstance(construction.node, cst.Call):
+            return {}
+        defaults = not any(arg.star for arg in construction.node.args)
+        probing, self._probing = self._probing, []
+        frame = self._entered(self.functions[init], (self.instance_of(class_name), *construction.args),
+                              dict(construction.kwargs), defaults, specialized=True, depth=1)
+        self._run_block(block_statements(init.body), frame)
+        self._probing = probing
+        return {name[5:]: value for name, value in frame.env.items()
+                if name.startswith("self.") and name.count(".") == 1}
+
+    def _sets_attributes_of(self, name: str, function: FunctionInfo) -> bool:
+        """Whether the function's own code assigns an attribute of `name` (`scaler.mean = ...`)."""
+        body = block_statements(function.node.body) if function.node is not None else self._module.body
+        prefix = f"{name}."
+        for statement in own_statements(body):
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                targets = [target.target for target in small.targets] if isinstance(small, cst.Assign) else (
+                    [small.target] if isinstance(small, (cst.AugAssign, cst.AnnAssign)) else [])
+                if any(isinstance(node, cst.Attribute) and (dotted_name(node) or "").startswith(prefix)
+                       for target in targets for node in descendants(target)):
+                    return True
+        return False
+
     def calls(self) -> Iterator[CallEvent]:
         return (e for e in self.events if isinstance(e, CallEvent))
 
@@ -969,6 +1050,22 @@ class Dataflow:
                 if event.node not in self._call_events or not event.specialized:
                     self._call_events[event.node] = event
         return self._call_events.get(node)
+
+
+def _hands_on(event: CallEvent, value: Value) -> bool:
+    """Whether a call is made on `value` or is handed it (alone, or in a tuple or list)."""
+    if event.receiver is value:
+        return True
+    return any(passed is value or any(item is value for item in passed.items)
+               for passed in (*event.args, *event.kwargs.values()))
+
+
+def _on_every_path_to(earlier: Event, later: Event) -> bool:
+    """Whether every path to `later` goes through `earlier`: it sits in no branch or loop that `later` is not in."""
+    same_branches = all(mine[0] is theirs[0] and mine[1] == theirs[1]
+                        for mine, theirs in zip(earlier.branches, later.branches))
+    return (len(earlier.branches) <= len(later.branches) and len(earlier.loops) <= len(later.loops)
+            and same_branches and all(mine is theirs for mine, theirs in zip(earlier.loops, later.loops)))
 
 
 def _passed_arguments(module: cst.Module) -> dict[str, tuple[int, set[str]]]:

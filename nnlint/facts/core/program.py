@@ -103,9 +103,11 @@ class SubscriptEvent(Event):
 @dataclass(frozen=True)
 class ParameterUse:
     """A function's parameter handed on unchanged (reshaped or sliced at most) as an argument of
-    a call the function makes, itself or through the helpers it calls."""
+    a call the function makes, itself or through the helpers it calls, or as the receiver of a
+    method it calls (`x.mean()`: position and keyword None)."""
 
     param: str
     event: CallEvent
-    position: int | None   # the positional argument it is, or None when passed by keyword
+    position: int | None   # the positional argument it is, or None when passed by keyword or the receiver
     keyword: str | None
+    receiver: bool = False

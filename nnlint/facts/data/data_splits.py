@@ -221,14 +221,18 @@ class DataSplitFacts:
     # ------------------------------------------------------------- leaks (NN601)
     @cached_property
     def leaks(self) -> list[Leak]:
-        """Fits that see held-out data; hand-written statistics count once per data and function
-        (the mean and the std of one standardization are one finding). A helper that fits what
-        its parameter holds is right for callers that pass training data: the leak is the call
-        that passes held-out data."""
+        """Fits that see held-out data; hand-written statistics count only where they scale data
+        (a minimum taken for a plot's range fits nothing), once per data and function (the mean
+        and the std of one standardization are one finding). A helper that fits what its
+        parameter holds is right for callers that pass training data: the leak is the call that
+        passes held-out data."""
         found: list[Leak] = []
         statistics_seen: set[tuple] = set()
         fitting_helpers: dict[cst.FunctionDef, dict[tuple[str, cst.CSTNode], Fit]] = {}
+        applied = self.dataflow.semantics_of(DataSemantics).applied
         for fit in self.fits:
+            if fit.is_statistic and fit.node not in applied:
+                continue
             parameter = self._fitted_parameter(fit)
             if parameter is not None:
                 fitting_helpers.setdefault(fit.event.function.node, {})[(parameter, fit.node)] = fit
@@ -236,8 +240,6 @@ class DataSplitFacts:
                     continue
             role = fit.scaler.detail
             if fit.is_statistic:
-                if fit.node not in self.dataflow.semantics_of(DataSemantics).applied:
-                    continue
                 key = (fit.event.function.node, root_name(fit.seen_expr))
                 if key in statistics_seen:
                     continue
@@ -305,11 +307,20 @@ class DataSplitFacts:
             expr = self.dataflow.argument_expression(event, parameter)
             if expr is None or (passed.kind is Kind.DATA and passed.detail != api.UNSPLIT):
                 continue
+            if not self._fits_at(fit, event):
+                continue
             split = self._split_of_passed_data(fit, event, expr, order)
             if split is not None:
                 found.append(Leak(replace(fit, node=event.node, seen_expr=expr), "before-split", split,
                                   helper.name.value, fit.node))
         return found
+
+    def _fits_at(self, fit: Fit, call: CallEvent) -> bool:
+        """Whether a helper's fit runs at this call of the helper: always, but for statistics
+        computed on first use only (`if self.mean is None: self.mean = df.mean()`), only where
+        the object the helper is called on was just built without them."""
+        unset = _first_use_guard(fit.event)
+        return unset is None or self.dataflow.unset_at(call, unset)
 
     def _split_of_passed_data(self, fit: Fit, call: CallEvent, passed: cst.BaseExpression,
                               order: dict[int, int]) -> SplitOp | None:
@@ -348,6 +359,8 @@ class DataSplitFacts:
                 expr = self.dataflow.argument_expression(event, use.param)
                 value = as_data(passed.get(use.param, UNKNOWN), expr)
                 if fit is None or value.kind is not Kind.DATA or value.detail not in (*api.HELD_OUT, api.MIXED):
+                    continue
+                if not self._fits_at(fit, event):
                     continue
                 seen = replace(fit.scaler, detail=value.detail)
                 yield Leak(replace(fit, node=event.node, scaler=seen, seen_expr=expr), "held-out", helper=helper.name.value,
@@ -771,8 +784,24 @@ def _made_in(origin: cst.CSTNode | None, function: cst.FunctionDef | None) -> bo
     return function is None or origin is None or any(node is origin for node in descendants(function))
 
 
+def _first_use_guard(event: CallEvent) -> str | None:
+    """`mean` for a call under `if self.mean is None:`, made only while that attribute is unset."""
+    for statement, index, _ in event.branches:
+        test = statement.test if isinstance(statement, cst.If) and index == 0 else None
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            comparison = test.comparisons[0]
+            tested = dotted_name(test.left) or ""
+            if isinstance(comparison.operator, cst.Is) and dotted_name(comparison.comparator) == "None" and (
+                    tested.startswith("self.") and tested.count(".") == 1):
+                return tested[5:]
+    return None
+
+
 def _is_fitted_argument(use: ParameterUse) -> bool:
-    """The argument a fit or a statistic is computed on: the first, or `X=`."""
+    """The argument a fit or a statistic is computed on: the first, `X=`, or the data whose
+    statistic a method computes (`X.mean(0)`)."""
+    if use.receiver:
+        return use.event.qualname is None and use.event.method in api.STATISTICS
     return use.position == 0 or use.keyword in ("X", "x")
 
 
