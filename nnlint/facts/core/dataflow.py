@@ -25,7 +25,7 @@ from nnlint.facts.core.program import (
 )
 from nnlint.facts.core.semantics import Semantics
 from nnlint.facts.core.syntax import (
-    block_statements, dotted_name, expressions_in, string_value, walk_statements,
+    block_statements, dotted_name, expressions_in, integer_value, string_value, walk_statements,
 )
 from nnlint.facts.core.values import NONE, UNKNOWN, Kind, Value, join
 
@@ -156,7 +156,14 @@ class Dataflow:
         return next(each for each in self.semantics if isinstance(each, kind))
 
     def _first(self, answers: Iterator[Value]) -> Value:
-        return next((answer for answer in answers if answer is not UNKNOWN), UNKNOWN)
+        """The first answer of a known kind; else the first that knows something (a shape), else UNKNOWN."""
+        fallback = UNKNOWN
+        for answer in answers:
+            if answer.kind is not Kind.UNKNOWN:
+                return answer
+            if fallback is UNKNOWN:
+                fallback = answer
+        return fallback
 
     def _is_module_base(self, base: str) -> bool:
         if any(each.calls_dispatch(base) for each in self.semantics):
@@ -327,7 +334,7 @@ class Dataflow:
         passed = [*full_args[1 if bound_self is not None else 0:], *(kwargs or {}).values()]
         # A string is worth a specialized analysis only for a function that dispatches on it.
         boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_constant(node) else _UNINFORMATIVE
-        interesting = any(value.kind not in boring for value in passed)
+        interesting = any(value.kind not in boring or value.parts for value in passed)
         if not interesting:  # one analysis serves every such call
             full_args = tuple(a if a is bound_self else UNKNOWN for a in full_args)
             kwargs = None
@@ -454,7 +461,7 @@ class Dataflow:
         function = self.functions[forward]
         if instance is not None and instance.keys:
             return self._analyse(function, (instance, *args), specialized=True, depth=depth + 1)
-        informative = any(a.kind not in _UNINFORMATIVE for a in args)
+        informative = any(a.kind not in _UNINFORMATIVE or a.parts for a in args)
         if not informative and class_name in self._forward_outputs:
             return self._forward_outputs[class_name]
         if not informative:
@@ -1059,15 +1066,7 @@ def _constant_index(expr: cst.Subscript) -> int | str | None:
         return None
     index = expr.slice[0].slice.value
     text = string_value(index)
-    if text is not None:
-        return text
-    if isinstance(index, cst.Integer):
-        return int(index.value, 0)
-    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus) and isinstance(
-        index.expression, cst.Integer
-    ):
-        return -int(index.expression.value, 0)
-    return None
+    return text if text is not None else integer_value(index)
 
 
 _EVALUATORS: dict[type, Callable[[Dataflow, Any, _Frame], Value]] = {
