@@ -452,7 +452,8 @@ class Dataflow:
             )
         return self._string_dispatch[node]
 
-    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None) -> Value:
+    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None,
+                       kwargs: dict[str, Value] | None = None) -> Value:
         """What calling a module class of this file returns; `instance` when it has sub-modules
         replaced after it was built."""
         forward = next(filter(None, (self.method(class_name, name) for name in self._call_methods)), None)
@@ -460,13 +461,14 @@ class Dataflow:
             return UNKNOWN
         function = self.functions[forward]
         if instance is not None and instance.keys:
-            return self._analyse(function, (instance, *args), specialized=True, depth=depth + 1)
-        informative = any(a.kind not in _UNINFORMATIVE or a.parts for a in args)
+            return self._analyse(function, (instance, *args), specialized=True, depth=depth + 1, kwargs=kwargs)
+        informative = any(a.kind not in _UNINFORMATIVE or a.parts for a in [*args, *(kwargs or {}).values()])
         if not informative and class_name in self._forward_outputs:
             return self._forward_outputs[class_name]
         if not informative:
-            args = []
-        result = self._analyse(function, (self.instance_of(class_name), *args), specialized=True, depth=depth + 1)
+            args, kwargs = [], None
+        result = self._analyse(function, (self.instance_of(class_name), *args), specialized=True, depth=depth + 1,
+                               kwargs=kwargs)
         if not informative:
             self._forward_outputs[class_name] = result
         return result
@@ -931,7 +933,7 @@ class Dataflow:
             if callee.output is not None:
                 return callee.output
             if callee.class_name:
-                return self.forward_output(callee.class_name, args, frame.depth, callee)
+                return self.forward_output(callee.class_name, args, frame.depth, callee, kwargs)
             return UNKNOWN
         called = self._first(each.object_call(call, callee) for each in self.semantics)
         if called is not UNKNOWN or method is None or receiver is None:
@@ -1006,7 +1008,8 @@ def _identity(value: Value) -> tuple:
     """What tells analyses with this argument apart (a model with a replaced head is another model)."""
     replaced = tuple((key, item.kind, item.output.kind if item.output is not None else None)
                      for key, item in zip(value.keys, value.items)) if value.kind is Kind.MODULE else ()
-    return value.kind, value.detail, value.class_name, value.producer, replaced
+    shape = (value.axis, value.width, tuple(_identity(part) for part in value.parts))
+    return value.kind, value.detail, value.class_name, value.producer, replaced, shape
 
 
 def _flag_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, bool] | None:

@@ -22,6 +22,7 @@ class Kind(Enum):
     SIGMOID_PROBS = "sigmoid output"
     ACTIVATED = "activation output"      # ReLU, Tanh, Softplus...: bounded or never negative (detail: which)
     LOGITS = "logits"                    # a Linear layer's raw output
+    ONE_HOT = "one-hot labels"           # rows of zeros with a single one along the last axis (F.one_hot)
     LOSS = "loss tensor"                 # the result of a loss function
     MODULE = "module"                    # a layer or model instance
     CLASS = "class"                      # a class defined in the file

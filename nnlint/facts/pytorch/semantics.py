@@ -146,6 +146,10 @@ class TorchSemantics(Semantics):
             return made if qualname in torch_api.RESHAPING_FUNCTIONS else _shaped_like(made, first)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
+        if qualname in torch_api.ONE_HOT_FUNCTIONS:
+            return Value(Kind.ONE_HOT, f"{short}()", call)
+        if qualname in torch_api.MATRIX_PRODUCTS:
+            return _weighted_labels(call, first, args[1] if len(args) > 1 else _second_factor(kwargs))
         if qualname in torch_api.CONCATENATIONS:
             return _concatenation(call, args[0] if args else kwargs.get("tensors", UNKNOWN))
         if qualname in torch_api.KIND_PRESERVING_FUNCTIONS:
@@ -206,6 +210,8 @@ class TorchSemantics(Semantics):
             return UNKNOWN
         if method in torch_api.METHOD_RESULTS:
             return _shaped_like(_made_by(torch_api.METHOD_RESULTS[method], f".{method}()", call, method), receiver)
+        if receiver.kind is Kind.ONE_HOT:  # `.float()` keeps the rows; a view or a transpose may not
+            return receiver if method in torch_api.SHAPE_KEEPING_METHODS else UNKNOWN
         if method == "log" and receiver.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
         if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
@@ -215,6 +221,14 @@ class TorchSemantics(Semantics):
         if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
             return receiver if method in torch_api.SHAPE_KEEPING_METHODS else _reshaped(receiver)
         return UNKNOWN
+
+    def call_result(self, call: cst.Call, qualname: str | None, method: str | None, receiver: Value | None,
+                    receiver_name: str | None, callee: Value, args: list[Value],
+                    kwargs: dict[str, Value]) -> tuple[Value, Value | None]:
+        """`weights.bmm(one_hot)`: see `_weighted_labels`."""
+        if qualname is None and method in torch_api.MATRIX_PRODUCT_METHODS and receiver is not None:
+            return _weighted_labels(call, receiver, args[0] if args else _second_factor(kwargs)), None
+        return UNKNOWN, None
 
     def after_call(self, call: cst.Call, method: str | None, qualname: str | None, env: dict[str, Value]) -> None:
         """After `loss.backward()` the name `loss` is known to hold a loss tensor with a graph."""
@@ -262,10 +276,17 @@ class TorchSemantics(Semantics):
         # A tensor kind, so that reshaping and slicing the parameter keep the marker.
         return Value(Kind.LOGITS, f"<parameter {name}>")
 
+    def arithmetic(self, operator: cst.BaseBinaryOp, left: Value, right: Value,
+                   left_expr: cst.BaseExpression, right_expr: cst.BaseExpression, expr: cst.CSTNode) -> Value:
+        """`weights @ one_hot`: see `_weighted_labels`."""
+        return _weighted_labels(expr, left, right) if isinstance(operator, cst.MatrixMultiply) else UNKNOWN
+
     def subscript(self, expr: cst.Subscript, base: Value, index: Value) -> Value:
         """A selection from a tensor holds what the tensor holds; from a concatenation, what the parts
         it falls in hold when they agree (`p[..., 4:5]` of `torch.cat([xywh, conf.sigmoid()], -1)`).
         Entries selected along one axis by constant bounds keep their width along it."""
+        if base.kind is Kind.ONE_HOT:  # rows (`torch.eye(n)[labels]`) are one-hot; columns may be all zeros
+            return base if _selects_rows(expr) else UNKNOWN
         selection = _Selection.of(expr)
         if base.parts:
             if selection is None or selection.axis != base.axis:
@@ -363,6 +384,31 @@ class _Selection:
         if start < 0 or stop is None or stop < 0:
             return selected
         return replace(selected, axis=self.axis, width=max(stop - start, 0))
+
+
+def _selects_rows(expr: cst.Subscript) -> bool:
+    """`x[labels]`, `x[i]`, `x[:n]`: a selection along the first axis only."""
+    if len(expr.slice) != 1:
+        return False
+    element = expr.slice[0].slice
+    if isinstance(element, cst.Slice):
+        return True
+    index = element.value
+    return not isinstance(index, cst.Ellipsis) and not (isinstance(index, cst.Name) and index.value == "None")
+
+
+def _weighted_labels(origin: cst.CSTNode, weights: Value, labels: Value) -> Value:
+    """Probabilities times one-hot label rows (`softmax(sim).bmm(one_hot)`, a matching network's
+    attention over its support labels): a probability-weighted sum of the rows, so probabilities
+    over the labels' classes. Times anything else (values, in attention) nothing is known."""
+    if weights.kind is Kind.PROBS and labels.kind is Kind.ONE_HOT:
+        return Value(Kind.PROBS, f"{weights.producer} weighting one-hot labels", origin)
+    return UNKNOWN
+
+
+def _second_factor(kwargs: dict[str, Value]) -> Value:
+    """The right factor of `torch.bmm(input, mat2=...)` or `torch.matmul(input, other=...)` passed by keyword."""
+    return kwargs.get("mat2", kwargs.get("other", UNKNOWN))
 
 
 def _takes_all(element: cst.BaseSlice) -> bool:

@@ -43,6 +43,12 @@ BOUNDED_ACTIVATIONS: dict[str, str] = {
 }
 
 LOG_FUNCTIONS = frozenset({"torch.log"})
+# Functions that make one-hot rows: labels encoded, or the identity matrix (whose rows `eye[labels]` selects).
+ONE_HOT_FUNCTIONS = frozenset({f"{F}.one_hot", "torch.eye"})
+# Matrix products, as functions and as Tensor methods: probabilities times one-hot label rows are a
+# probability-weighted sum of those rows, a distribution over the labels' classes.
+MATRIX_PRODUCTS = frozenset({"torch.bmm", "torch.matmul", "torch.mm"})
+MATRIX_PRODUCT_METHODS = frozenset({"bmm", "matmul", "mm"})
 
 # Tensor methods that keep what a tensor holds (probabilities stay probabilities).
 KIND_PRESERVING_METHODS = frozenset({

@@ -1,6 +1,9 @@
-"""A concatenation keeps its parts and their widths along its axis, and a selection along that
-axis with constant bounds holds what the parts it falls in hold (facts/core/values.py for the
-generic parts, facts/pytorch/semantics.py for what torch calls and subscripts mean)."""
+"""Tensor values the interpreter's torch knowledge tracks beyond a kind per value.
+
+A concatenation keeps its parts and their widths along its axis, and a selection along that axis
+with constant bounds holds what the parts it falls in hold (facts/core/values.py for the generic
+parts, facts/pytorch/semantics.py for what torch calls and subscripts mean). One-hot label rows
+weighted by probabilities stay probabilities."""
 
 from __future__ import annotations
 
@@ -117,3 +120,26 @@ def test_a_linear_layer_gives_its_width_along_the_last_axis() -> None:
     # Widths are along the last axis: `dim=1` is another axis as written, so nothing is placed there.
     assert kinds == {"on_axis_1": Kind.UNKNOWN, "last": Kind.SIGMOID_PROBS, "from_end": Kind.LOGITS,
                      "either": Kind.UNKNOWN}
+
+
+ONE_HOT = """
+    import torch
+    import torch.nn.functional as F
+
+    def scores(sim, labels, n, values):
+        probs = sim.softmax(dim=-1)
+        one_hot = F.one_hot(labels, n).float()
+        rows = torch.eye(n)[labels]
+        use(one_hot=one_hot, rows=rows, columns=torch.eye(n)[:, labels], viewed=one_hot.view(-1),
+            by_operator=probs @ rows, by_keyword=torch.bmm(probs, mat2=one_hot), by_method=probs.matmul(one_hot),
+            values=probs @ values, logits=sim @ one_hot, reversed=one_hot @ probs)
+"""
+
+
+def test_probabilities_weighting_one_hot_rows_stay_probabilities() -> None:
+    kinds = {name: value.kind for name, value in _arguments(ONE_HOT).items()}
+    assert kinds == {
+        "one_hot": Kind.ONE_HOT, "rows": Kind.ONE_HOT, "columns": Kind.UNKNOWN, "viewed": Kind.UNKNOWN,
+        "by_operator": Kind.PROBS, "by_keyword": Kind.PROBS, "by_method": Kind.PROBS,
+        "values": Kind.UNKNOWN, "logits": Kind.UNKNOWN, "reversed": Kind.UNKNOWN,
+    }
