@@ -33,8 +33,8 @@ def _ancestors(directory: str) -> Iterator[str]:
 
 
 def is_interesting(symbol: SymbolSummary) -> bool:
-    """Worth re-analysing an importer for: known tensors, losses, models with known output, actions,
-    checkpoints selected on a parameter."""
+    """Worth re-analysing an importer for: known tensors (or parts of one), losses, models with known
+    output, actions, checkpoints selected on a parameter."""
     value = symbol.value
     if symbol.actions or symbol.loss_parameters or symbol.selections or symbol.evaluated_parameters \
             or symbol.installed_losses or symbol.fitted_parameters \
@@ -43,8 +43,8 @@ def is_interesting(symbol: SymbolSummary) -> bool:
     if value is None:
         return False
     if value.kind == "module":
-        return value.output is not None and value.output.kind != "unknown"
-    return value.kind in _TRACKED_KINDS
+        return value.output is not None and (value.output.kind != "unknown" or bool(value.output.parts))
+    return value.kind in _TRACKED_KINDS or bool(value.parts)
 
 
 class ProjectIndex:

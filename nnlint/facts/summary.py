@@ -30,19 +30,25 @@ class ValueSummary:
     output: "ValueSummary | None" = None
     items: tuple["ValueSummary", ...] = ()
     keys: tuple[str, ...] = ()
+    axis: int | None = None
+    width: int | None = None
+    parts: tuple["ValueSummary", ...] = ()
 
     @classmethod
     def of(cls, value: Value, dataflow: Dataflow, depth: int = 0) -> "ValueSummary | None":
         """Summarize a value; None when nothing worth knowing is left."""
-        if value.kind is Kind.UNKNOWN or depth > 3 or value.kind in (Kind.CLASS, Kind.FUNCTION):
+        if (value.kind is Kind.UNKNOWN and not value.parts) or depth > 3 or value.kind in (Kind.CLASS, Kind.FUNCTION):
             return None
         output = value.output
         if value.kind is Kind.MODULE and output is None and value.class_name:
             output = dataflow.forward_output(value.class_name, [], depth=1)
         items = tuple(cls.of(item, dataflow, depth + 1) or _UNKNOWN_SUMMARY for item in value.items)
+        parts = tuple(cls.of(part, dataflow, depth + 1) or cls(Kind.UNKNOWN.value, axis=part.axis, width=part.width)
+                      for part in value.parts)
         return cls(
             value.kind.value, value.producer, value.detail,
             cls.of(output, dataflow, depth + 1) if output is not None else None, items, value.keys,
+            value.axis, value.width, parts,
         )
 
     def to_value(self) -> Value:
@@ -51,6 +57,7 @@ class ValueSummary:
             self.output.to_value() if self.output is not None else (UNKNOWN if self.kind == Kind.MODULE.value else None),
             items=tuple(item.to_value() for item in self.items), keys=self.keys,
             uniform=self.kind == Kind.DATA.value,
+            axis=self.axis, width=self.width, parts=tuple(part.to_value() for part in self.parts),
         )
 
     @classmethod
@@ -59,6 +66,7 @@ class ValueSummary:
             data["kind"], data["producer"], data["detail"],
             cls.from_json(data["output"]) if data["output"] is not None else None,
             tuple(cls.from_json(item) for item in data["items"]), tuple(data["keys"]),
+            data["axis"], data["width"], tuple(cls.from_json(part) for part in data["parts"]),
         )
 
 

@@ -25,7 +25,8 @@ from nnlint.facts.core.program import (
 )
 from nnlint.facts.core.semantics import Semantics
 from nnlint.facts.core.syntax import (
-    block_statements, descendants, dotted_name, expressions_in, own_statements, string_value, walk_statements,
+    block_statements, descendants, dotted_name, expressions_in, integer_value, own_statements, string_value,
+    walk_statements,
 )
 from nnlint.facts.core.values import NONE, UNKNOWN, Kind, Value, join
 
@@ -156,7 +157,14 @@ class Dataflow:
         return next(each for each in self.semantics if isinstance(each, kind))
 
     def _first(self, answers: Iterator[Value]) -> Value:
-        return next((answer for answer in answers if answer is not UNKNOWN), UNKNOWN)
+        """The first answer of a known kind; else the first that knows something (a shape), else UNKNOWN."""
+        fallback = UNKNOWN
+        for answer in answers:
+            if answer.kind is not Kind.UNKNOWN:
+                return answer
+            if fallback is UNKNOWN:
+                fallback = answer
+        return fallback
 
     def _is_module_base(self, base: str) -> bool:
         if any(each.calls_dispatch(base) for each in self.semantics):
@@ -333,7 +341,7 @@ class Dataflow:
         passed = [*full_args[1 if bound_self is not None else 0:], *(kwargs or {}).values()]
         # A string is worth a specialized analysis only for a function that dispatches on it.
         boring = (Kind.UNKNOWN, Kind.NONE) if self._dispatches_on_constant(node) else _UNINFORMATIVE
-        interesting = any(value.kind not in boring for value in passed)
+        interesting = any(value.kind not in boring or value.parts for value in passed)
         if not interesting:  # one analysis serves every such call
             full_args = tuple(a if a is bound_self else UNKNOWN for a in full_args)
             kwargs = None
@@ -454,7 +462,8 @@ class Dataflow:
             )
         return self._string_dispatch[node]
 
-    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None) -> Value:
+    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None,
+                       kwargs: dict[str, Value] | None = None) -> Value:
         """What calling a module class of this file returns; `instance` when it has sub-modules
         replaced after it was built."""
         forward = next(filter(None, (self.method(class_name, name) for name in self._call_methods)), None)
@@ -462,13 +471,14 @@ class Dataflow:
             return UNKNOWN
         function = self.functions[forward]
         if instance is not None and instance.keys:
-            return self._analyse(function, (instance, *args), specialized=True, depth=depth + 1)
-        informative = any(a.kind not in _UNINFORMATIVE for a in args)
+            return self._analyse(function, (instance, *args), specialized=True, depth=depth + 1, kwargs=kwargs)
+        informative = any(a.kind not in _UNINFORMATIVE or a.parts for a in [*args, *(kwargs or {}).values()])
         if not informative and class_name in self._forward_outputs:
             return self._forward_outputs[class_name]
         if not informative:
-            args = []
-        result = self._analyse(function, (self.instance_of(class_name), *args), specialized=True, depth=depth + 1)
+            args, kwargs = [], None
+        result = self._analyse(function, (self.instance_of(class_name), *args), specialized=True, depth=depth + 1,
+                               kwargs=kwargs)
         if not informative:
             self._forward_outputs[class_name] = result
         return result
@@ -952,7 +962,7 @@ class Dataflow:
             if callee.output is not None:
                 return callee.output
             if callee.class_name:
-                return self.forward_output(callee.class_name, args, frame.depth, callee)
+                return self.forward_output(callee.class_name, args, frame.depth, callee, kwargs)
             return UNKNOWN
         called = self._first(each.object_call(call, callee) for each in self.semantics)
         if called is not UNKNOWN or method is None or receiver is None:
@@ -1098,7 +1108,8 @@ def _identity(value: Value) -> tuple:
     """What tells analyses with this argument apart (a model with a replaced head is another model)."""
     replaced = tuple((key, item.kind, item.output.kind if item.output is not None else None)
                      for key, item in zip(value.keys, value.items)) if value.kind is Kind.MODULE else ()
-    return value.kind, value.detail, value.class_name, value.producer, replaced
+    shape = (value.axis, value.width, tuple(_identity(part) for part in value.parts))
+    return value.kind, value.detail, value.class_name, value.producer, replaced, shape
 
 
 def _flag_test(test: cst.BaseExpression, names: set[str]) -> tuple[str, bool] | None:
@@ -1158,15 +1169,7 @@ def _constant_index(expr: cst.Subscript) -> int | str | None:
         return None
     index = expr.slice[0].slice.value
     text = string_value(index)
-    if text is not None:
-        return text
-    if isinstance(index, cst.Integer):
-        return int(index.value, 0)
-    if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus) and isinstance(
-        index.expression, cst.Integer
-    ):
-        return -int(index.expression.value, 0)
-    return None
+    return text if text is not None else integer_value(index)
 
 
 _EVALUATORS: dict[type, Callable[[Dataflow, Any, _Frame], Value]] = {

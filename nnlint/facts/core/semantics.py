@@ -35,7 +35,8 @@ class Interpreter(Protocol):
 
     def instance_of(self, class_name: str) -> Value: ...
 
-    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None) -> Value:
+    def forward_output(self, class_name: str, args: list[Value], depth: int, instance: Value | None = None,
+                       kwargs: dict[str, Value] | None = None) -> Value:
         ...
 
     def module_output(self, module: Value, depth: int) -> Value: ...

@@ -99,6 +99,16 @@ def string_value(expr: cst.BaseExpression) -> str | None:
     return None
 
 
+def integer_value(expr: cst.BaseExpression) -> int | None:
+    """The value of an integer literal, negated ones included (`-1`)."""
+    if isinstance(expr, cst.Integer):
+        return int(expr.value, 0)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(
+            expr.expression, cst.Integer):
+        return -int(expr.expression.value, 0)
+    return None
+
+
 def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == name:

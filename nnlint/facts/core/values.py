@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ class Kind(Enum):
     SIGMOID_PROBS = "sigmoid output"
     ACTIVATED = "activation output"      # ReLU, Tanh, Softplus...: bounded or never negative (detail: which)
     LOGITS = "logits"                    # a Linear layer's raw output
+    ONE_HOT = "one-hot labels"           # rows of zeros with a single one along the last axis (F.one_hot)
     LOSS = "loss tensor"                 # the result of a loss function
     MODULE = "module"                    # a layer or model instance
     CLASS = "class"                      # a class defined in the file
@@ -51,6 +52,10 @@ class Value:
     scaled them (None: not scaled since the split; UNKNOWN: not known); SCALER values carry in
     `basis` the data they were fitted on. `imported` names the class or function of another file
     whose summary gave the value.
+
+    A value may know its extent along one `axis` (`width` entries) and, when it was made by
+    joining values end to end along that axis, those `parts` in order, each with its own width
+    along the axis when known: a selection of entries along the axis is like the parts it falls in.
     """
 
     kind: Kind
@@ -63,6 +68,9 @@ class Value:
     keys: tuple[str, ...] = ()
     basis: "Value | None" = None
     uniform: bool = False
+    axis: int | None = None
+    width: int | None = None
+    parts: tuple["Value", ...] = ()
     # What another file's summary says this value is: the imported name that gave it (`model.Net`).
     imported: str = ""
 
@@ -85,6 +93,39 @@ class Value:
             return self.items[self.keys.index(index)]
         return UNKNOWN
 
+    def part_width(self, part: "Value") -> int | None:
+        """How many entries a part has along this value's axis, when known."""
+        return part.width if part.axis == self.axis else None
+
+    def between(self, start: int, stop: int | None) -> "Value":
+        """What the entries from `start` to `stop` along the axis hold (`stop` None: to the end;
+        negative bounds count from the end, as slices do): the parts they fall in, joined; UNKNOWN
+        where a bound is not placed or no part is touched."""
+        if start < 0 or (stop is not None and stop < 0):
+            if self.width is None:
+                return UNKNOWN
+            start = max(start + self.width, 0) if start < 0 else start
+            stop = max(stop + self.width, 0) if stop is not None and stop < 0 else stop
+        if stop is not None and stop <= start:
+            return UNKNOWN
+        touched: list[Value] = []
+        offset = 0
+        for position, part in enumerate(self.parts):
+            width = self.part_width(part)
+            if width is None:  # this part starts at `offset`; where it ends, and the next ones start, is not known
+                if stop is None or stop > offset:
+                    touched.extend(self.parts[position:])
+                break
+            if start < offset + width and (stop is None or stop > offset):
+                touched.append(part)
+            offset += width
+        if not touched:
+            return UNKNOWN
+        selected = touched[0]
+        for part in touched[1:]:
+            selected = join(selected, part)
+        return selected
+
 
 UNKNOWN = Value(Kind.UNKNOWN)
 NONE = Value(Kind.NONE, "None")
@@ -97,10 +138,26 @@ def join(first: Value, second: Value) -> Value:
     None on one path does not spoil the other's value: where the value is used it is not None
     (`if criterion is None: criterion = nn.CrossEntropyLoss()`).
     """
-    if first is second or first.same_as(second) or second.kind is Kind.NONE:
+    if first is second or second.kind is Kind.NONE:
+        return first
+    if first.same_as(second):
         if first.uniform and first.basis is None and second.kind is first.kind:
             return second  # a basis applied on one path counts (data scaled there): never claim it was not
-        return first
+        return _common_shape(first, second)
     if first.kind is Kind.NONE:
         return second
     return UNKNOWN
+
+
+def _same_shape(first: Value, second: Value) -> bool:
+    return first.axis == second.axis and first.width == second.width and len(first.parts) == len(second.parts) \
+        and all(mine.same_as(theirs) and _same_shape(mine, theirs) for mine, theirs in zip(first.parts, second.parts))
+
+
+def _common_shape(first: Value, second: Value) -> Value:
+    """`first`, knowing of its extent and parts only what both paths agree on."""
+    if _same_shape(first, second):
+        return first
+    if first.kind is Kind.UNKNOWN:
+        return UNKNOWN
+    return replace(first, axis=None, width=None, parts=())

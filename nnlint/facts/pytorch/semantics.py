@@ -4,14 +4,17 @@ scopes and `.backward()`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import reduce
 from typing import cast
 
 import libcst as cst
 
 from nnlint.facts.core.program import CallEvent, ClassInfo, Event
 from nnlint.facts.core.semantics import Interpreter, Semantics
-from nnlint.facts.core.syntax import code_snippet, descendants, dotted_name, keyword_arg, positional_args
+from nnlint.facts.core.syntax import (
+    code_snippet, descendants, dotted_name, integer_value, keyword_arg, positional_args,
+)
 from nnlint.facts.core.values import UNKNOWN, Kind, Value, join
 from nnlint.facts.pytorch import torch_api
 
@@ -137,11 +140,18 @@ class TorchSemantics(Semantics):
     def library_call(self, call: cst.Call, qualname: str, args: list[Value], kwargs: dict[str, Value],
                      depth: int) -> Value:
         short = qualname.rsplit(".", 1)[-1]
-        if qualname in torch_api.FUNCTION_RESULTS:
-            return _made_by(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call, short)
         first = args[0] if args else kwargs.get("input", UNKNOWN)
+        if qualname in torch_api.FUNCTION_RESULTS:
+            made = _made_by(torch_api.FUNCTION_RESULTS[qualname], f"{short}()", call, short)
+            return made if qualname in torch_api.RESHAPING_FUNCTIONS else _shaped_like(made, first)
         if qualname in torch_api.LOG_FUNCTIONS and first.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
+        if qualname in torch_api.ONE_HOT_FUNCTIONS:
+            return Value(Kind.ONE_HOT, f"{short}()", call)
+        if qualname in torch_api.MATRIX_PRODUCTS:
+            return _weighted_labels(call, first, args[1] if len(args) > 1 else _second_factor(kwargs))
+        if qualname in torch_api.CONCATENATIONS:
+            return _concatenation(call, args[0] if args else kwargs.get("tensors", UNKNOWN))
         if qualname in torch_api.KIND_PRESERVING_FUNCTIONS:
             if first.kind is Kind.SEQUENCE and first.items:
                 merged = first.items[0]
@@ -157,8 +167,10 @@ class TorchSemantics(Semantics):
         size = torch_api.output_size_argument(qualname, call)
         if size is not None:  # a Linear or convolution: raw scores, of one class when its size is 1
             one_class = torch_api.is_one(size)
+            width = integer_value(size) if qualname in torch_api.LAST_AXIS_OUTPUTS else None
             return Value(Kind.MODULE, short, call, output=Value(
-                Kind.LOGITS, code_snippet(call) if one_class else f"nn.{short}", call, ONE_CLASS if one_class else ""))
+                Kind.LOGITS, code_snippet(call) if one_class else f"nn.{short}", call, ONE_CLASS if one_class else "",
+                axis=-1 if width is not None else None, width=width))
         if qualname in torch_api.MODULE_OUTPUTS:
             return Value(Kind.MODULE, short, call,
                          output=_made_by(torch_api.MODULE_OUTPUTS[qualname], f"nn.{short}", call, short))
@@ -197,14 +209,26 @@ class TorchSemantics(Semantics):
         if receiver.kind in _OPAQUE_RECEIVERS:
             return UNKNOWN
         if method in torch_api.METHOD_RESULTS:
-            return _made_by(torch_api.METHOD_RESULTS[method], f".{method}()", call, method)
+            return _shaped_like(_made_by(torch_api.METHOD_RESULTS[method], f".{method}()", call, method), receiver)
+        if receiver.kind is Kind.ONE_HOT:  # `.float()` keeps the rows; a view or a transpose may not
+            return receiver if method in torch_api.SHAPE_KEEPING_METHODS else UNKNOWN
         if method == "log" and receiver.kind is Kind.PROBS:
             return Value(Kind.LOG_PROBS, "log(softmax)", call, detail="log_of_probs")
         if method in ("detach", "detach_") and receiver.kind is Kind.LOSS:
             return UNKNOWN  # a detached loss holds no graph
+        if method in torch_api.SHAPE_KEEPING_METHODS and receiver.parts:
+            return receiver
         if method in torch_api.KIND_PRESERVING_METHODS and receiver.kind in TENSOR_KINDS:
             return receiver if method in torch_api.SHAPE_KEEPING_METHODS else _reshaped(receiver)
         return UNKNOWN
+
+    def call_result(self, call: cst.Call, qualname: str | None, method: str | None, receiver: Value | None,
+                    receiver_name: str | None, callee: Value, args: list[Value],
+                    kwargs: dict[str, Value]) -> tuple[Value, Value | None]:
+        """`weights.bmm(one_hot)`: see `_weighted_labels`."""
+        if qualname is None and method in torch_api.MATRIX_PRODUCT_METHODS and receiver is not None:
+            return _weighted_labels(call, receiver, args[0] if args else _second_factor(kwargs)), None
+        return UNKNOWN, None
 
     def after_call(self, call: cst.Call, method: str | None, qualname: str | None, env: dict[str, Value]) -> None:
         """After `loss.backward()` the name `loss` is known to hold a loss tensor with a graph."""
@@ -252,8 +276,33 @@ class TorchSemantics(Semantics):
         # A tensor kind, so that reshaping and slicing the parameter keep the marker.
         return Value(Kind.LOGITS, f"<parameter {name}>")
 
+    def arithmetic(self, operator: cst.BaseBinaryOp, left: Value, right: Value,
+                   left_expr: cst.BaseExpression, right_expr: cst.BaseExpression, expr: cst.CSTNode) -> Value:
+        """`weights @ one_hot`: see `_weighted_labels`."""
+        return _weighted_labels(expr, left, right) if isinstance(operator, cst.MatrixMultiply) else UNKNOWN
+
     def subscript(self, expr: cst.Subscript, base: Value, index: Value) -> Value:
-        return _reshaped(base) if base.kind in TENSOR_KINDS else UNKNOWN
+        """A selection from a tensor holds what the tensor holds; from a concatenation, what the parts
+        it falls in hold when they agree (`p[..., 4:5]` of `torch.cat([xywh, conf.sigmoid()], -1)`).
+        Entries selected along one axis by constant bounds keep their width along it."""
+        if base.kind is Kind.ONE_HOT:  # rows (`torch.eye(n)[labels]`) are one-hot; columns may be all zeros
+            return base if _selects_rows(expr) else UNKNOWN
+        selection = _Selection.of(expr)
+        if base.parts:
+            if selection is None or selection.axis != base.axis:
+                return UNKNOWN
+            chosen = base.between(selection.start, selection.stop)
+            return selection.applied(_reshaped(chosen), base) if chosen.kind in TENSOR_KINDS else UNKNOWN
+        if base.kind in TENSOR_KINDS:
+            # While probing, the markers that stand for parameters are known by identity: a selection
+            # of one is that marker (the parameter handed on, sliced).
+            if selection is None or self.interpreter.probing:
+                return _reshaped(base)
+            return selection.applied(_reshaped(base), base)
+        if base.kind is Kind.UNKNOWN and selection is not None and len(expr.slice) > 1:
+            # Only past the first axis: `x[:n]` of an unknown value is rows of data to the data semantics.
+            return selection.applied(UNKNOWN, base)
+        return UNKNOWN
 
 
 def backpropagated(call: cst.Call) -> cst.BaseExpression:
@@ -287,12 +336,134 @@ def built_with(scores: Value, call: cst.Call) -> Value:
     return replace(scores, producer=f"{scores.producer} with {param}=1", detail=ONE_CLASS)
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """The entries a subscript selects along its one selecting axis: `x[..., 4:5]` takes 4 to 5
+    along the last axis, `x[:, 2]` takes entry 2 along axis 1 and drops that axis. The axis is
+    counted as written: from the end after an ellipsis, from the start otherwise."""
+
+    axis: int
+    start: int
+    stop: int | None  # None: to the end
+    drops_axis: bool
+
+    @classmethod
+    def of(cls, expr: cst.Subscript) -> "_Selection | None":
+        """The selection of a subscript whose elements, all but one, take everything (`:` or `...`);
+        None for any other subscript, or one whose bounds are not integer literals."""
+        elements = [element.slice for element in expr.slice]
+        selecting = [position for position, element in enumerate(elements) if not _takes_all(element)]
+        ellipses = [position for position, element in enumerate(elements) if _is_ellipsis(element)]
+        if len(selecting) != 1 or len(ellipses) > 1:
+            return None
+        position = selecting[0]
+        axis = position - len(elements) if ellipses and ellipses[0] < position else position
+        element = elements[position]
+        if isinstance(element, cst.Index):
+            entry = integer_value(element.value)
+            if entry is None:
+                return None
+            return cls(axis, entry, entry + 1 if entry != -1 else None, True)
+        if element.step is not None and integer_value(element.step) != 1:
+            return None
+        start = integer_value(element.lower) if element.lower is not None else 0
+        stop = integer_value(element.upper) if element.upper is not None else None
+        if start is None or (element.upper is not None and stop is None):
+            return None
+        return cls(axis, start, stop, False)
+
+    def applied(self, selected: Value, base: Value) -> Value:
+        """`selected`, the value this selection takes from `base`, with its width along the axis when known."""
+        if self.drops_axis:
+            return selected
+        extent = base.width if base.axis == self.axis else None
+        start, stop = self.start, self.stop
+        if extent is not None:
+            start = min(max(start + extent, 0) if start < 0 else start, extent)
+            stop = extent if stop is None else min(max(stop + extent, 0) if stop < 0 else stop, extent)
+        if start < 0 or stop is None or stop < 0:
+            return selected
+        return replace(selected, axis=self.axis, width=max(stop - start, 0))
+
+
+def _selects_rows(expr: cst.Subscript) -> bool:
+    """`x[labels]`, `x[i]`, `x[:n]`: a selection along the first axis only."""
+    if len(expr.slice) != 1:
+        return False
+    element = expr.slice[0].slice
+    if isinstance(element, cst.Slice):
+        return True
+    index = element.value
+    return not isinstance(index, cst.Ellipsis) and not (isinstance(index, cst.Name) and index.value == "None")
+
+
+def _weighted_labels(origin: cst.CSTNode, weights: Value, labels: Value) -> Value:
+    """Probabilities times one-hot label rows (`softmax(sim).bmm(one_hot)`, a matching network's
+    attention over its support labels): a probability-weighted sum of the rows, so probabilities
+    over the labels' classes. Times anything else (values, in attention) nothing is known."""
+    if weights.kind is Kind.PROBS and labels.kind is Kind.ONE_HOT:
+        return Value(Kind.PROBS, f"{weights.producer} weighting one-hot labels", origin)
+    return UNKNOWN
+
+
+def _second_factor(kwargs: dict[str, Value]) -> Value:
+    """The right factor of `torch.bmm(input, mat2=...)` or `torch.matmul(input, other=...)` passed by keyword."""
+    return kwargs.get("mat2", kwargs.get("other", UNKNOWN))
+
+
+def _takes_all(element: cst.BaseSlice) -> bool:
+    """`:` or `...`: an element of a subscript that selects nothing."""
+    if isinstance(element, cst.Slice):
+        return element.lower is None and element.upper is None and element.step is None
+    return _is_ellipsis(element)
+
+
+def _is_ellipsis(element: cst.BaseSlice) -> bool:
+    return isinstance(element, cst.Index) and isinstance(element.value, cst.Ellipsis)
+
+
+def _concatenation(call: cst.Call, tensors: Value) -> Value:
+    """`torch.cat([xywh, conf.sigmoid()], dim=-1)`: of its parts' kind where they all agree; else,
+    when the axis is an integer literal, a value of no kind that keeps its parts and their widths
+    along the axis, so that a selection of some of them takes their kind."""
+    if tensors.kind is not Kind.SEQUENCE or not tensors.items:
+        return UNKNOWN
+    items = tensors.items
+    axis = _concatenation_axis(call)
+    widths = [item.width if axis is not None and item.axis == axis else None for item in items]
+    width = sum(cast(list[int], widths)) if None not in widths else None
+    merged = reduce(join, items)
+    if merged.kind in TENSOR_KINDS:
+        return replace(_reshaped(merged), axis=axis, width=width) if width is not None else _reshaped(merged)
+    if axis is None or not any(item.kind in TENSOR_KINDS or item.parts for item in items) or any(
+            item.kind not in TENSOR_KINDS and item.kind is not Kind.UNKNOWN for item in items):
+        return UNKNOWN
+    parts = tuple(part for item in items for part in (item.parts if item.parts and item.axis == axis else (item,)))
+    return Value(Kind.UNKNOWN, code_snippet(call), call, axis=axis, width=width, parts=parts)
+
+
+def _concatenation_axis(call: cst.Call) -> int | None:
+    """The axis a concatenation joins along when written as an integer literal (0 when not written)."""
+    named = keyword_arg(call, "dim") or keyword_arg(call, "axis")
+    positional = positional_args(call)
+    written = named.value if named is not None else positional[1].value if len(positional) > 1 else None
+    return integer_value(written) if written is not None else 0
+
+
 def _made_by(kind: Kind, producer: str, call: cst.Call, function_or_layer: str) -> Value:
     """The value a function, method or layer of a known kind makes; an activation names itself in `detail`."""
     detail = torch_api.activation_name(function_or_layer) if kind is Kind.ACTIVATED else ""
     return Value(kind, producer, call, detail)
 
 
+def _shaped_like(made: Value, source: Value) -> Value:
+    """What an elementwise function made of `source`: of its width along its axis."""
+    return replace(made, axis=source.axis, width=source.width) if source.width is not None else made
+
+
 def _reshaped(value: Value) -> Value:
-    """A tensor after a change of shape: scores of one class may now have any number of columns."""
+    """A tensor after a change of shape: scores of one class may now have any number of columns,
+    and its width along an axis and its parts are no longer known."""
+    if value.axis is not None or value.parts:
+        value = replace(value, axis=None, width=None, parts=())
     return replace(value, detail="") if value.detail == ONE_CLASS else value

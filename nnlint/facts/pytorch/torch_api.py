@@ -43,6 +43,12 @@ BOUNDED_ACTIVATIONS: dict[str, str] = {
 }
 
 LOG_FUNCTIONS = frozenset({"torch.log"})
+# Functions that make one-hot rows: labels encoded, or the identity matrix (whose rows `eye[labels]` selects).
+ONE_HOT_FUNCTIONS = frozenset({f"{F}.one_hot", "torch.eye"})
+# Matrix products, as functions and as Tensor methods: probabilities times one-hot label rows are a
+# probability-weighted sum of those rows, a distribution over the labels' classes.
+MATRIX_PRODUCTS = frozenset({"torch.bmm", "torch.matmul", "torch.mm"})
+MATRIX_PRODUCT_METHODS = frozenset({"bmm", "matmul", "mm"})
 
 # Tensor methods that keep what a tensor holds (probabilities stay probabilities).
 KIND_PRESERVING_METHODS = frozenset({
@@ -74,8 +80,12 @@ MODULE_RETURNING_SELF = frozenset({
     "to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "train", "eval", "requires_grad_",
     "share_memory", "to_empty", "apply", "xpu", "ipu", "mtia",
 })
+# Functions that join tensors end to end along an axis (`dim`, or `axis` for numpy's spelling).
+CONCATENATIONS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
+# Functions of FUNCTION_RESULTS whose output has another shape than their input.
+RESHAPING_FUNCTIONS = frozenset({f"{F}.linear"})
 KIND_PRESERVING_FUNCTIONS = frozenset({
-    "torch.cat", "torch.concat", "torch.concatenate", "torch.stack", "torch.squeeze", "torch.unsqueeze",
+    "torch.stack", "torch.squeeze", "torch.unsqueeze",
     "torch.flatten", "torch.reshape", "torch.permute", "torch.transpose",
 })
 
@@ -96,6 +106,9 @@ OUTPUT_SIZE_ARGUMENTS: dict[str, tuple[int, str]] = {
     **{f"torch.nn.{lazy}{kind}{dim}": (0 if lazy else 1, "out_channels")
        for lazy in ("", "Lazy") for kind in ("Conv", "ConvTranspose") for dim in ("1d", "2d", "3d")},
 }
+# Of those, the layers whose output size is its extent along the last axis (a convolution's is along
+# the channel axis, the first or the second as the input is batched or not).
+LAST_AXIS_OUTPUTS = frozenset({"torch.nn.Linear", "torch.nn.LazyLinear"})
 # Library model builders (a name, or a package ending in "."), and the keyword that sets how
 # many classes their output scores.
 MODEL_BUILDERS: dict[str, str] = {
