@@ -75,14 +75,13 @@ class FileFacts:
         cell = cells[line - 1]
         return f"cell {cell}, line {line - cells.index(cell)}"
 
-    def span(self, node: cst.CSTNode) -> Span:
-        """Where a node of this file is, for the summaries other files read (1-based, end exclusive)."""
+    def spans(self, nodes: list[cst.CSTNode]) -> dict[cst.CSTNode, Span]:
+        """Where nodes of this file are, for the summaries other files read (1-based, end exclusive)."""
         from nnlint.positions import node_positions
 
-        found = node_positions(self.module, self.text, [node]).get(node)
-        if found is None:
-            return (1, 1, 1, 1)
-        return found.start.line, found.start.column + 1, found.end.line, found.end.column + 1
+        found = node_positions(self.module, self.text, nodes) if nodes else {}
+        return {node: (found[node].start.line, found[node].start.column + 1, found[node].end.line,
+                       found[node].end.column + 1) if node in found else (1, 1, 1, 1) for node in nodes}
 
     @cached_property
     def _top_level_statements(self) -> dict[cst.CSTNode, cst.CSTNode]:
@@ -170,7 +169,7 @@ class FileFacts:
     def view_helpers(self) -> dict[str, ViewHelper]:
         from nnlint.facts.pytorch.view_helpers import view_helpers
 
-        return view_helpers(self.module)
+        return view_helpers(self.module, self.modules.calls) if "view" in self.text or "reshape" in self.text else {}
 
     @cached_property
     def modes(self) -> ModeFacts:

@@ -170,13 +170,26 @@ def summarize(facts: FileFacts) -> ModuleSummary:
     from nnlint.facts.pytorch.training import summarized_actions
 
     module, dataflow, training = facts.module, facts.dataflow, facts.training
-    evaluated = _evaluated_parameters(facts) if _mentions(facts, EVALUATION_WORDS) else {}
-    viewed = {name: helper.to_summary(facts.span(helper.view)) for name, helper in facts.view_helpers.items()
-              if helper.view is not None and "." not in name} if _mentions(facts, VIEW_WORDS) else {}
-    fitted = {function: tuple((param, position, fit.scaler.producer, facts.span(fit.node))
-                              for param, position, fit in fits)
-              for function, fits in facts.data_splits.fitted_parameters.items()} if _mentions(facts, FIT_WORDS) else {}
-    installed = installed_losses(dataflow, facts.span)
+    top_level = {statement for statement in module.body if isinstance(statement, cst.FunctionDef)}
+    evaluated = {function: found for function, found in facts.modes.evaluated_parameters.items()
+                 if function in top_level} if _mentions(facts, EVALUATION_WORDS) else {}
+    helpers = {name: helper for name, helper in facts.view_helpers.items()
+               if helper.view is not None and "." not in name} if _mentions(facts, VIEW_WORDS) else {}
+    fits = {function: found for function, found in facts.data_splits.fitted_parameters.items()
+            if function in top_level} if _mentions(facts, FIT_WORDS) else {}
+    installed = installed_losses(dataflow)
+    # Where each place is, in one pass over the module: positions cost a walk of the statements.
+    spans = facts.spans([entry.call for found in evaluated.values() for entry in found.values()]
+                        + [helper.view for helper in helpers.values()]
+                        + [fit.node for found in fits.values() for _, _, fit in found]
+                        + [loss[-1] for losses in installed.values() for loss in losses])
+    viewed = {name: helper.to_summary(spans[helper.view]) for name, helper in helpers.items()}
+    fitted = {function: tuple((param, position, fit.scaler.producer, spans[fit.node]) for param, position, fit in found)
+              for function, found in fits.items()}
+    evaluated_spans = {function: tuple(sorted((param, dataflow.functions[function].params.index(param), entry.context,
+                                               spans[entry.call]) for param, entry in found.items()))
+                       for function, found in evaluated.items()}
+    installed_spans = {name: tuple((*loss[:-1], spans[loss[-1]]) for loss in losses) for name, losses in installed.items()}
     summary = ModuleSummary()
     for statement in module.body:
         if isinstance(statement, cst.ClassDef):
@@ -185,7 +198,7 @@ def summarize(facts: FileFacts) -> ModuleSummary:
                 continue
             value = dataflow.instantiate(info.name)
             summary.symbols[statement.name.value] = SymbolSummary(ValueSummary.of(value, dataflow),
-                                                                  installed_losses=installed.get(info.name, ()))
+                                                                  installed_losses=installed_spans.get(info.name, ()))
         elif isinstance(statement, cst.FunctionDef):
             function = dataflow.functions.get(statement)
             if function is None:
@@ -193,22 +206,12 @@ def summarize(facts: FileFacts) -> ModuleSummary:
             result = dataflow.summary_of(function)
             symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
                                    losses_of_parameters(dataflow, function), parameter_selections(statement),
-                                   evaluated.get(statement, ()), fitted_parameters=fitted.get(statement, ()),
+                                   evaluated_spans.get(statement, ()), fitted_parameters=fitted.get(statement, ()),
                                    viewed_parameters=viewed.get(function.name, ()))
             if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections \
                     or symbol.evaluated_parameters or symbol.fitted_parameters or symbol.viewed_parameters:
                 summary.symbols[function.name] = symbol
     return summary
-
-
-def _evaluated_parameters(facts: FileFacts) -> dict[cst.FunctionDef, tuple[tuple[str, int, str, Span], ...]]:
-    """Functions' parameters evaluated in the mode their callers leave them in."""
-    found = {}
-    for function, evaluated in facts.modes.evaluated_parameters.items():
-        params = facts.dataflow.functions[function].params
-        found[function] = tuple(sorted((param, params.index(param), entry.context, facts.span(entry.call))
-                                       for param, entry in evaluated.items()))
-    return found
 
 
 def _mentions(facts: FileFacts, words: tuple[str, ...]) -> bool:

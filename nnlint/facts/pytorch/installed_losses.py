@@ -7,12 +7,11 @@ where the bug enters, and it is reported there with the method's line."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Iterator
 
 import libcst as cst
 
 from nnlint.facts.core.dataflow import Dataflow
-from nnlint.facts.core.places import Span
 from nnlint.facts.core.syntax import block_statements, dotted_name
 from nnlint.facts.core.values import Kind
 
@@ -20,8 +19,8 @@ from nnlint.facts.core.values import Kind
 PREDICTION_KINDS = frozenset({Kind.PROBS, Kind.LOG_PROBS, Kind.SIGMOID_PROBS, Kind.LOGITS, Kind.ACTIVATED})
 
 # (setter method, its parameter, the parameter's position after self, the attribute, the kind of the
-# predictions the attribute is called with, their producer, the method that calls it, where).
-InstalledLoss = tuple[str, str, int, str, str, str, str, Span]
+# predictions the attribute is called with, their producer, the method that calls it, the call).
+InstalledLoss = tuple[str, str, int, str, str, str, str, cst.Call]
 
 
 def _stored_parameters(dataflow: Dataflow, class_name: str) -> Iterator[tuple[str, str, int, str]]:
@@ -43,9 +42,9 @@ def _stored_parameters(dataflow: Dataflow, class_name: str) -> Iterator[tuple[st
                         yield method, small.value.value, params.index(small.value.value), target.split(".", 1)[1]
 
 
-def installed_losses(dataflow: Dataflow, span: Callable[[cst.CSTNode], Span]) -> dict[str, tuple[InstalledLoss, ...]]:
+def installed_losses(dataflow: Dataflow) -> dict[str, tuple[InstalledLoss, ...]]:
     """For each class of the file, the losses its user installs through a parameter."""
-    calls: dict[tuple[str, str], tuple[str, str, str, Span]] = {}
+    calls: dict[tuple[str, str], tuple[str, str, str, cst.Call]] = {}
     for event in dataflow.calls():
         function = event.function
         if event.specialized or function.class_name is None or not function.params \
@@ -58,11 +57,11 @@ def installed_losses(dataflow: Dataflow, span: Callable[[cst.CSTNode], Span]) ->
         predictions = event.arg(0, "input")
         if predictions.kind in PREDICTION_KINDS:
             calls.setdefault((function.class_name, called.split(".", 1)[1]),
-                             (predictions.kind.value, predictions.producer, function.name, span(event.node)))
+                             (predictions.kind.value, predictions.producer, function.name, event.node))
     found: dict[str, tuple[InstalledLoss, ...]] = {}
     for class_name in {class_name for class_name, _ in calls}:
         found[class_name] = tuple(sorted(
-            (method, param, position, attribute, *calls[class_name, attribute])
-            for method, param, position, attribute in _stored_parameters(dataflow, class_name)
-            if (class_name, attribute) in calls))
+            ((method, param, position, attribute, *calls[class_name, attribute])
+             for method, param, position, attribute in _stored_parameters(dataflow, class_name)
+             if (class_name, attribute) in calls), key=lambda loss: loss[:7]))
     return {name: losses for name, losses in found.items() if losses}

@@ -5,12 +5,13 @@ tensor with those sizes, and the view is judged at the call, where the axes are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import libcst as cst
 
 from nnlint.facts.core.places import Place, Span
-from nnlint.facts.core.syntax import bound_names, descendants, positional_args, source_code
+from nnlint.facts.core.syntax import bound_names, positional_args, source_code
+from nnlint.facts.pytorch.modules import CallSite
 
 RESHAPE_METHODS = frozenset({"view", "reshape"})
 
@@ -55,15 +56,14 @@ def _is_literal(expr: cst.BaseExpression) -> bool:
         expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer))
 
 
-def _helper(function: cst.FunctionDef, is_method: bool) -> ViewHelper | None:
+def _helper(function: cst.FunctionDef, is_method: bool, views: list[cst.Call]) -> ViewHelper | None:
+    """`views`: the view/reshape method calls the function makes, found by its caller."""
     params = [param.name.value for param in function.params.params]
     if is_method:
         params = params[1:]
     if not params or function.params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) \
             or function.params.posonly_params or function.params.kwonly_params:
         return None
-    views = [node for node in descendants(function.body) if isinstance(node, cst.Call)
-             and isinstance(node.func, cst.Attribute) and node.func.attr.value in RESHAPE_METHODS]
     if len(views) != 1:
         return None
     view = views[0]
@@ -84,11 +84,18 @@ def _helper(function: cst.FunctionDef, is_method: bool) -> ViewHelper | None:
     return ViewHelper(function.name.value, view.func.attr.value, params.index(receiver.value), tuple(sizes), view)
 
 
-def view_helpers(module: cst.Module) -> dict[str, ViewHelper]:
-    """This file's view helpers, keyed as calls spell them: `split_heads`, `self.split_heads`."""
+def view_helpers(module: cst.Module, calls: Iterable[CallSite]) -> dict[str, ViewHelper]:
+    """This file's view helpers, keyed as calls spell them: `split_heads`, `self.split_heads`.
+    `calls`: the file's call sites (facts/pytorch/modules.py), each with the function it is in."""
+    views: dict[cst.FunctionDef, list[cst.Call]] = {}
+    for site in calls:
+        func = site.node.func
+        if site.function is not None and site.qualname is None and type(func) is cst.Attribute \
+                and func.attr.value in RESHAPE_METHODS:
+            views.setdefault(site.function, []).append(site.node)
     found: dict[str, ViewHelper | None] = {}
     for name, function, is_method in _functions(module):
-        helper = _helper(function, is_method)
+        helper = _helper(function, is_method, views[function]) if function in views else None
         # Methods of two classes share the name `self.<method>`: only one meaning is followed.
         found[name] = helper if name not in found else None
     return {name: helper for name, helper in found.items() if helper is not None}
