@@ -165,7 +165,7 @@ def summarize(facts: FileFacts) -> ModuleSummary:
     # Imported here: the cache reads summaries without loading libcst or the dataflow.
     import libcst as cst
 
-    from nnlint.facts.data.selections import parameter_selections
+    from nnlint.facts.data.selections import function_steps, parameter_selections
     from nnlint.facts.pytorch.installed_losses import installed_losses
     from nnlint.facts.pytorch.training import summarized_actions
 
@@ -205,7 +205,7 @@ def summarize(facts: FileFacts) -> ModuleSummary:
                 continue
             result = dataflow.summary_of(function)
             symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
-                                   losses_of_parameters(dataflow, function), parameter_selections(statement),
+                                   losses_of_parameters(dataflow, function), parameter_selections(statement, function_steps(statement)),
                                    evaluated_spans.get(statement, ()), fitted_parameters=fitted.get(statement, ()),
                                    viewed_parameters=viewed.get(function.name, ()))
             if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections \

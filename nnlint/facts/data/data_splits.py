@@ -18,7 +18,7 @@ from nnlint.facts.core.places import Place
 from nnlint.facts.data.data_values import DataSemantics, as_data, is_scaled
 from nnlint.facts.core.dataflow import CallEvent, Dataflow, Event, ParameterUse, SubscriptEvent
 from nnlint.facts.data.loaders import LoaderFacts
-from nnlint.facts.data.selections import FunctionScan, TestSelection, metric_source, parameter_selections, selection_at
+from nnlint.facts.data.selections import TestSelection, function_steps, metric_source, parameter_selections, selection_at
 from nnlint.facts.core.syntax import calls_in, descendants, dotted_name, keyword_arg, positional_args, source_code
 from nnlint.facts.core.values import UNKNOWN, Kind, Value
 from nnlint.facts.pytorch.semantics import grad_disabled
@@ -142,6 +142,8 @@ class DataSplitFacts:
         self.dataflow = dataflow
         self.bindings = bindings
         self.loaders = loaders
+        self._steps: dict[cst.CSTNode, list[cst.CSTNode]] = {}
+        self._parameter_selections: dict[cst.FunctionDef, tuple[tuple[str, int, str, str], ...]] = {}
 
     # ------------------------------------------------------------- fits and splits
     @cached_property
@@ -265,9 +267,13 @@ class DataSplitFacts:
     @cached_property
     def fitted_parameters(self) -> dict[cst.FunctionDef, tuple[tuple[str, int, Fit], ...]]:
         """Functions that fit what a parameter holds, for callers in other files: (parameter, its
-        position among the arguments, the fit)."""
+        position among the arguments, the fit). Hand-written statistics count only where they scale
+        data, as in `leaks`."""
         found: dict[cst.FunctionDef, dict[str, tuple[str, int, Fit]]] = {}
+        applied = self.dataflow.semantics_of(DataSemantics).applied
         for fit in self.fits:
+            if fit.is_statistic and fit.node not in applied:
+                continue
             function = fit.event.function
             parameter = self._fitted_parameter(fit)
             if parameter is None or fit.event.specialized or function.node is None:
@@ -693,14 +699,24 @@ class DataSplitFacts:
         return None
 
     # ------------------------------------------------------------- model selection on test data (NN607)
+    def steps_of(self, root: cst.CSTNode) -> list[cst.CSTNode]:
+        """A function's (or the module's) own assignments, `if` statements and calls, in order."""
+        if root not in self._steps:
+            self._steps[root] = function_steps(root)
+        return self._steps[root]
+
+    def parameter_selections(self, function: cst.FunctionDef) -> tuple[tuple[str, int, str, str], ...]:
+        """What a function selects by metrics of its parameters (see `selections.parameter_selections`)."""
+        if function not in self._parameter_selections:
+            self._parameter_selections[function] = parameter_selections(function, self.steps_of(function))
+        return self._parameter_selections[function]
+
     def test_selections(self) -> Iterator[TestSelection]:
         """Comparisons and early-stopping calls that choose a checkpoint or an epoch by a metric the
         test split alone gave: a metric returned by a call given the test split, or counted by hand
         (`acc = correct / total`) after evaluations, all on the test split, in the same function."""
         for root in (self.bindings.module, *self.dataflow.functions):
-            scan = FunctionScan(root)
-            root.visit(scan)
-            yield from self._selections_in(root if isinstance(root, cst.FunctionDef) else None, scan.steps)
+            yield from self._selections_in(root if isinstance(root, cst.FunctionDef) else None, self.steps_of(root))
         yield from self._selections_through_calls()
 
     def _selections_through_calls(self) -> Iterator[TestSelection]:
@@ -713,7 +729,7 @@ class DataSplitFacts:
             helper = event.callee.origin if event.callee.kind is Kind.FUNCTION else None
             symbol = self.dataflow.project.get(event.qualname) if event.qualname else None
             if isinstance(helper, cst.FunctionDef):
-                name, selections = helper.name.value, parameter_selections(helper)
+                name, selections = helper.name.value, self.parameter_selections(helper)
             elif symbol is not None:
                 name, selections = event.qualname.rsplit(".", 1)[-1], symbol.selections
             else:

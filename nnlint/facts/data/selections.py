@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from nnlint.facts.core.syntax import calls_in, dotted_name, string_value
+from nnlint.facts.core.syntax import calls_in, dotted_name, string_value, sub_nodes
 from nnlint.facts.data import data_api as api
 
 _BEST_WORDS = frozenset({"best", "lowest", "highest", "min", "max"})
@@ -33,28 +33,22 @@ class TestSelection:
         return bool(set(api.words(self.metric.rsplit(".", 1)[-1])) & _NOT_TEST_METRIC_WORDS)
 
 
-class FunctionScan(cst.CSTVisitor):
-    """Assignments, selection comparisons and early-stopping calls of one function body, in order,
-    nested functions and classes left out."""
+_STEP_TYPES = (cst.Assign, cst.If, cst.Call)
 
-    def __init__(self, root: cst.CSTNode) -> None:
-        self.root = root
-        self.steps: list[cst.CSTNode] = []
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return node is self.root
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.steps.append(node)
-
-    def visit_If(self, node: cst.If) -> None:
-        self.steps.append(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.steps.append(node)
+def function_steps(root: cst.CSTNode) -> list[cst.CSTNode]:
+    """The assignments, `if` statements and calls of one function body (or module), in source
+    order, nested functions and classes left out."""
+    steps: list[cst.CSTNode] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is not root and isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        if isinstance(node, _STEP_TYPES):
+            steps.append(node)
+        stack.extend(reversed(sub_nodes(node)))
+    return steps
 
 
 def selection_at(step: cst.CSTNode, later: list[cst.CSTNode]) -> TestSelection | None:
@@ -85,20 +79,18 @@ def selection_at(step: cst.CSTNode, later: list[cst.CSTNode]) -> TestSelection |
     return None
 
 
-def parameter_selections(function: cst.FunctionDef) -> tuple[tuple[str, int, str, str], ...]:
+def parameter_selections(function: cst.FunctionDef, steps: list[cst.CSTNode]) -> tuple[tuple[str, int, str, str], ...]:
     """(parameter, its position among the arguments, metric, what the selection decides) for each
     checkpoint or epoch a function selects by a metric computed by a call given that parameter
     (`acc = validate(model, val_loader)` then `if acc > best_acc: torch.save(...)`): what it selects
     on is what its callers pass. Parameters named as the test split are left out: the function's
-    own analysis reports them."""
+    own analysis reports them. `steps`: the function's `function_steps`."""
     params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
     offset = 1 if params and params[0] in ("self", "cls") else 0
     named = set(params[offset:]) | {p.name.value for p in function.params.kwonly_params}
-    scan = FunctionScan(function)
-    function.visit(scan)
     metric_params: dict[str, set[str]] = {}
     found = []
-    for index, step in enumerate(scan.steps):
+    for index, step in enumerate(steps):
         if isinstance(step, cst.Assign):
             passed = {name for call in calls_in(step.value) for arg in call.args
                       for name in [dotted_name(arg.value)] if name in named}
@@ -106,7 +98,7 @@ def parameter_selections(function: cst.FunctionDef) -> tuple[tuple[str, int, str
                 name = dotted_name(target.target)
                 if name is not None:
                     metric_params[name] = passed
-        candidate = selection_at(step, scan.steps[index + 1:])
+        candidate = selection_at(step, steps[index + 1:])
         if candidate is None or candidate.named_for_another_split:
             continue
         for param in sorted(metric_params.get(metric_source(candidate.metric), ())):
