@@ -205,7 +205,8 @@ def summarize(facts: FileFacts) -> ModuleSummary:
                 continue
             result = dataflow.summary_of(function)
             symbol = SymbolSummary(ValueSummary.of(result, dataflow), summarized_actions(training.actions_of(statement)),
-                                   losses_of_parameters(dataflow, function), parameter_selections(statement, function_steps(statement)),
+                                   losses_of_parameters(dataflow, function),
+                                   parameter_selections(statement, function_steps(statement)),
                                    evaluated_spans.get(statement, ()), fitted_parameters=fitted.get(statement, ()),
                                    viewed_parameters=viewed.get(function.name, ()))
             if symbol.value is not None or symbol.actions or symbol.loss_parameters or symbol.selections \

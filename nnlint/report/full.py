@@ -8,7 +8,7 @@ from typing import Sequence
 
 from dataclasses import replace
 
-from nnlint.diagnostics import Finding
+from nnlint.diagnostics import Finding, RelatedLocation
 from nnlint.report.text import fix_mark, location
 from nnlint.rules.metadata import RuleInfo
 
@@ -25,6 +25,10 @@ def render(findings: Sequence[Finding], rules: Sequence[RuleInfo], paths: Sequen
         lines.append(f"{location(f)}: {f.code} {fix_mark(f, unsafe_fixes)}{f.message}\n")
         if f.source_line.strip():
             lines.append(f"{f.source_line}\n{_pointer(f.source_line, f.column)}\n")
-        lines.extend(f"  = note: {location(replace(f, path=place.shown_path(f.path), line=place.line, column=place.column, cell=place.cell))}: "
-                     f"{place.message}\n" for place in f.related)
+        lines.extend(f"  = note: {location(_at(f, place))}: {place.message}\n" for place in f.related)
     return "".join(lines)
+
+
+def _at(finding: Finding, place: RelatedLocation) -> Finding:
+    """The finding moved to one of its related places, to print that place's location."""
+    return replace(finding, path=place.shown_path(finding.path), line=place.line, column=place.column, cell=place.cell)
