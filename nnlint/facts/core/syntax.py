@@ -120,6 +120,15 @@ def positional_args(call: cst.Call) -> list[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
 
 
+def passed_arg(call: cst.Call, name: str, position: int) -> cst.Arg | None:
+    """The argument a call passes for a parameter: by its name, else at its position."""
+    keyword = keyword_arg(call, name)
+    if keyword is not None:
+        return keyword
+    arguments = positional_args(call)
+    return arguments[position] if 0 <= position < len(arguments) else None
+
+
 # Fields that hold only whitespace and punctuation: no walker needs to enter them.
 _LAYOUT_FIELD_PREFIXES = (
     "whitespace", "lpar", "rpar", "comma", "leading_lines", "trailing_whitespace", "header", "footer",

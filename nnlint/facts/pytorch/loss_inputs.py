@@ -15,7 +15,7 @@ import libcst as cst
 
 from nnlint.facts.core.dataflow import CallEvent, Dataflow
 from nnlint.facts.core.places import Place
-from nnlint.facts.core.syntax import keyword_arg, positional_args
+from nnlint.facts.core.syntax import keyword_arg, passed_arg, positional_args
 from nnlint.facts.core.values import Kind, Value
 from nnlint.facts.pytorch.semantics import loss_family
 
@@ -135,11 +135,9 @@ class LossInputs:
         for param, position, family, loss in loss_parameters:
             value = call.kwargs.get(param) or (call.args[position] if position < len(call.args) else None)
             if value is not None and value.kind in PREDICTION_KINDS:
-                keyword = keyword_arg(node, param) if node is not None else None
-                arguments = positional_args(node) if node is not None else []
-                argument = keyword.value if keyword is not None else (
-                    arguments[position].value if position < len(arguments) else None)
-                yield _ImportedUse(LossInput(family, loss, value, call.node, name), argument)
+                passed = passed_arg(node, param, position) if node is not None else None
+                yield _ImportedUse(LossInput(family, loss, value, call.node, name),
+                                    passed.value if passed is not None else None)
 
     def _handed_on(self, call: CallEvent, argument: cst.BaseExpression | None) -> bool:
         """Whether `argument` of a call is a parameter of the function the call is in, handed on

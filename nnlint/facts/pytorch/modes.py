@@ -30,7 +30,8 @@ from nnlint.facts.pytorch.evaluation import (is_evaluation_data, is_evaluation_f
                                      words)
 from nnlint.facts.pytorch.mode_free import ModeFreeModels
 from nnlint.facts.core.syntax import (block_statements, bound_names, dotted_name, enclosing_functions, expressions_in,
-                                 keyword_arg, positional_args, source_code, target_names, walk_statements)
+                                 keyword_arg, passed_arg, positional_args, source_code, target_names,
+                                 walk_statements)
 from nnlint.facts.pytorch.training_steps import TrainingSteps
 from nnlint.facts.core.values import Kind
 from nnlint.facts.pytorch.semantics import NO_GRAD_CONTEXTS, SET_GRAD_ENABLED
@@ -810,23 +811,22 @@ class ModeFacts:
                              frame: _Frame) -> None:
         """A function of another file that evaluates a parameter in the mode it arrives in (from its
         summary): the call that passes a model still training is where the evaluation goes wrong."""
-        symbol = self.dataflow.project.get(qualname)
-        if symbol is None or not symbol.evaluated_parameters or not frame.record or self._in_training_step(frame):
+        if not self._evaluates_imported(qualname) or not frame.record or self._in_training_step(frame):
             return
+        symbol = self.dataflow.project[qualname]
         numbers = dict(zip((id(arg) for arg in call.args), args))
-        positional = positional_args(call)
         for param, position, context, span in symbol.evaluated_parameters:
-            passed = keyword_arg(call, param) or (positional[position] if position < len(positional) else None)
+            passed = passed_arg(call, param, position)
             number = numbers.get(id(passed)) if passed is not None else None
             if number is None or not self._models[number].is_model:
                 continue
             model = self._models[number]
             settings = path.settings.get(number, frozenset({UNKNOWN_SETTING}))
             inside = f"in {qualname}()" if context.startswith("in ") else f"{context} in {qualname}()"
-            where = f"{inside} ({symbol.place(span).line_text})"
+            place = symbol.place(span)
             self.evaluation_calls.setdefault(call, []).append(
-                EvaluationCall(call, source_code(passed.value), where, settings, model, owned=False,
-                               elsewhere=symbol.place(span)))
+                EvaluationCall(call, source_code(passed.value), f"{inside} ({place.line_text})", settings, model,
+                               owned=False, elsewhere=place))
 
     def _construct(self, call: cst.Call, class_name: str, path: _Path) -> int | None:
         info = self.dataflow.class_of(class_name)
